@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests live beside the code; end-to-end runs (real servers on port 0,
+// the dev IdP, Chromium, kubectl) live in test/.
+export default defineConfig({
+  test: {
+    setupFiles: ['reflect-metadata'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], testTimeout: 20_000 },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 90_000,
+          // Browser-driven suites are heavy on a 2-core machine.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
