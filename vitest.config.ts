@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // the dev IdP, Chromium, kubectl) live in test/.
 export default defineConfig({
   test: {
-    setupFiles: ['reflect-metadata'],
+    setupFiles: ['./test/setup.ts'],
     projects: [
       {
         extends: true,

@@ -1,0 +1,29 @@
+// Time and randomness are injected so tests move a clock instead of sleeping.
+import { randomBytes } from 'node:crypto';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A clock tests can move by hand. */
+export class ManualClock implements Clock {
+  #ms: number;
+  constructor(start: Date | number = Date.now()) {
+    this.#ms = typeof start === 'number' ? start : start.getTime();
+  }
+  now(): Date {
+    return new Date(this.#ms);
+  }
+  advance(ms: number): void {
+    this.#ms += ms;
+  }
+}
+
+export interface IdSource {
+  /** An unguessable identifier, base64url, 128 bits unless told otherwise. */
+  id(bytes?: number): string;
+}
+
+export const randomIds: IdSource = { id: (bytes = 16) => randomBytes(bytes).toString('base64url') };

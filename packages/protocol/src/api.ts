@@ -1,0 +1,92 @@
+// Request and response bodies of the auth API (/v1/...). Both the server's
+// guard middleware and the CLI validate against these schemas.
+import { z } from 'zod';
+
+const pem = (label: string) =>
+  z.string().max(16_384).regex(new RegExp(`^-----BEGIN ${label}-----[\\s\\S]+-----END ${label}-----\\s*$`), `must be a PEM ${label}`);
+
+export const PublicKeyPem = pem('PUBLIC KEY');
+export const CertificatePem = pem('CERTIFICATE');
+
+/** Requested certificate lifetime, e.g. "8h", "30m". */
+export const TtlString = z.string().regex(/^\d+(s|m|h)$/, 'must look like 30m or 8h');
+
+export const ClientInfo = z.strictObject({
+  name: z.string().max(64),
+  hostname: z.string().max(255),
+  version: z.string().max(32).optional(),
+});
+export type ClientInfo = z.infer<typeof ClientInfo>;
+
+/** base64url, 43 chars: SHA-256 of the client's verifier. */
+const VerifierHash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be base64url SHA-256');
+const Verifier = z.string().regex(/^[A-Za-z0-9_-]{43,128}$/, 'must be 43 to 128 base64url characters');
+
+export const LoginStartRequest = z.strictObject({
+  connector: z.string().min(1).max(64).optional(),
+  publicKey: PublicKeyPem,
+  redirect: z.url().max(256).refine((u) => /^http:\/\/(127\.0\.0\.1|\[::1\]):\d+\//.test(u), 'must be http://127.0.0.1:PORT/...'),
+  verifierHash: VerifierHash,
+  ttl: TtlString.optional(),
+  client: ClientInfo.optional(),
+});
+export type LoginStartRequest = z.infer<typeof LoginStartRequest>;
+
+export const LoginStartResponse = z.strictObject({
+  loginId: z.string(),
+  url: z.url(),
+  expiresAt: z.string(),
+});
+export type LoginStartResponse = z.infer<typeof LoginStartResponse>;
+
+export const LoginExchangeRequest = z.strictObject({
+  code: z.string().min(1).max(128),
+  verifier: Verifier,
+});
+export type LoginExchangeRequest = z.infer<typeof LoginExchangeRequest>;
+
+export const DeviceStartRequest = z.strictObject({
+  connector: z.string().min(1).max(64).optional(),
+  publicKey: PublicKeyPem,
+  verifierHash: VerifierHash,
+  ttl: TtlString.optional(),
+  client: ClientInfo.optional(),
+});
+export type DeviceStartRequest = z.infer<typeof DeviceStartRequest>;
+
+export const DeviceStartResponse = z.strictObject({
+  deviceCode: z.string(),
+  userCode: z.string(),
+  verificationUri: z.url(),
+  verificationUriComplete: z.url(),
+  interval: z.number().int().positive(),
+  expiresAt: z.string(),
+});
+export type DeviceStartResponse = z.infer<typeof DeviceStartResponse>;
+
+export const DeviceTokenRequest = z.strictObject({
+  deviceCode: z.string().min(1).max(128),
+  verifier: Verifier,
+});
+export type DeviceTokenRequest = z.infer<typeof DeviceTokenRequest>;
+
+/** What a successful login hands the client: its certificate and what to trust. */
+export const Certificates = z.strictObject({
+  certificate: CertificatePem,
+  userCaCertificates: z.array(CertificatePem).min(1),
+  hostCaCertificates: z.array(CertificatePem).min(1),
+  user: z.string(),
+  roles: z.array(z.string()),
+  kubernetesGroups: z.array(z.string()),
+  kubernetesUsers: z.array(z.string()),
+  mfaVerified: z.boolean(),
+  mfaMethod: z.enum(['totp', 'webauthn']).optional(),
+  validUntil: z.string(),
+});
+export type Certificates = z.infer<typeof Certificates>;
+
+export const ConnectorsResponse = z.strictObject({
+  connectors: z.array(z.strictObject({ name: z.string(), displayName: z.string(), type: z.literal('oidc') })),
+  defaultConnector: z.string().optional(),
+});
+export type ConnectorsResponse = z.infer<typeof ConnectorsResponse>;

@@ -1,0 +1,35 @@
+// The audit event catalogue. Codes are stable: SIEM rules and saved searches
+// key on them, so a code is never reused for another meaning.
+import { z } from 'zod';
+
+export const AuditEventTypes = {
+  'user.login': { success: 'ZA1000I', failure: 'ZA1000W' },
+  'user.mfa': { success: 'ZA1100I', failure: 'ZA1100W' },
+  'user.mfa.enroll': { success: 'ZA1101I', failure: 'ZA1101W' },
+  'cert.issued': { success: 'ZA1200I', failure: 'ZA1200W' },
+  'host.cert.issued': { success: 'ZA1201I', failure: 'ZA1201W' },
+} as const;
+
+export type AuditEventType = keyof typeof AuditEventTypes;
+
+export const AuditEventSchema = z.object({
+  id: z.string(),
+  seq: z.number().int(),
+  time: z.string(),
+  type: z.string(),
+  code: z.string(),
+  success: z.boolean(),
+  user: z.string().optional(),
+  loginId: z.string().optional(),
+  clientIp: z.string().optional(),
+  message: z.string().optional(),
+  fields: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+
+export type AuditEvent = z.infer<typeof AuditEventSchema>;
+
+export function auditCode(type: AuditEventType, success: boolean): string {
+  return AuditEventTypes[type][success ? 'success' : 'failure'];
+}
