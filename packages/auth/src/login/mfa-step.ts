@@ -1,0 +1,176 @@
+// The second factor, after the IdP: verify a TOTP code or a WebAuthn
+// assertion, or enroll the first device of a user who has none. Wrong codes
+// count towards a back-off; a TOTP step is accepted once only.
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import { ZtshError } from '@ztsh/protocol';
+import { afterFailure, FREE_FAILURES, lockedFor } from '../mfa/backoff.ts';
+import { checkTotp, newTotpSecret, totpEnrollment } from '../mfa/totp.ts';
+import * as webauthn from '../mfa/webauthn.ts';
+import type { LoginRecord, MfaDevice, TotpDevice, WebauthnDevice } from '../storage/storage.ts';
+import { browserLogin, type LoginDeps } from './login-deps.ts';
+
+export interface MfaView {
+  login: LoginRecord;
+  user: string;
+  methods: ('totp' | 'webauthn')[];
+  enroll: boolean;
+}
+
+function mfaLogin(deps: LoginDeps, loginId: string, browserSecret: string | undefined): LoginRecord & { user: string } {
+  const login = browserLogin(deps, loginId, browserSecret);
+  if (login.status !== 'mfa' || !login.user) {
+    throw new ZtshError('login_expired', 'this login is not waiting for a second factor', { hint: 'run ztsh login again' });
+  }
+  return login as LoginRecord & { user: string };
+}
+
+function devicesOf(deps: LoginDeps, user: string): MfaDevice[] {
+  return deps.storage.mfa.list(user).filter((d) => deps.policy.mfa_methods.includes(d.kind));
+}
+
+export function mfaView(deps: LoginDeps, loginId: string, browserSecret: string | undefined): MfaView {
+  const login = mfaLogin(deps, loginId, browserSecret);
+  const devices = devicesOf(deps, login.user);
+  const methods = devices.length > 0 ? [...new Set(devices.map((d) => d.kind))] : [...deps.policy.mfa_methods];
+  return { login, user: login.user, methods, enroll: devices.length === 0 };
+}
+
+function checkNotLocked(deps: LoginDeps, login: LoginRecord & { user: string }): void {
+  const wait = lockedFor(deps.storage.mfa.failures(login.user), deps.clock.now().getTime());
+  if (wait > 0) {
+    deps.audit.emit('user.mfa', false, { user: login.user, loginId: login.id, clientIp: login.clientIp, message: 'second factor locked after repeated failures', fields: { reason: 'mfa_locked' } });
+    throw new ZtshError('mfa_locked', `too many wrong codes; try again in ${Math.ceil(wait / 60_000)} minute(s)`, {
+      hint: 'wait, then run ztsh login again',
+    });
+  }
+}
+
+function recordFailure(deps: LoginDeps, login: LoginRecord & { user: string }, error: ZtshError, method: string): ZtshError {
+  const now = deps.clock.now().getTime();
+  const next = afterFailure(deps.storage.mfa.failures(login.user), now);
+  deps.storage.mfa.setFailures(login.user, next);
+  deps.audit.emit('user.mfa', false, {
+    user: login.user,
+    loginId: login.id,
+    clientIp: login.clientIp,
+    message: error.message,
+    fields: { method, reason: error.code, failures: next.failures },
+  });
+  const left = FREE_FAILURES - next.failures;
+  const tail = next.lockedUntil > now ? ` Locked for ${Math.ceil((next.lockedUntil - now) / 60_000)} minute(s).` : left > 0 ? ` ${left} tries left.` : '';
+  return new ZtshError(error.code, `${error.message}.${tail}`, { hint: error.hint, cause: error.cause });
+}
+
+function succeeded(deps: LoginDeps, login: LoginRecord & { user: string }, method: 'totp' | 'webauthn', deviceId: string): void {
+  deps.storage.mfa.setFailures(login.user, { failures: 0, lockedUntil: 0 });
+  deps.audit.emit('user.mfa', true, { user: login.user, loginId: login.id, clientIp: login.clientIp, fields: { method, device: deviceId } });
+}
+
+export async function verifyTotpCode(deps: LoginDeps, loginId: string, browserSecret: string | undefined, code: string): Promise<LoginRecord> {
+  const login = mfaLogin(deps, loginId, browserSecret);
+  checkNotLocked(deps, login);
+  const devices = devicesOf(deps, login.user).filter((d): d is TotpDevice => d.kind === 'totp');
+  const clean = code.replace(/\s/g, '');
+  for (const device of devices) {
+    const fresh = await checkTotp(device.secret, clean, deps.clock, device.lastTimeStep);
+    if (fresh.valid && deps.storage.mfa.advanceTotpStep(device.id, fresh.timeStep!)) {
+      succeeded(deps, login, 'totp', device.id);
+      return login;
+    }
+    if ((await checkTotp(device.secret, clean, deps.clock, 0)).valid) {
+      throw recordFailure(deps, login, new ZtshError('mfa_code_reused', 'this code was already used; wait for the next one'), 'totp');
+    }
+  }
+  throw recordFailure(deps, login, new ZtshError('mfa_failed', 'wrong authenticator code'), 'totp');
+}
+
+/** The TOTP secret for a user enrolling now: made once per login, shown on this page only. */
+export async function totpEnrollmentFor(deps: LoginDeps, loginId: string, browserSecret: string | undefined) {
+  const login = mfaLogin(deps, loginId, browserSecret);
+  if (devicesOf(deps, login.user).length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
+  let secret = login.mfaPending?.totpSecret;
+  if (!secret) {
+    secret = newTotpSecret();
+    deps.storage.logins.update(login.id, { mfaPending: { ...login.mfaPending, totpSecret: secret } });
+  }
+  return { secret, ...(await totpEnrollment(secret, login.user, `ztsh ${deps.policy.cluster_name}`)) };
+}
+
+export async function confirmTotpEnrollment(deps: LoginDeps, loginId: string, browserSecret: string | undefined, code: string): Promise<LoginRecord> {
+  const login = mfaLogin(deps, loginId, browserSecret);
+  checkNotLocked(deps, login);
+  const secret = login.mfaPending?.totpSecret;
+  if (!secret || devicesOf(deps, login.user).length > 0) throw new ZtshError('conflict', 'no authenticator enrollment is in progress');
+  const check = await checkTotp(secret, code.replace(/\s/g, ''), deps.clock, 0);
+  if (!check.valid) {
+    deps.audit.emit('user.mfa.enroll', false, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'totp' } });
+    throw recordFailure(deps, login, new ZtshError('mfa_failed', 'wrong authenticator code', { hint: 'check the clock of the device running the authenticator app' }), 'totp');
+  }
+  const device: TotpDevice = {
+    id: deps.ids.id(),
+    user: login.user,
+    kind: 'totp',
+    name: 'authenticator app',
+    secret,
+    lastTimeStep: check.timeStep!,
+    createdAt: deps.clock.now().getTime(),
+  };
+  deps.storage.mfa.add(device);
+  deps.storage.logins.update(login.id, { mfaPending: null });
+  deps.audit.emit('user.mfa.enroll', true, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'totp', device: device.id } });
+  succeeded(deps, login, 'totp', device.id);
+  return login;
+}
+
+export type WebauthnMode = 'register' | 'authenticate';
+
+export async function webauthnOptions(deps: LoginDeps, loginId: string, browserSecret: string | undefined, mode: WebauthnMode) {
+  const login = mfaLogin(deps, loginId, browserSecret);
+  const devices = devicesOf(deps, login.user).filter((d): d is WebauthnDevice => d.kind === 'webauthn');
+  if (!deps.policy.mfa_methods.includes('webauthn')) throw new ZtshError('bad_request', 'security keys are not enabled here');
+  if (mode === 'register' && devicesOf(deps, login.user).length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
+  if (mode === 'authenticate' && devices.length === 0) throw new ZtshError('bad_request', 'no security key is registered for this user');
+  const options = mode === 'register' ? await webauthn.registrationOptions(deps.rp, login.user, devices) : await webauthn.authenticationOptions(deps.rp, devices);
+  deps.storage.logins.update(login.id, { mfaPending: { ...login.mfaPending, challenge: options.challenge } });
+  return options;
+}
+
+export async function webauthnVerify(
+  deps: LoginDeps,
+  loginId: string,
+  browserSecret: string | undefined,
+  mode: WebauthnMode,
+  response: unknown,
+): Promise<LoginRecord> {
+  const login = mfaLogin(deps, loginId, browserSecret);
+  checkNotLocked(deps, login);
+  const challenge = login.mfaPending?.challenge;
+  if (!challenge) throw new ZtshError('bad_request', 'no security key challenge is pending; reload the page');
+  // A challenge is good for one answer, right or wrong.
+  deps.storage.logins.update(login.id, { mfaPending: { ...login.mfaPending, challenge: undefined } });
+  const devices = devicesOf(deps, login.user).filter((d): d is WebauthnDevice => d.kind === 'webauthn');
+  if (mode === 'register') {
+    if (devicesOf(deps, login.user).length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
+    let registered;
+    try {
+      registered = await webauthn.verifyRegistration(deps.rp, response as RegistrationResponseJSON, challenge);
+    } catch (error) {
+      deps.audit.emit('user.mfa.enroll', false, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'webauthn' } });
+      throw error;
+    }
+    const device: WebauthnDevice = { id: deps.ids.id(), user: login.user, kind: 'webauthn', name: 'security key', ...registered, createdAt: deps.clock.now().getTime() };
+    deps.storage.mfa.add(device);
+    deps.audit.emit('user.mfa.enroll', true, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'webauthn', device: device.id } });
+    succeeded(deps, login, 'webauthn', device.id);
+    return login;
+  }
+  try {
+    const { device, newCounter } = await webauthn.verifyAuthentication(deps.rp, response as AuthenticationResponseJSON, challenge, devices);
+    deps.storage.mfa.setWebauthnCounter(device.id, newCounter);
+    succeeded(deps, login, 'webauthn', device.id);
+    return login;
+  } catch (error) {
+    const z = error instanceof ZtshError ? error : new ZtshError('mfa_failed', 'the security key assertion could not be verified', { cause: error });
+    throw recordFailure(deps, login, z, 'webauthn');
+  }
+}

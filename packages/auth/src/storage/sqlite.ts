@@ -1,0 +1,241 @@
+// SQLite storage (better-sqlite3, WAL). One file under the data dir. Every
+// write is synchronous and, with synchronous=FULL, on disk before the caller
+// answers its request.
+import Database from 'better-sqlite3';
+import { createHash, randomUUID } from 'node:crypto';
+import type { AuditEvent } from '@ztsh/protocol';
+import { migrate } from './migrations.ts';
+import type { LoginRecord, MfaDevice, NewAuditEvent, Storage } from './storage.ts';
+
+const LOGIN_COLUMNS: Record<keyof LoginRecord, string> = {
+  id: 'id',
+  kind: 'kind',
+  connector: 'connector',
+  publicKey: 'public_key',
+  redirect: 'redirect',
+  verifierHash: 'verifier_hash',
+  ttlMs: 'ttl_ms',
+  client: 'client',
+  clientIp: 'client_ip',
+  status: 'status',
+  browserHash: 'browser_hash',
+  oidcState: 'oidc_state',
+  oidcNonce: 'oidc_nonce',
+  pkceVerifier: 'pkce_verifier',
+  user: 'user',
+  grant: 'grant_json',
+  mfaMethod: 'mfa_method',
+  mfaPending: 'mfa_pending',
+  codeHash: 'code_hash',
+  codeExpiresAt: 'code_expires_at',
+  userCode: 'user_code',
+  deviceCodeHash: 'device_code_hash',
+  lastPollAt: 'last_poll_at',
+  error: 'error',
+  createdAt: 'created_at',
+  expiresAt: 'expires_at',
+};
+const JSON_FIELDS = new Set<keyof LoginRecord>(['client', 'grant', 'mfaPending']);
+
+type Row = Record<string, unknown>;
+
+function loginFromRow(row: Row | undefined): LoginRecord | undefined {
+  if (!row) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [field, column] of Object.entries(LOGIN_COLUMNS) as [keyof LoginRecord, string][]) {
+    const value = row[column];
+    out[field] = JSON_FIELDS.has(field) && typeof value === 'string' ? JSON.parse(value) : value;
+  }
+  return out as unknown as LoginRecord;
+}
+
+function toColumnValue(field: keyof LoginRecord, value: unknown): unknown {
+  if (JSON_FIELDS.has(field)) return value == null ? null : JSON.stringify(value);
+  return value ?? null;
+}
+
+export function hashAuditEvent(prevHash: string, event: Omit<AuditEvent, 'hash'>): string {
+  const { prevHash: _p, ...rest } = event;
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(rest)).digest('hex');
+}
+
+/** JSON with object keys sorted, so the hash does not depend on insertion order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export function openSqliteStorage(path: string): Storage {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+
+  const loginBy = (column: string) => {
+    const stmt = db.prepare(`SELECT * FROM logins WHERE ${column} = ?`);
+    return (value: string) => loginFromRow(stmt.get(value) as Row | undefined);
+  };
+
+  const updateLogin = (id: string, patch: Partial<LoginRecord>, whereStatus?: string): boolean => {
+    const fields = Object.keys(patch) as (keyof LoginRecord)[];
+    if (fields.length === 0) return true;
+    const sets = fields.map((f) => `${LOGIN_COLUMNS[f]} = @${f}`).join(', ');
+    const params: Record<string, unknown> = { id, whereStatus };
+    for (const f of fields) params[f] = toColumnValue(f, patch[f]);
+    const sql = `UPDATE logins SET ${sets} WHERE id = @id${whereStatus ? ' AND status = @whereStatus' : ''}`;
+    return db.prepare(sql).run(params).changes === 1;
+  };
+
+  const insertLogin = db.prepare(
+    `INSERT INTO logins (${Object.values(LOGIN_COLUMNS).join(', ')}) VALUES (${Object.keys(LOGIN_COLUMNS)
+      .map((f) => `@${f}`)
+      .join(', ')})`,
+  );
+
+  const deviceFromRow = (row: Row): MfaDevice =>
+    row.kind === 'totp'
+      ? {
+          id: row.id as string,
+          user: row.user as string,
+          kind: 'totp',
+          name: row.name as string,
+          secret: row.secret as string,
+          lastTimeStep: row.last_time_step as number,
+          createdAt: row.created_at as number,
+        }
+      : {
+          id: row.id as string,
+          user: row.user as string,
+          kind: 'webauthn',
+          name: row.name as string,
+          credentialId: row.credential_id as string,
+          publicKey: new Uint8Array(row.public_key as Buffer),
+          counter: row.counter as number,
+          transports: JSON.parse((row.transports as string) || '[]') as string[],
+          createdAt: row.created_at as number,
+        };
+
+  const lastAudit = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+  const insertAudit = db.prepare(
+    `INSERT INTO audit_events (seq, id, time, type, code, success, user, login_id, client_ip, message, fields, prev_hash, hash)
+     VALUES (@seq, @id, @time, @type, @code, @success, @user, @loginId, @clientIp, @message, @fields, @prevHash, @hash)`,
+  );
+  const auditFromRow = (row: Row): AuditEvent => ({
+    id: row.id as string,
+    seq: row.seq as number,
+    time: row.time as string,
+    type: row.type as string,
+    code: row.code as string,
+    success: row.success === 1,
+    ...(row.user != null ? { user: row.user as string } : {}),
+    ...(row.login_id != null ? { loginId: row.login_id as string } : {}),
+    ...(row.client_ip != null ? { clientIp: row.client_ip as string } : {}),
+    ...(row.message != null ? { message: row.message as string } : {}),
+    fields: JSON.parse(row.fields as string) as Record<string, unknown>,
+    prevHash: row.prev_hash as string,
+    hash: row.hash as string,
+  });
+  const appendAudit = db.transaction((event: NewAuditEvent): AuditEvent => {
+    const last = lastAudit.get() as { seq: number; hash: string } | undefined;
+    const unhashed: Omit<AuditEvent, 'hash'> = {
+      ...event,
+      id: randomUUID(),
+      seq: (last?.seq ?? 0) + 1,
+      prevHash: last?.hash ?? GENESIS_HASH,
+    };
+    const full: AuditEvent = { ...unhashed, hash: hashAuditEvent(unhashed.prevHash, unhashed) };
+    insertAudit.run({
+      ...full,
+      user: full.user ?? null,
+      loginId: full.loginId ?? null,
+      clientIp: full.clientIp ?? null,
+      message: full.message ?? null,
+      success: full.success ? 1 : 0,
+      fields: JSON.stringify(full.fields),
+    });
+    return full;
+  });
+
+  return {
+    logins: {
+      insert: (login) => {
+        const params: Record<string, unknown> = {};
+        for (const f of Object.keys(LOGIN_COLUMNS) as (keyof LoginRecord)[]) params[f] = toColumnValue(f, login[f]);
+        insertLogin.run(params);
+      },
+      get: loginBy('id'),
+      findByState: loginBy('oidc_state'),
+      findByCodeHash: loginBy('code_hash'),
+      findByUserCode: loginBy('user_code'),
+      findByDeviceCodeHash: loginBy('device_code_hash'),
+      update: (id, patch) => void updateLogin(id, patch),
+      transition: (id, from, patch) => updateLogin(id, patch, from),
+      deleteExpired: (before) => db.prepare('DELETE FROM logins WHERE expires_at < ?').run(before).changes,
+    },
+    mfa: {
+      list: (user) =>
+        (db.prepare('SELECT * FROM mfa_devices WHERE user = ? ORDER BY created_at').all(user) as Row[]).map(deviceFromRow),
+      add: (d) =>
+        void db
+          .prepare(
+            `INSERT INTO mfa_devices (id, user, kind, name, secret, last_time_step, credential_id, public_key, counter, transports, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            d.id,
+            d.user,
+            d.kind,
+            d.name,
+            d.kind === 'totp' ? d.secret : null,
+            d.kind === 'totp' ? d.lastTimeStep : null,
+            d.kind === 'webauthn' ? d.credentialId : null,
+            d.kind === 'webauthn' ? Buffer.from(d.publicKey) : null,
+            d.kind === 'webauthn' ? d.counter : null,
+            d.kind === 'webauthn' ? JSON.stringify(d.transports) : null,
+            d.createdAt,
+          ),
+      advanceTotpStep: (id, step) =>
+        db.prepare('UPDATE mfa_devices SET last_time_step = ? WHERE id = ? AND last_time_step < ?').run(step, id, step)
+          .changes === 1,
+      setWebauthnCounter: (id, counter) => void db.prepare('UPDATE mfa_devices SET counter = ? WHERE id = ?').run(counter, id),
+      failures: (user) => {
+        const row = db.prepare('SELECT failures, locked_until FROM mfa_failures WHERE user = ?').get(user) as Row | undefined;
+        return { failures: (row?.failures as number) ?? 0, lockedUntil: (row?.locked_until as number) ?? 0 };
+      },
+      setFailures: (user, v) =>
+        void db
+          .prepare(
+            `INSERT INTO mfa_failures (user, failures, locked_until) VALUES (?, ?, ?)
+             ON CONFLICT(user) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
+          )
+          .run(user, v.failures, v.lockedUntil),
+    },
+    users: {
+      upsertLogin: (user, at, traits) =>
+        void db
+          .prepare(
+            `INSERT INTO users (name, created_at, last_login_at, traits) VALUES (?, ?, ?, ?)
+             ON CONFLICT(name) DO UPDATE SET last_login_at = excluded.last_login_at, traits = excluded.traits`,
+          )
+          .run(user, at, at, JSON.stringify(traits)),
+    },
+    audit: {
+      append: (event) => appendAudit.immediate(event),
+      list: ({ limit = 1000, afterSeq = 0 } = {}) =>
+        (db.prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as Row[]).map(
+          auditFromRow,
+        ),
+    },
+    close: () => db.close(),
+  };
+}
