@@ -1,0 +1,46 @@
+// The auth service's Koa app: error dialects, body parsing, request ids and
+// logging, then the route modules.
+import { randomUUID } from 'node:crypto';
+import { bodyParser } from '@koa/bodyparser';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { LoginDeps } from '../login/login-deps.ts';
+import { assetRoutes } from '../routes/assets.ts';
+import { loginApiRoutes } from '../routes/login-api.ts';
+import { loginPageRoutes } from '../routes/login-pages.ts';
+import { errorMiddleware } from './error-middleware.ts';
+
+export interface AuthAppOptions {
+  log: Logger;
+  /** Trust X-Forwarded-For from a load balancer in front. */
+  trustProxy?: boolean;
+}
+
+export function createAuthApp(deps: LoginDeps, options: AuthAppOptions): Koa {
+  const app = new Koa({ proxy: options.trustProxy ?? false });
+  app.context.log = options.log;
+  app.use(async (ctx, next) => {
+    const id = randomUUID();
+    ctx.state.log = options.log.child({ reqId: id });
+    ctx.set('X-Request-Id', id);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('X-Frame-Options', 'DENY');
+    await next();
+  });
+  app.use(errorMiddleware());
+  app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '64kb', formLimit: '16kb' }));
+  for (const router of [assetRoutes(), loginApiRoutes(deps), loginPageRoutes(deps)]) {
+    app.use(router.routes()).use(router.allowedMethods());
+  }
+  app.use((ctx) => {
+    if (ctx.path === '/v1/ping') ctx.body = { cluster: deps.policy.cluster_name, ok: true };
+  });
+  return app;
+}
+
+declare module 'koa' {
+  interface DefaultContext {
+    log?: Logger;
+  }
+}

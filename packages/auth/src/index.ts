@@ -1,0 +1,14 @@
+export * from './auth-service.ts';
+export * from './config.ts';
+export * from './config-errors.ts';
+export * from './clock.ts';
+export * from './duration.ts';
+export * from './ca/authority.ts';
+export * from './ca/issuer.ts';
+export * from './roles/role-schema.ts';
+export * from './roles/load-roles.ts';
+export * from './roles/role-set.ts';
+export * from './secrets.ts';
+export * from './storage/storage.ts';
+export { openSqliteStorage, hashAuditEvent, canonicalJson, GENESIS_HASH } from './storage/sqlite.ts';
+export { checkTotp, newTotpSecret, TOTP_PERIOD_SEC } from './mfa/totp.ts';

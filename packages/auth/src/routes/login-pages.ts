@@ -1,0 +1,142 @@
+// Browser routes of the login: /login/:id sends the browser to the IdP,
+// /v1/oidc/callback takes it back, /login/:id/mfa/* do the second factor,
+// /device/* are the device-code pages.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { ZtshError } from '@ztsh/protocol';
+import { parseBody } from '../http/guard.ts';
+import { beginIdp, idpCallback } from '../login/idp.ts';
+import { approve } from '../login/finish.ts';
+import type { LoginDeps } from '../login/login-deps.ts';
+import {
+  confirmTotpEnrollment,
+  mfaView,
+  totpEnrollmentFor,
+  verifyTotpCode,
+  webauthnOptions,
+  webauthnVerify,
+} from '../login/mfa-step.ts';
+import { normalizeUserCode } from '../login/start.ts';
+import { approvedPage, deviceCodePage, deviceConfirmPage, mfaPage } from '../pages/login-pages.ts';
+import type { LoginRecord } from '../storage/storage.ts';
+
+export const BROWSER_COOKIE = 'ztsh_login';
+
+const CodeForm = z.object({ code: z.string().max(16) });
+const WebauthnBody = z.object({ mode: z.enum(['register', 'authenticate']), response: z.unknown().optional() });
+const UserCodeForm = z.object({ user_code: z.string().max(32) });
+
+export function loginPageRoutes(deps: LoginDeps): Router {
+  const router = new Router();
+  const secretOf = (ctx: Context) => ctx.cookies.get(BROWSER_COOKIE) ?? undefined;
+
+  const sendToIdp = async (ctx: Context, loginId: string) => {
+    const { url, browserSecret } = await beginIdp(deps, loginId);
+    ctx.cookies.set(BROWSER_COOKIE, browserSecret, { httpOnly: true, secure: true, sameSite: 'lax', path: '/', overwrite: true });
+    ctx.redirect(url.toString());
+  };
+
+  /** After the second factor (or none): code to the CLI, or the approval notice. */
+  const finish = (ctx: Context, login: LoginRecord, method: 'totp' | 'webauthn' | null) => {
+    const { redirect } = approve(deps, login, method);
+    if (redirect) ctx.redirect(redirect.toString());
+    else {
+      ctx.type = 'html';
+      ctx.body = approvedPage(login);
+    }
+  };
+
+  const renderMfa = async (ctx: Context, loginId: string, error?: string) => {
+    const view = mfaView(deps, loginId, secretOf(ctx));
+    const totp = view.enroll && view.methods.includes('totp') ? await totpEnrollmentFor(deps, loginId, secretOf(ctx)) : undefined;
+    ctx.type = 'html';
+    ctx.body = mfaPage({ ...view, totp, error });
+  };
+
+  router.get('/login/:id', (ctx) => sendToIdp(ctx, ctx.params.id!));
+
+  router.get('/v1/oidc/callback', async (ctx) => {
+    const { login, next } = await idpCallback(deps, new URL(ctx.href), secretOf(ctx));
+    if (next === 'approve') finish(ctx, login, null);
+    else ctx.redirect(`/login/${login.id}/mfa`);
+  });
+
+  router.get('/login/:id/mfa', (ctx) => renderMfa(ctx, ctx.params.id!));
+
+  const codeStep = (verify: typeof verifyTotpCode) => async (ctx: Context) => {
+    const id = (ctx.params as { id: string }).id;
+    const { code } = parseBody(ctx, CodeForm);
+    let login;
+    try {
+      login = await verify(deps, id, secretOf(ctx), code);
+    } catch (error) {
+      if (error instanceof ZtshError && (error.code === 'mfa_failed' || error.code === 'mfa_code_reused')) {
+        await renderMfa(ctx, id, error.message);
+        ctx.status = 401;
+        return;
+      }
+      throw error;
+    }
+    finish(ctx, login, 'totp');
+  };
+  router.post('/login/:id/mfa/totp', codeStep(verifyTotpCode));
+  router.post('/login/:id/mfa/totp/enroll', codeStep(confirmTotpEnrollment));
+
+  router.post('/login/:id/mfa/webauthn/options', async (ctx) => {
+    const { mode } = parseBody(ctx, WebauthnBody);
+    ctx.body = await webauthnOptions(deps, ctx.params.id!, secretOf(ctx), mode);
+  });
+
+  router.post('/login/:id/mfa/webauthn/verify', async (ctx) => {
+    const { mode, response } = parseBody(ctx, WebauthnBody);
+    const login = await webauthnVerify(deps, ctx.params.id!, secretOf(ctx), mode, response);
+    const { redirect } = approve(deps, login, 'webauthn');
+    ctx.body = { redirect: redirect?.toString() ?? `/login/${login.id}/approved` };
+  });
+
+  router.get('/login/:id/approved', (ctx) => {
+    const login = deps.storage.logins.get(ctx.params.id!);
+    if (!login || login.kind !== 'device' || (login.status !== 'approved' && login.status !== 'exchanged')) {
+      throw new ZtshError('not_found', 'no approved login here');
+    }
+    ctx.type = 'html';
+    ctx.body = approvedPage(login);
+  });
+
+  const deviceLogin = (text: string) => {
+    const login = deps.storage.logins.findByUserCode(normalizeUserCode(text));
+    if (!login || login.kind !== 'device' || login.expiresAt < deps.clock.now().getTime() || (login.status !== 'started' && login.status !== 'idp')) {
+      return undefined;
+    }
+    return login;
+  };
+
+  router.get('/device', (ctx) => {
+    const code = typeof ctx.query.user_code === 'string' ? ctx.query.user_code : '';
+    ctx.type = 'html';
+    const login = code ? deviceLogin(code) : undefined;
+    ctx.body = login ? deviceConfirmPage(login) : deviceCodePage(code ? 'That code is unknown or expired.' : undefined, code);
+  });
+
+  router.post('/device', (ctx) => {
+    const { user_code } = parseBody(ctx, UserCodeForm);
+    const login = deviceLogin(user_code);
+    ctx.type = 'html';
+    if (!login) {
+      ctx.status = 404;
+      ctx.body = deviceCodePage('That code is unknown or expired.', user_code);
+      return;
+    }
+    ctx.body = deviceConfirmPage(login);
+  });
+
+  router.post('/device/confirm', async (ctx) => {
+    const { user_code } = parseBody(ctx, UserCodeForm);
+    const login = deviceLogin(user_code);
+    if (!login) throw new ZtshError('login_expired', 'that code is unknown or expired', { hint: 'run ztsh login --headless again' });
+    await sendToIdp(ctx, login.id);
+  });
+
+  return router;
+}

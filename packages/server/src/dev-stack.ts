@@ -1,0 +1,204 @@
+// The whole system on one laptop: the dev IdP (a real OIDC server), ztshd
+// with SQLite in a data dir, demo users with known passwords and TOTP
+// secrets. `ztshd dev` runs it; end-to-end tests start it on port 0.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { type AuthConfigInput, type Clock, type RoleSchema } from '@ztsh/auth';
+import { startDevIdp, type DevIdp } from '@ztsh/testkit';
+import type { z } from 'zod';
+import { ZtshdConfigSchema, type ZtshdConfig } from './config.ts';
+import { startZtshd, type RunningZtshd } from './start.ts';
+import { servingTls } from './tls.ts';
+
+export interface DevUser {
+  username: string;
+  password: string;
+  groups: string[];
+  /** Pre-enrolled TOTP secret (base32); users without one enroll at first login. */
+  totpSecret?: string;
+}
+
+/** The demo users. Their passwords and TOTP secrets are public: dev only. */
+export const DEV_USERS: DevUser[] = [
+  { username: 'alice', password: 'alice-dev-password', groups: ['developers'], totpSecret: 'ALICE2ZTSH3DEV4TOTP5SECRET6ABCDE' },
+  { username: 'bob', password: 'bob-dev-password', groups: ['DevOps'], totpSecret: 'BOBBY2ZTSH3DEV4TOTP5SECRET6ABCDE' },
+  { username: 'carol', password: 'carol-dev-password', groups: ['auditors'], totpSecret: 'CAROL2ZTSH3DEV4TOTP5SECRET6ABCDE' },
+];
+
+type RoleInput = z.input<typeof RoleSchema>;
+
+export const DEV_ROLES: RoleInput[] = [
+  {
+    kind: 'role',
+    version: 'v1',
+    metadata: { name: 'developer', description: 'read and debug workloads in dev, staging and the sandbox' },
+    spec: {
+      options: { max_session_ttl: '8h', require_mfa: true },
+      allow: {
+        kubernetes_labels: { env: ['dev', 'staging', 'sandbox'] },
+        kubernetes_groups: ['developers'],
+        kubernetes_resources: [
+          { kind: 'pods', namespace: '*', name: '*', verbs: ['get', 'list', 'watch', 'create', 'delete', 'exec', 'attach', 'portforward'] },
+          { kind: '*', namespace: '*', name: '*', verbs: ['get', 'list', 'watch'] },
+          { kind: 'configmaps', namespace: '*', name: '*', verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+        ],
+      },
+      deny: { kubernetes_resources: [{ kind: 'secrets', namespace: '*', name: '*', verbs: ['*'] }] },
+    },
+  },
+  {
+    kind: 'role',
+    version: 'v1',
+    metadata: { name: 'devops-admin', description: 'full access to every cluster' },
+    spec: {
+      options: { max_session_ttl: '8h', require_mfa: true },
+      allow: {
+        kubernetes_labels: { '*': ['*'] },
+        kubernetes_groups: ['system:masters'],
+        kubernetes_resources: [{ kind: '*', namespace: '*', name: '*', verbs: ['*'] }],
+        permissions: ['admin'],
+      },
+    },
+  },
+  {
+    kind: 'role',
+    version: 'v1',
+    metadata: { name: 'auditor', description: 'search the audit log and replay sessions' },
+    spec: {
+      options: { max_session_ttl: '4h', require_mfa: true },
+      allow: { kubernetes_groups: ['auditors'], permissions: ['audit'] },
+    },
+  },
+];
+
+export interface DevStackOptions {
+  dataDir: string;
+  /** Bind address; default 127.0.0.1. */
+  host?: string;
+  /** Default 3080; tests pass 0. */
+  port?: number;
+  /** Host name in URLs; default localhost (WebAuthn needs a name, not an IP). */
+  publicHost?: string;
+  log: Logger;
+  clock?: Clock;
+  users?: DevUser[];
+  roles?: RoleInput[];
+  /** Changes to the auth section (tests: MFA policy, connectors). */
+  auth?: Partial<AuthConfigInput>;
+  tamperIdToken?: (idToken: string) => string | Promise<string>;
+  env?: Record<string, string | undefined>;
+}
+
+export interface DevStack {
+  ztshd: RunningZtshd;
+  idp: DevIdp;
+  url: URL;
+  users: DevUser[];
+  close(): Promise<void>;
+}
+
+export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+  const users = options.users ?? DEV_USERS;
+  const publicHost = options.publicHost ?? 'localhost';
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const clientSecret = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url');
+  const base: ZtshdConfig = ZtshdConfigSchema.parse({
+    version: 'v1',
+    data_dir: options.dataDir,
+    log_level: 'info',
+    proxy: {
+      listen: `${options.host ?? '127.0.0.1'}:${options.port ?? 3080}`,
+      public_addr: `https://${publicHost}:${options.port ?? 3080}`,
+    },
+    auth: {
+      connectors: [
+        {
+          name: 'dev',
+          type: 'oidc',
+          display_name: 'ztsh dev IdP',
+          issuer: 'https://placeholder.invalid',
+          client_id: 'ztsh',
+          client_secret: clientSecret,
+          username_claim: 'preferred_username',
+          claims_to_roles: [
+            { claim: 'groups', value: 'developers', roles: ['developer'] },
+            { claim: 'groups', value: 'DevOps', roles: ['devops-admin'] },
+            { claim: 'groups', value: 'auditors', roles: ['auditor'] },
+          ],
+        },
+      ],
+      roles: options.roles ?? DEV_ROLES,
+      ...options.auth,
+    },
+  });
+  let idp: DevIdp | undefined;
+  const ztshd = await startZtshd({
+    config: base,
+    baseDir: options.dataDir,
+    env: options.env ?? {},
+    log: options.log,
+    ...(options.clock ? { clock: options.clock } : {}),
+    publicUrlFor: (port) => new URL(`https://${publicHost}:${port}`),
+    prepare: async (url, config) => {
+      const tls = await servingTls({ baseDir: options.dataDir, dataDir: options.dataDir, hostname: publicHost });
+      idp = await startDevIdp({
+        host: options.host ?? '127.0.0.1',
+        port: 0,
+        publicHost,
+        tls: { cert: tls.cert, key: tls.key },
+        users: users.map((u) => ({ username: u.username, password: u.password, email: `${u.username}@example.com`, name: u.username, groups: u.groups })),
+        clients: [{ clientId: 'ztsh', clientSecret, redirectUris: [new URL('/v1/oidc/callback', url).toString()] }],
+        ...(options.tamperIdToken ? { tamperIdToken: options.tamperIdToken } : {}),
+      });
+      const caFile = join(options.dataDir, 'tls', 'ca.crt');
+      return {
+        ...config,
+        auth: {
+          ...config.auth,
+          connectors: config.auth.connectors.map((c) => (c.name === 'dev' ? { ...c, issuer: idp!.issuer, ca_file: caFile } : c)),
+        },
+      };
+    },
+  }).catch(async (error: unknown) => {
+    await idp?.close();
+    throw error;
+  });
+  enrollDevTotp(ztshd, users, options.clock);
+  return {
+    ztshd,
+    idp: idp!,
+    url: ztshd.url,
+    users,
+    close: async () => {
+      await ztshd.close();
+      await idp!.close();
+    },
+  };
+}
+
+function enrollDevTotp(ztshd: RunningZtshd, users: DevUser[], clock?: Clock): void {
+  const storage = ztshd.auth.storage;
+  for (const user of users) {
+    if (!user.totpSecret) continue;
+    if (storage.mfa.list(user.username).some((d) => d.kind === 'totp')) continue;
+    storage.mfa.add({
+      id: `dev-totp-${user.username}`,
+      user: user.username,
+      kind: 'totp',
+      name: 'dev authenticator',
+      secret: user.totpSecret,
+      lastTimeStep: 0,
+      createdAt: (clock?.now() ?? new Date()).getTime(),
+    });
+  }
+}
+
+/** Lets the ztsh CLI on this machine trust the dev stack's self-signed certificate. */
+export function trustForCli(ztshHome: string, url: URL, caPem: string): string {
+  const dir = join(ztshHome, 'trust');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `${url.hostname}_${url.port || '443'}.pem`);
+  writeFileSync(file, caPem, { mode: 0o644 });
+  return file;
+}
