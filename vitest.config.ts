@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // the dev IdP, Chromium, kubectl) live in test/.
 export default defineConfig({
   test: {
+    // The JSON report feeds the "N passed, N failed" line of .ci/run.
+    reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
     setupFiles: ['./test/setup.ts'],
     projects: [
       {

@@ -34,6 +34,16 @@ export async function beginIdp(deps: LoginDeps, loginId: string): Promise<IdpRed
   return { url, browserSecret };
 }
 
+/** A login that failed for good; browser logins report it to the client's callback. */
+export class LoginFailed extends Error {
+  constructor(
+    readonly error: ZtshError,
+    readonly login: LoginRecord,
+  ) {
+    super(error.message, { cause: error });
+  }
+}
+
 export type NextStep = 'mfa' | 'enroll' | 'approve';
 
 export interface CallbackResult {
@@ -104,6 +114,6 @@ export async function idpCallback(deps: LoginDeps, currentUrl: URL, browserSecre
       fields: { reason: failure.code, connector: login.connector, kind: login.kind },
     });
     deps.log.warn({ loginId: login.id, code: failure.code, err: failure.cause ?? failure }, 'login failed at the IdP step');
-    throw failure;
+    throw new LoginFailed(failure, login);
   }
 }

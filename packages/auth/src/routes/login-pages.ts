@@ -6,7 +6,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { ZtshError } from '@ztsh/protocol';
 import { parseBody } from '../http/guard.ts';
-import { beginIdp, idpCallback } from '../login/idp.ts';
+import { beginIdp, idpCallback, LoginFailed } from '../login/idp.ts';
 import { approve } from '../login/finish.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
 import {
@@ -56,10 +56,25 @@ export function loginPageRoutes(deps: LoginDeps): Router {
 
   router.get('/login/:id', (ctx) => sendToIdp(ctx, ctx.params.id!));
 
+  /** Tells the waiting CLI why its login ended, by the same redirect that would carry the code. */
+  const failToClient = (ctx: Context, login: LoginRecord, error: ZtshError) => {
+    if (login.kind !== 'browser' || !login.redirect) throw error;
+    const target = new URL(login.redirect);
+    target.searchParams.set('error', error.code);
+    target.searchParams.set('error_description', error.message);
+    if (error.hint) target.searchParams.set('error_hint', error.hint);
+    ctx.redirect(target.toString());
+  };
+
   router.get('/v1/oidc/callback', async (ctx) => {
-    const { login, next } = await idpCallback(deps, new URL(ctx.href), secretOf(ctx));
-    if (next === 'approve') finish(ctx, login, null);
-    else ctx.redirect(`/login/${login.id}/mfa`);
+    try {
+      const { login, next } = await idpCallback(deps, new URL(ctx.href), secretOf(ctx));
+      if (next === 'approve') finish(ctx, login, null);
+      else ctx.redirect(`/login/${login.id}/mfa`);
+    } catch (error) {
+      if (error instanceof LoginFailed) failToClient(ctx, error.login, error.error);
+      else throw error;
+    }
   });
 
   router.get('/login/:id/mfa', (ctx) => renderMfa(ctx, ctx.params.id!));
@@ -75,6 +90,13 @@ export function loginPageRoutes(deps: LoginDeps): Router {
         await renderMfa(ctx, id, error.message);
         ctx.status = 401;
         return;
+      }
+      if (error instanceof ZtshError && error.code === 'mfa_locked') {
+        const login = deps.storage.logins.get(id);
+        if (login) {
+          deps.storage.logins.update(id, { status: 'failed', error: error.code });
+          return failToClient(ctx, login, error);
+        }
       }
       throw error;
     }

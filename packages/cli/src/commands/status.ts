@@ -1,0 +1,72 @@
+// ztsh status: who this machine is logged in as, with what, until when.
+// Read from the certificate itself, not from a cache of what the server said.
+import { X509Certificate } from 'node:crypto';
+import { identityFromCertificate } from '@ztsh/protocol';
+import { CliError } from '../cli-error.ts';
+import { resolveProxy, type CliContext } from '../context.ts';
+
+export function describeValidity(until: Date, now = new Date()): string {
+  const ms = until.getTime() - now.getTime();
+  if (ms <= 0) return 'EXPIRED';
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  return `valid for ${h > 0 ? `${h}h` : ''}${m}m`;
+}
+
+export interface StatusView {
+  proxy: string;
+  user: string;
+  roles: string[];
+  kubernetesGroups: string[];
+  kubernetesUsers: string[];
+  mfaVerified: boolean;
+  mfaMethod: string | null;
+  validFrom: string;
+  validUntil: string;
+  expired: boolean;
+  serial: string;
+}
+
+export function statusOf(ctx: CliContext, proxy: URL): StatusView {
+  const profile = ctx.home.readProfile(proxy);
+  if (!profile) throw new CliError(`not logged in to ${proxy.origin}`, `run ztsh login --proxy ${proxy.origin}`);
+  const cert = new X509Certificate(profile.certPem);
+  const identity = identityFromCertificate(new Uint8Array(cert.raw));
+  if (!identity) throw new CliError('the stored certificate carries no ztsh identity', `run ztsh login --proxy ${proxy.origin}`);
+  const validUntil = new Date(cert.validTo);
+  return {
+    proxy: proxy.origin,
+    user: identity.user,
+    roles: identity.roles,
+    kubernetesGroups: identity.kubernetesGroups,
+    kubernetesUsers: identity.kubernetesUsers,
+    mfaVerified: identity.mfaVerified,
+    mfaMethod: identity.mfaMethod ?? null,
+    validFrom: new Date(cert.validFrom).toISOString(),
+    validUntil: validUntil.toISOString(),
+    expired: validUntil.getTime() <= Date.now(),
+    serial: cert.serialNumber.toLowerCase(),
+  };
+}
+
+export function status(ctx: CliContext, options: { proxy?: string; format: string }): void {
+  const proxy = resolveProxy(ctx, options.proxy);
+  const view = statusOf(ctx, proxy);
+  if (options.format === 'json') {
+    ctx.stdout(JSON.stringify(view, null, 2) + '\n');
+    return;
+  }
+  const list = (v: string[]) => (v.length ? v.join(', ') : '-');
+  ctx.stdout(
+    [
+      `> Proxy:        ${view.proxy}`,
+      `  Logged in as: ${view.user}`,
+      `  Roles:        ${list(view.roles)}`,
+      `  Kube groups:  ${list(view.kubernetesGroups)}`,
+      `  Kube users:   ${list(view.kubernetesUsers)}`,
+      `  MFA:          ${view.mfaVerified ? `verified (${view.mfaMethod})` : 'not used'}`,
+      `  Valid until:  ${view.validUntil} [${describeValidity(new Date(view.validUntil))}]`,
+      '',
+    ].join('\n'),
+  );
+}

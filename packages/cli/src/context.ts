@@ -1,0 +1,59 @@
+// What every command gets from the entry point: environment, the ztsh home,
+// and where to write. Commands never read process.env themselves.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { ApiClient } from './http.ts';
+import { CliError } from './cli-error.ts';
+import { ZtshHome } from './home.ts';
+
+export interface CliContext {
+  env: Record<string, string | undefined>;
+  home: ZtshHome;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  isTty: boolean;
+}
+
+export function defaultContext(env: Record<string, string | undefined>): CliContext {
+  return {
+    env,
+    home: new ZtshHome(env.ZTSH_HOME ?? join(homedir(), '.ztsh')),
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    isTty: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+  };
+}
+
+export function parseProxy(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(/^[a-z]+:\/\//i.test(text) ? text : `https://${text}`);
+  } catch {
+    throw new CliError(`"${text}" is not a proxy address`, 'use the form https://access.example.com', 2);
+  }
+  if (url.protocol !== 'https:') throw new CliError(`the proxy must be https://, not ${url.protocol}`, undefined, 2);
+  return new URL(url.origin);
+}
+
+/** The proxy a command talks to: --proxy, else the current profile's. */
+export function resolveProxy(ctx: CliContext, flag: string | undefined): URL {
+  if (flag) return parseProxy(flag);
+  const current = ctx.home.currentProxy();
+  if (!current) throw new CliError('no proxy given and not logged in anywhere', 'run ztsh login --proxy https://access.example.com', 2);
+  return current;
+}
+
+export function apiFor(ctx: CliContext, proxy: URL, caFile?: string): ApiClient {
+  let ca: string | undefined;
+  if (caFile) {
+    try {
+      ca = readFileSync(caFile, 'utf8');
+    } catch {
+      throw new CliError(`cannot read --ca-file ${caFile}`, undefined, 2);
+    }
+  } else {
+    ca = ctx.home.readTrust(proxy);
+  }
+  return new ApiClient({ proxy, ca });
+}

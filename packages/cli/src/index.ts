@@ -1,0 +1,2 @@
+export { ZtshHome, profileName, type ProfileFiles, type ProfileMeta } from './home.ts';
+export { CliError } from './cli-error.ts';

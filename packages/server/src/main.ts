@@ -1,0 +1,96 @@
+// ztshd: the access plane's server binary.
+import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { pino } from 'pino';
+import { ZtshError } from '@ztsh/protocol';
+import { loadConfigFile } from './config.ts';
+import { DEV_USERS, startDevStack, trustForCli } from './dev-stack.ts';
+import { startZtshd } from './start.ts';
+
+const VERSION = '0.1.0';
+const env = process.env;
+
+function fail(error: unknown): never {
+  if (error instanceof ZtshError) {
+    process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+  } else {
+    process.stderr.write(`error: ${(error as Error)?.stack ?? String(error)}\n`);
+  }
+  process.exit(1);
+}
+
+function onSignals(close: () => Promise<void>): void {
+  let closing = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (closing) process.exit(1);
+      closing = true;
+      close().then(() => process.exit(0), fail);
+    });
+  }
+}
+
+const program = new Command('ztshd').description('ztsh access plane server: auth service and proxy').version(VERSION);
+
+program
+  .command('start')
+  .description('run the auth service and proxy from a config file')
+  .requiredOption('-c, --config <file>', 'path to ztsh.yaml')
+  .action(async (options: { config: string }) => {
+    try {
+      const loaded = loadConfigFile(options.config);
+      const log = pino({ level: loaded.config.log_level, base: { svc: 'ztshd' } });
+      const running = await startZtshd({ config: loaded.config, baseDir: loaded.baseDir, env, log });
+      onSignals(running.close);
+    } catch (error) {
+      fail(error);
+    }
+  });
+
+program
+  .command('dev')
+  .description('run everything on this machine: ztshd, the dev IdP and demo users (development only)')
+  .option('--data-dir <dir>', 'where the database, CA keys and TLS files live', '.ztsh-dev')
+  .option('--host <address>', 'address to bind', '127.0.0.1')
+  .option('--port <port>', 'port of the proxy', '3080')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('warn'))
+  .action(async (options: { dataDir: string; host: string; port: string; logLevel: string }) => {
+    try {
+      const log = pino({ level: options.logLevel, base: { svc: 'ztshd' } });
+      const dataDir = resolve(options.dataDir);
+      const stack = await startDevStack({ dataDir, host: options.host, port: Number(options.port), log, env });
+      const ztshHome = env.ZTSH_HOME ?? join(homedir(), '.ztsh');
+      const trustFile = trustForCli(ztshHome, stack.url, stack.ztshd.tls.selfSignedCa!);
+      const proxy = stack.url.origin;
+      const rows = DEV_USERS.map((u) => `  ${u.username.padEnd(6)} ${u.password.padEnd(20)} ${u.groups.join(',').padEnd(11)} ${u.totpSecret}`);
+      process.stdout.write(
+        [
+          '',
+          'ztsh dev stack is up',
+          `  proxy and auth  ${proxy}`,
+          `  dev IdP         ${stack.idp.issuer}`,
+          `  data dir        ${dataDir} (SQLite, CA keys, TLS)`,
+          `  TLS CA          ${stack.ztshd.tls.caFile} (trusted for the ztsh CLI via ${trustFile})`,
+          '',
+          'Demo users (development only):',
+          '  user   password             groups      TOTP secret (add it to any authenticator app)',
+          ...rows,
+          '',
+          'Next, in another terminal:',
+          `  pnpm ztsh login --proxy ${proxy}`,
+          '  pnpm ztsh status',
+          '',
+          'Your browser will warn about the self-signed certificate once; it is the dev CA above.',
+          'Press Ctrl-C to stop.',
+          '',
+        ].join('\n'),
+      );
+      onSignals(stack.close);
+    } catch (error) {
+      fail(error);
+    }
+  });
+
+await program.parseAsync(process.argv);

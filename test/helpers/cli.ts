@@ -1,0 +1,69 @@
+// Runs the real ztsh CLI as a child process, the way a user would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ZTSH_BIN = fileURLToPath(new URL('../../packages/cli/bin/ztsh.js', import.meta.url));
+
+export interface CliRun {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves when stderr+stdout match the pattern; returns the match. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  exit: Promise<number>;
+}
+
+export function newZtshHome(): string {
+  return mkdtempSync(join(tmpdir(), 'ztsh-home-'));
+}
+
+export function runCli(args: string[], env: Record<string, string>): CliRun {
+  const child = spawn(process.execPath, [ZTSH_BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: env.ZTSH_HOME ?? tmpdir(), BROWSER: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters: (() => void)[] = [];
+  const notify = () => waiters.forEach((w) => w());
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    notify();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    notify();
+  });
+  const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exit,
+    waitFor(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = (err + out).match(pattern);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => reject(new Error(`CLI output never matched ${pattern}:\n${out}\n${err}`)), timeoutMs);
+        waiters.push(check);
+        void exit.then(() => setTimeout(check, 0));
+        check();
+      });
+    },
+  };
+}
+
+/** Runs the CLI to completion. */
+export async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const run = runCli(args, env);
+  const code = await run.exit;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
