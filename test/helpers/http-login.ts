@@ -79,11 +79,11 @@ export function codeFrom(page: Page): string | null {
 }
 
 /** Full login with a TOTP code; returns the exchange answer. */
-export async function httpLogin(base: URL, ca: string, user: { username: string; password: string; totpSecret?: string }) {
+export async function httpLogin(base: URL, ca: string, user: { username: string; password: string; totpSecret?: string }, at = Date.now()) {
   const step = await throughIdp(base, ca, user);
   let page = step.page;
   if (!codeFrom(page)) {
-    page = await step.forms.submitForm(page, { code: totpNow(user.totpSecret!) }, { formAction: '/mfa/totp' });
+    page = await step.forms.submitForm(page, { code: totpNow(user.totpSecret!, at) }, { formAction: '/mfa/totp' });
   }
   const code = codeFrom(page);
   if (!code) throw new Error(`no code after MFA: ${page.status} ${page.url}\n${page.html.slice(0, 500)}`);

@@ -93,7 +93,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   const hostCa = await loadOrCreateAuthority({ dir: caDir, kind: 'host', clusterName: config.cluster_name, clock, keySecret, onEvent });
 
   const storage = openSqliteStorage(join(options.dataDir, 'ztsh.db'));
-  const redirectUri = new URL('/v1/oidc/callback', options.publicUrl).toString();
+  const redirectUri = new URL('/oidc/callback', options.publicUrl).toString();
   const connectors = new Map<string, OidcConnector>(
     config.connectors.map((c, i) => [
       c.name,

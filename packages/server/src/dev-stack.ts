@@ -148,7 +148,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
         publicHost,
         tls: { cert: tls.cert, key: tls.key },
         users: users.map((u) => ({ username: u.username, password: u.password, email: `${u.username}@example.com`, name: u.username, groups: u.groups })),
-        clients: [{ clientId: 'ztsh', clientSecret, redirectUris: [new URL('/v1/oidc/callback', url).toString()] }],
+        clients: [{ clientId: 'ztsh', clientSecret, redirectUris: [new URL('/oidc/callback', url).toString()] }],
         ...(options.tamperIdToken ? { tamperIdToken: options.tamperIdToken } : {}),
       });
       const caFile = join(options.dataDir, 'tls', 'ca.crt');

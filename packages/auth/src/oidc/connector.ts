@@ -47,6 +47,10 @@ export function createOidcConnector(config: OidcConnectorConfig, deps: Connector
       )
       .then((c) => {
         if (dispatcher) c[oidc.customFetch] = customFetch(dispatcher);
+        // openid-client trusts TLS for ID tokens from the token endpoint
+        // (OIDC Core 3.1.3.7) and skips the signature unless told: check it,
+        // so a tampering middlebox or a confused IdP cannot pass claims.
+        oidc.enableNonRepudiationChecks(c);
         return c;
       })
       .catch((cause: unknown) => {

@@ -1,5 +1,5 @@
 // Browser routes of the login: /login/:id sends the browser to the IdP,
-// /v1/oidc/callback takes it back, /login/:id/mfa/* do the second factor,
+// /oidc/callback takes it back, /login/:id/mfa/* do the second factor,
 // /device/* are the device-code pages.
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -66,7 +66,7 @@ export function loginPageRoutes(deps: LoginDeps): Router {
     ctx.redirect(target.toString());
   };
 
-  router.get('/v1/oidc/callback', async (ctx) => {
+  router.get('/oidc/callback', async (ctx) => {
     try {
       const { login, next } = await idpCallback(deps, new URL(ctx.href), secretOf(ctx));
       if (next === 'approve') finish(ctx, login, null);
