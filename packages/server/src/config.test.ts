@@ -131,10 +131,9 @@ describe('loadConfigFile', () => {
     expect(error.message).toContain('proxy.listen: must be host:port, e.g. 0.0.0.0:3080');
   });
 
-  // Bug: the host:port pattern takes any 1-5 digits, so a port above 65535
-  // passes the config check and ztshd only fails later, at listen(), with an
-  // error that does not name proxy.listen.
-  it.fails('rejects a listen port above 65535, naming proxy.listen', () => {
+  // Regression: the host:port pattern took any 1-5 digits, so a port above
+  // 65535 passed and ztshd only failed at listen(), not naming proxy.listen.
+  it('rejects a listen port above 65535, naming proxy.listen', () => {
     const error = errorOf(() => loadConfigFile(file(minimal.replace('proxy:\n', 'proxy:\n  listen: "0.0.0.0:99999"\n'))));
     expect(error.message).toContain('proxy.listen:');
   });

@@ -7,7 +7,10 @@ import { z } from 'zod';
 import { AuthConfigSchema, parseConfig } from '@ztsh/auth';
 import { ZtshError } from '@ztsh/protocol';
 
-const HostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:3080');
+const HostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:3080')
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be 0 to 65535');
 
 export const ZtshdConfigSchema = z.strictObject({
   version: z.literal('v1'),

@@ -1,5 +1,6 @@
-// Back-off after wrong second-factor codes: five misses are free, then each
-// further miss locks the user out for twice as long (1 min, 2, 4 … 1 h).
+// Back-off after wrong second-factor codes: four misses are free, the fifth
+// locks the user out for a minute, and each further miss for twice as long
+// (1 min, 2, 4 … 1 h).
 import type { MfaFailures } from '../storage/storage.ts';
 
 export const FREE_FAILURES = 5;

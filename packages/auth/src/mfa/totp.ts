@@ -18,13 +18,20 @@ export function newTotpSecret(): string {
 
 export async function checkTotp(secret: string, code: string, clock: Clock, afterTimeStep: number): Promise<TotpCheck> {
   if (!/^\d{6}$/.test(code)) return { valid: false };
-  const result = await verify({
-    secret,
-    token: code,
-    epoch: Math.floor(clock.now().getTime() / 1000),
-    epochTolerance: TOTP_PERIOD_SEC,
-    ...(afterTimeStep > 0 ? { afterTimeStep } : {}),
-  });
+  let result;
+  try {
+    result = await verify({
+      secret,
+      token: code,
+      epoch: Math.floor(clock.now().getTime() / 1000),
+      epochTolerance: TOTP_PERIOD_SEC,
+      ...(afterTimeStep > 0 ? { afterTimeStep } : {}),
+    });
+  } catch {
+    // otplib throws when the last used step lies beyond the window (the
+    // server clock went back): no code in the window can be fresh then.
+    return { valid: false };
+  }
   if (!result.valid) return { valid: false };
   // TOTP results carry the matched step; derive it from the epoch otherwise.
   const step = (result as { timeStep?: number }).timeStep;
