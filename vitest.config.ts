@@ -7,6 +7,8 @@ export default defineConfig({
     // The JSON report feeds the "N passed, N failed" line of .ci/run.
     reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
     setupFiles: ['./test/setup.ts'],
+    // Two cores here and in CI: end-to-end files run two at a time.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
@@ -19,8 +21,6 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           testTimeout: 90_000,
           hookTimeout: 90_000,
-          // Browser-driven suites are heavy on a 2-core machine.
-          maxWorkers: 2,
         },
       },
     ],
