@@ -1,7 +1,7 @@
 // Drives a whole browser login over plain HTTP (no JavaScript): start, IdP
 // form, second factor, code exchange. For tests of the server's answers and
 // for the login benchmark; the CLI and Chromium tests cover the real clients.
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { newClientSecrets } from '@ztsh/cli';
 import { FormClient, type Page } from '@ztsh/testkit';
 import { generateSync } from 'otplib';
 
@@ -12,15 +12,10 @@ export interface LoginKeys {
   verifierHash: string;
 }
 
+/** The same key pair and verifier the CLI makes. */
 export function newLoginKeys(): LoginKeys {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const verifier = randomBytes(32).toString('base64url');
-  return {
-    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    verifier,
-    verifierHash: createHash('sha256').update(verifier).digest('base64url'),
-  };
+  const s = newClientSecrets();
+  return { publicKey: s.publicKeyPem, privateKey: s.privateKeyPem, verifier: s.verifier, verifierHash: s.verifierHash };
 }
 
 export const CALLBACK = 'http://127.0.0.1:9/callback';

@@ -48,11 +48,9 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<voi
   if (options.ttl && !/^\d+(s|m|h)$/.test(options.ttl)) throw new CliError(`--ttl "${options.ttl}" must look like 30m or 8h`, undefined, 2);
   const api = apiFor(ctx, proxy, options.caFile);
   const secrets = newClientSecrets();
-  const client = { name: 'ztsh', hostname: hostname(), version: VERSION };
+  const run: LoginRun = { ctx, api, secrets, options, client: { name: 'ztsh', hostname: hostname(), version: VERSION }, timeoutMs };
   try {
-    const certs = options.headless
-      ? await deviceLogin(ctx, api, secrets, options, client, timeoutMs)
-      : await browserLogin(ctx, api, secrets, options, client, timeoutMs, proxy);
+    const certs = options.headless ? await deviceLogin(run) : await browserLogin(run, proxy);
     ctx.home.writeProfile(proxy, {
       meta: {
         proxy: proxy.origin,
@@ -81,25 +79,32 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<voi
   }
 }
 
-async function browserLogin(
-  ctx: CliContext,
-  api: ApiClient,
-  secrets: ClientSecrets,
-  options: LoginOptions,
-  client: { name: string; hostname: string; version: string },
-  timeoutMs: number,
-  proxy: URL,
-): Promise<CertificatesT> {
+/** One login attempt: what both flows need. */
+interface LoginRun {
+  ctx: CliContext;
+  api: ApiClient;
+  secrets: ClientSecrets;
+  options: LoginOptions;
+  client: { name: string; hostname: string; version: string };
+  timeoutMs: number;
+}
+
+/** The part of a start request both flows send: never more than the public key and a hash. */
+function startBody(run: LoginRun) {
+  return {
+    ...(run.options.connector ? { connector: run.options.connector } : {}),
+    publicKey: run.secrets.publicKeyPem,
+    verifierHash: run.secrets.verifierHash,
+    ...(run.options.ttl ? { ttl: run.options.ttl } : {}),
+    client: run.client,
+  };
+}
+
+async function browserLogin(run: LoginRun, proxy: URL): Promise<CertificatesT> {
+  const { ctx, api, secrets, options, client, timeoutMs } = run;
   const callback = await startCallbackServer();
   try {
-    const started = await api.call('POST', '/v1/login/start', LoginStartResponse, {
-      ...(options.connector ? { connector: options.connector } : {}),
-      publicKey: secrets.publicKeyPem,
-      redirect: callback.redirect,
-      verifierHash: secrets.verifierHash,
-      ...(options.ttl ? { ttl: options.ttl } : {}),
-      client,
-    });
+    const started = await api.call('POST', '/v1/login/start', LoginStartResponse, { ...startBody(run), redirect: callback.redirect });
     const opened = options.browser && openBrowser(started.url, ctx.env);
     ctx.stderr(
       opened
@@ -126,21 +131,9 @@ async function browserLogin(
   }
 }
 
-async function deviceLogin(
-  ctx: CliContext,
-  api: ApiClient,
-  secrets: ClientSecrets,
-  options: LoginOptions,
-  client: { name: string; hostname: string; version: string },
-  timeoutMs: number,
-): Promise<CertificatesT> {
-  const started = await api.call('POST', '/v1/login/device', DeviceStartResponse, {
-    ...(options.connector ? { connector: options.connector } : {}),
-    publicKey: secrets.publicKeyPem,
-    verifierHash: secrets.verifierHash,
-    ...(options.ttl ? { ttl: options.ttl } : {}),
-    client,
-  });
+async function deviceLogin(run: LoginRun): Promise<CertificatesT> {
+  const { ctx, api, secrets, timeoutMs } = run;
+  const started = await api.call('POST', '/v1/login/device', DeviceStartResponse, startBody(run));
   ctx.stderr(
     `To sign in, open ${started.verificationUri} in any browser and enter the code ${started.userCode}\n` +
       `  or open: ${started.verificationUriComplete}\nWaiting for approval…\n`,
