@@ -12,3 +12,5 @@ export * from './secrets.ts';
 export * from './storage/storage.ts';
 export { openSqliteStorage, hashAuditEvent, canonicalJson, GENESIS_HASH } from './storage/sqlite.ts';
 export { checkTotp, newTotpSecret, TOTP_PERIOD_SEC } from './mfa/totp.ts';
+export * from './tokens/join-tokens.ts';
+export { createAuditLog, type AuditLog } from './audit/audit-log.ts';

@@ -90,3 +90,23 @@ export const ConnectorsResponse = z.strictObject({
   defaultConnector: z.string().optional(),
 });
 export type ConnectorsResponse = z.infer<typeof ConnectorsResponse>;
+
+/** Cluster names: DNS-label-like, they appear in URLs (/k8s/<cluster>/...). */
+export const ClusterName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be lowercase letters, digits and "-", at most 63');
+
+export const JoinRequest = z.strictObject({
+  token: z.string().min(1).max(256),
+  cluster: ClusterName,
+  publicKey: PublicKeyPem,
+  hostname: z.string().max(255).optional(),
+});
+export type JoinRequest = z.infer<typeof JoinRequest>;
+
+export const JoinResponse = z.strictObject({
+  certificate: CertificatePem,
+  hostCaCertificates: z.array(CertificatePem).min(1),
+  userCaCertificates: z.array(CertificatePem).min(1),
+  hostId: z.string(),
+  validUntil: z.string(),
+});
+export type JoinResponse = z.infer<typeof JoinResponse>;

@@ -8,6 +8,9 @@ export const AuditEventTypes = {
   'user.mfa.enroll': { success: 'ZA1101I', failure: 'ZA1101W' },
   'cert.issued': { success: 'ZA1200I', failure: 'ZA1200W' },
   'host.cert.issued': { success: 'ZA1201I', failure: 'ZA1201W' },
+  'join_token.created': { success: 'ZA1300I', failure: 'ZA1300W' },
+  'join_token.removed': { success: 'ZA1301I', failure: 'ZA1301W' },
+  'agent.join': { success: 'ZA1302I', failure: 'ZA1302W' },
 } as const;
 
 export type AuditEventType = keyof typeof AuditEventTypes;

@@ -10,6 +10,7 @@ export const ErrorCodes = {
   login_not_found: 404,
   login_expired: 410,
   code_invalid: 400,
+  token_invalid: 403,
   verifier_mismatch: 400,
   state_mismatch: 400,
   id_token_invalid: 401,

@@ -6,8 +6,8 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { ZtshError } from '@ztsh/protocol';
 import { loadConfigFile } from './config.ts';
-import { DEV_USERS, startDevStack, trustForCli } from './dev-stack.ts';
 import { startZtshd } from './start.ts';
+import { tokensCommand } from './tokens-command.ts';
 
 const VERSION = '0.1.0';
 const env = process.env;
@@ -58,6 +58,8 @@ program
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('warn'))
   .action(async (options: { dataDir: string; host: string; port: string; logLevel: string }) => {
     try {
+      // Loaded only here: the dev IdP is a development tool, not part of a production ztshd.
+      const { DEV_USERS, startDevStack, trustForCli } = await import('./dev-stack.ts');
       const log = pino({ level: options.logLevel, base: { svc: 'ztshd' } });
       const dataDir = resolve(options.dataDir);
       const stack = await startDevStack({ dataDir, host: options.host, port: Number(options.port), log, env });
@@ -93,4 +95,10 @@ program
     }
   });
 
-await program.parseAsync(process.argv);
+program.addCommand(tokensCommand((t) => process.stdout.write(t)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  fail(error);
+}

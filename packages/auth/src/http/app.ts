@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { LoginDeps } from '../login/login-deps.ts';
 import { assetRoutes } from '../routes/assets.ts';
 import { loginApiRoutes } from '../routes/login-api.ts';
+import { joinRoutes } from '../routes/join-api.ts';
 import { loginPageRoutes } from '../routes/login-pages.ts';
 import { errorMiddleware } from './error-middleware.ts';
 
@@ -30,7 +31,7 @@ export function createAuthApp(deps: LoginDeps, options: AuthAppOptions): Koa {
   });
   app.use(errorMiddleware());
   app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '64kb', formLimit: '16kb' }));
-  for (const router of [assetRoutes(), loginApiRoutes(deps), loginPageRoutes(deps)]) {
+  for (const router of [assetRoutes(), loginApiRoutes(deps), loginPageRoutes(deps), joinRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   app.use((ctx) => {

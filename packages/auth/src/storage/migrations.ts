@@ -73,6 +73,15 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX audit_events_time ON audit_events (time);
    CREATE INDEX audit_events_user ON audit_events (user, time);`,
+  `CREATE TABLE join_tokens (
+     id TEXT PRIMARY KEY,
+     hash TEXT NOT NULL UNIQUE,
+     type TEXT NOT NULL CHECK (type IN ('agent')),
+     cluster TEXT NOT NULL,
+     uses_left INTEGER,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );`,
 ];
 
 export function migrate(db: Database): void {

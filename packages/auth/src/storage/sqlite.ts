@@ -166,7 +166,38 @@ export function openSqliteStorage(path: string): Storage {
     return full;
   });
 
+  const tokenFromRow = (row: Row): import('./storage.ts').JoinTokenRecord => ({
+    id: row.id as string,
+    hash: row.hash as string,
+    type: row.type as 'agent',
+    cluster: row.cluster as string,
+    usesLeft: row.uses_left as number | null,
+    createdAt: row.created_at as number,
+    expiresAt: row.expires_at as number,
+  });
+  const redeemToken = db.transaction((hash: string, cluster: string, now: number) => {
+    const row = db.prepare('SELECT * FROM join_tokens WHERE hash = ?').get(hash) as Row | undefined;
+    if (!row) return 'unknown' as const;
+    const token = tokenFromRow(row);
+    if (token.expiresAt <= now) return 'expired' as const;
+    if (token.cluster !== cluster) return 'wrong_cluster' as const;
+    if (token.usesLeft !== null) {
+      if (token.usesLeft <= 0) return 'used' as const;
+      db.prepare('UPDATE join_tokens SET uses_left = uses_left - 1 WHERE id = ?').run(token.id);
+    }
+    return token;
+  });
+
   return {
+    joinTokens: {
+      insert: (t) =>
+        void db
+          .prepare('INSERT INTO join_tokens (id, hash, type, cluster, uses_left, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(t.id, t.hash, t.type, t.cluster, t.usesLeft, t.createdAt, t.expiresAt),
+      list: () => (db.prepare('SELECT * FROM join_tokens ORDER BY created_at').all() as Row[]).map(tokenFromRow),
+      remove: (id) => db.prepare('DELETE FROM join_tokens WHERE id = ?').run(id).changes === 1,
+      redeem: (hash, cluster, now) => redeemToken.immediate(hash, cluster, now),
+    },
     logins: {
       insert: (login) => {
         const params: Record<string, unknown> = {};

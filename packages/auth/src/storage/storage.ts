@@ -75,6 +75,19 @@ export interface MfaFailures {
   lockedUntil: number;
 }
 
+export interface JoinTokenRecord {
+  /** Public handle for ls/rm: never the token itself. */
+  id: string;
+  /** SHA-256 of the token; the token is shown once and not stored. */
+  hash: string;
+  type: 'agent';
+  cluster: string;
+  /** null: until it expires. */
+  usesLeft: number | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export type NewAuditEvent = Omit<AuditEvent, 'id' | 'seq' | 'prevHash' | 'hash'>;
 
 export interface Storage {
@@ -104,6 +117,16 @@ export interface Storage {
   };
   users: {
     upsertLogin(user: string, at: number, traits: Record<string, string[]>): void;
+  };
+  joinTokens: {
+    insert(token: JoinTokenRecord): void;
+    list(): JoinTokenRecord[];
+    remove(id: string): boolean;
+    /**
+     * Atomically spends one use of the token with this hash, if it is for
+     * `cluster` and alive at `now`; returns the token as it was, or why not.
+     */
+    redeem(hash: string, cluster: string, now: number): JoinTokenRecord | 'unknown' | 'expired' | 'wrong_cluster' | 'used';
   };
   audit: {
     append(event: NewAuditEvent): AuditEvent;
