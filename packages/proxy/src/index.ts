@@ -1,0 +1,2 @@
+export * from './kube-request-info.ts';
+export * from './kube-authorize.ts';

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { parseKubeRequest } from './kube-request-info.ts';
+
+const parse = (method: string, url: string) => {
+  const u = new URL(url, 'https://x');
+  return parseKubeRequest(method, u.pathname, u.searchParams);
+};
+
+describe('parseKubeRequest', () => {
+  it.each([
+    ['GET', '/api/v1/namespaces/default/pods', { verb: 'list', resource: 'pods', namespace: 'default', name: '' }],
+    ['GET', '/api/v1/namespaces/default/pods/web-1', { verb: 'get', resource: 'pods', namespace: 'default', name: 'web-1' }],
+    ['GET', '/api/v1/namespaces/default/pods?watch=true', { verb: 'watch', resource: 'pods' }],
+    ['GET', '/api/v1/namespaces/default/pods?watch=1&fieldSelector=metadata.name%3Dweb-1', { verb: 'watch', name: 'web-1' }],
+    ['GET', '/api/v1/watch/namespaces/default/pods', { verb: 'watch', resource: 'pods', namespace: 'default' }],
+    ['GET', '/api/v1/pods', { verb: 'list', resource: 'pods', namespace: '' }],
+    ['POST', '/api/v1/namespaces/default/configmaps', { verb: 'create', resource: 'configmaps' }],
+    ['PUT', '/api/v1/namespaces/default/configmaps/c', { verb: 'update', name: 'c' }],
+    ['PATCH', '/apis/apps/v1/namespaces/prod/deployments/api', { verb: 'patch', apiGroup: 'apps', apiVersion: 'v1', resource: 'deployments', namespace: 'prod', name: 'api' }],
+    ['DELETE', '/api/v1/namespaces/default/pods/p', { verb: 'delete', name: 'p' }],
+    ['DELETE', '/api/v1/namespaces/default/pods', { verb: 'deletecollection' }],
+    ['GET', '/api/v1/namespaces/default/pods/p/log?follow=true', { verb: 'get', resource: 'pods', subresource: 'log' }],
+    ['GET', '/api/v1/namespaces/default/pods/p/exec?command=sh', { verb: 'exec', resource: 'pods', subresource: 'exec', name: 'p' }],
+    ['POST', '/api/v1/namespaces/default/pods/p/exec?command=sh', { verb: 'exec' }],
+    ['GET', '/api/v1/namespaces/default/pods/p/attach', { verb: 'attach' }],
+    ['GET', '/api/v1/namespaces/default/pods/p/portforward', { verb: 'portforward' }],
+    ['GET', '/api/v1/namespaces/kube-system', { verb: 'get', resource: 'namespaces', name: 'kube-system', namespace: 'kube-system' }],
+    ['PUT', '/api/v1/namespaces/old/finalize', { verb: 'update', resource: 'namespaces', name: 'old', subresource: 'finalize' }],
+    ['GET', '/api/v1/namespaces', { verb: 'list', resource: 'namespaces', namespace: '' }],
+    ['GET', '/api/v1/nodes/n1', { verb: 'get', resource: 'nodes', name: 'n1', namespace: '' }],
+  ] as const)('%s %s', (method, url, expected) => {
+    expect(parse(method, url)).toMatchObject({ isResourceRequest: true, ...expected });
+  });
+
+  it.each(['/version', '/api', '/api/v1', '/apis', '/apis/apps', '/openapi/v3', '/healthz'])('%s is not a resource request', (path) => {
+    expect(parse('GET', path)).toMatchObject({ isResourceRequest: false, verb: 'get' });
+  });
+});
