@@ -18,6 +18,8 @@
       credentials: 'same-origin',
     });
     const json = await res.json();
+    // A login that ended (second factor locked) still says where the CLI waits.
+    if (!res.ok && json.redirect) window.location.href = json.redirect;
     if (!res.ok) throw new Error((json.error && json.error.message) || 'request failed');
     return json;
   };

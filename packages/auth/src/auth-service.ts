@@ -97,7 +97,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   const connectors = new Map<string, OidcConnector>(
     config.connectors.map((c, i) => [
       c.name,
-      createOidcConnector(c, {
+      createOidcConnector(c.ca_file ? { ...c, ca_file: resolve(options.secrets.baseDir, c.ca_file) } : c, {
         clientSecret: resolveSecret(c.client_secret, `auth.connectors[${i}].client_secret`, options.secrets),
         redirectUri,
       }),

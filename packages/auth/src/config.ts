@@ -24,10 +24,10 @@ export const OidcConnectorSchema = z.strictObject({
   name: Name,
   type: z.literal('oidc'),
   display_name: z.string().optional(),
-  issuer: z.url(),
+  issuer: z.url().refine((u) => u.startsWith('https://'), 'must be an https:// URL (OIDC requires TLS)'),
   client_id: z.string().min(1),
   client_secret: SecretSource,
-  /** PEM bundle to trust for the IdP's TLS (an internal CA); default: the system's. */
+  /** PEM bundle trusted for the IdP's TLS in addition to the system's roots (an internal CA); relative to the config file. */
   ca_file: z.string().optional(),
   scopes: z.array(z.string()).default(['openid', 'email', 'profile', 'groups']),
   /** ID-token claim that becomes the ztsh user name. */

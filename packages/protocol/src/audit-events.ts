@@ -7,7 +7,6 @@ export const AuditEventTypes = {
   'user.mfa': { success: 'ZA1100I', failure: 'ZA1100W' },
   'user.mfa.enroll': { success: 'ZA1101I', failure: 'ZA1101W' },
   'cert.issued': { success: 'ZA1200I', failure: 'ZA1200W' },
-  'host.cert.issued': { success: 'ZA1201I', failure: 'ZA1201W' },
   'join_token.created': { success: 'ZA1300I', failure: 'ZA1300W' },
   'join_token.removed': { success: 'ZA1301I', failure: 'ZA1301W' },
   'agent.join': { success: 'ZA1302I', failure: 'ZA1302W' },

@@ -14,7 +14,7 @@ const HostPort = z
 
 export const ZtshdConfigSchema = z.strictObject({
   version: z.literal('v1'),
-  /** Where the database, CA keys and recordings live; relative to the config file. */
+  /** Where the database, CA keys and the self-signed TLS pair live; relative to the config file. */
   data_dir: z.string().default('./data'),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   proxy: z.strictObject({
@@ -24,7 +24,7 @@ export const ZtshdConfigSchema = z.strictObject({
     public_addr: z.url().refine((u) => u.startsWith('https://'), 'must be an https:// URL'),
     /** Serving certificate; without it ztshd makes a self-signed one in data_dir/tls. */
     tls: z.strictObject({ cert_file: z.string(), key_file: z.string() }).optional(),
-    /** Trust X-Forwarded-For from an L7 load balancer in front. */
+    /** Trust X-Forwarded-For / -Proto / -Host from an L7 load balancer in front; only the hop it appended counts. */
     trust_proxy: z.boolean().default(false),
   }),
   auth: AuthConfigSchema,

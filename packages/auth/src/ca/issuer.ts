@@ -72,7 +72,7 @@ function templateFor(ca: CertAuthority): IssuerTemplate {
     const keyIdentifier = AsnConvert.parse(skid.extnValue, asn.SubjectKeyIdentifier);
     const common = Buffer.concat([
       extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: false })),
-      extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(asn.KeyUsageFlags.digitalSignature | asn.KeyUsageFlags.keyEncipherment)),
+      extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(asn.KeyUsageFlags.digitalSignature)),
       extension(asn.id_ce_authorityKeyIdentifier, false, new asn.AuthorityKeyIdentifier({ keyIdentifier })),
     ]);
     template = {

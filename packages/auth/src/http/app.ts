@@ -13,12 +13,14 @@ import { errorMiddleware } from './error-middleware.ts';
 
 export interface AuthAppOptions {
   log: Logger;
-  /** Trust X-Forwarded-For from a load balancer in front. */
+  /** Trust X-Forwarded-For / X-Forwarded-Proto from a load balancer in front (its last hop only). */
   trustProxy?: boolean;
 }
 
 export function createAuthApp(deps: LoginDeps, options: AuthAppOptions): Koa {
-  const app = new Koa({ proxy: options.trustProxy ?? false });
+  // Behind a load balancer, trust only the address it appended itself (the
+  // last X-Forwarded-For hop): earlier entries are whatever the client sent.
+  const app = new Koa({ proxy: options.trustProxy ?? false, maxIpsCount: 1 });
   app.context.log = options.log;
   app.use(async (ctx, next) => {
     const id = randomUUID();

@@ -2,7 +2,7 @@
 // a device login approved); the client trades that code, with the verifier
 // only it knows, for a certificate issued to its own public key.
 import type { Certificates, Identity } from '@ztsh/protocol';
-import { ZtshError } from '@ztsh/protocol';
+import { isErrorCode, ZtshError } from '@ztsh/protocol';
 import { checkPublicKey, issueCertificate } from '../ca/issuer.ts';
 import type { LoginRecord } from '../storage/storage.ts';
 import { CODE_TTL_MS, DEVICE_POLL_INTERVAL_SEC, sameHash, sha256, type LoginDeps } from './login-deps.ts';
@@ -72,9 +72,13 @@ export function pollDevice(deps: LoginDeps, deviceCode: string, verifier: string
   const now = deps.clock.now().getTime();
   if (login.expiresAt < now) throw new ZtshError('login_expired', 'the device login expired before it was approved', { hint: 'run ztsh login --headless again' });
   checkVerifier(deps, login, verifier);
+  if (login.status === 'exchanged') {
+    throw new ZtshError('code_invalid', 'this device login already got its certificate', { hint: 'run ztsh login --headless again' });
+  }
   if (login.status === 'failed') {
-    throw new ZtshError(login.error === 'no_roles' ? 'no_roles' : 'idp_denied', 'the login was refused in the browser', {
-      hint: login.error === 'no_roles' ? 'ask an administrator to map one of your groups to a ztsh role' : 'run ztsh login --headless again',
+    const code = isErrorCode(login.error) ? login.error : 'idp_denied';
+    throw new ZtshError(code, `the login failed in the browser (${code})`, {
+      hint: code === 'no_roles' ? 'ask an administrator to map one of your groups to a ztsh role' : 'run ztsh login --headless again',
     });
   }
   if (login.status !== 'approved') {

@@ -2,6 +2,7 @@
 // nonce, and ID-token checks, all by openid-client. Lower-level errors are
 // wrapped into stable codes; the original stays as `cause` for the logs.
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ZtshError } from '@ztsh/protocol';
@@ -30,8 +31,16 @@ export interface ConnectorDeps {
 }
 
 export function createOidcConnector(config: OidcConnectorConfig, deps: ConnectorDeps): OidcConnector {
-  const ca = config.ca_file ? readFileSync(config.ca_file, 'utf8') : undefined;
-  const dispatcher = ca ? new Agent({ connect: { ca } }) : undefined;
+  let ca: string | undefined;
+  if (config.ca_file) {
+    try {
+      ca = readFileSync(config.ca_file, 'utf8');
+    } catch (cause) {
+      throw new ZtshError('invalid_config', `connector ${config.name}: cannot read ca_file ${config.ca_file}`, { cause });
+    }
+  }
+  // The configured CA is trusted in addition to the system's roots.
+  const dispatcher = ca ? new Agent({ connect: { ca: [...rootCertificates, ca] } }) : undefined;
   let discovered: Promise<oidc.Configuration> | undefined;
 
   const configuration = (): Promise<oidc.Configuration> => {

@@ -56,19 +56,32 @@ export function loginPageRoutes(deps: LoginDeps): Router {
 
   router.get('/login/:id', (ctx) => sendToIdp(ctx, ctx.params.id!));
 
-  /** Tells the waiting CLI why its login ended, by the same redirect that would carry the code. */
-  const failToClient = (ctx: Context, login: LoginRecord, error: ZtshError) => {
-    if (login.kind !== 'browser' || !login.redirect) throw error;
+  /** Where the waiting CLI learns why its login ended: the redirect that would have carried the code. */
+  const clientErrorUrl = (login: LoginRecord, error: ZtshError): URL | undefined => {
+    if (login.kind !== 'browser' || !login.redirect) return undefined;
     const target = new URL(login.redirect);
     target.searchParams.set('error', error.code);
     target.searchParams.set('error_description', error.message);
     if (error.hint) target.searchParams.set('error_hint', error.hint);
+    return target;
+  };
+  const failToClient = (ctx: Context, login: LoginRecord, error: ZtshError) => {
+    const target = clientErrorUrl(login, error);
+    if (!target) throw error;
     ctx.redirect(target.toString());
+  };
+  /** A locked second factor ends the login for good, whichever method hit the lock. */
+  const endLocked = (id: string, error: ZtshError): URL | undefined => {
+    const login = deps.storage.logins.get(id);
+    if (!login) return undefined;
+    deps.storage.logins.update(id, { status: 'failed', error: error.code });
+    return clientErrorUrl(login, error);
   };
 
   router.get('/oidc/callback', async (ctx) => {
     try {
-      const { login, next } = await idpCallback(deps, new URL(ctx.href), secretOf(ctx));
+      // Rebuilt on the public address: the redirect_uri the IdP knows, whatever Host a load balancer sent.
+      const { login, next } = await idpCallback(deps, new URL(ctx.originalUrl, deps.publicUrl), secretOf(ctx));
       if (next === 'approve') finish(ctx, login, null);
       else ctx.redirect(`/login/${login.id}/mfa`);
     } catch (error) {
@@ -92,11 +105,8 @@ export function loginPageRoutes(deps: LoginDeps): Router {
         return;
       }
       if (error instanceof ZtshError && error.code === 'mfa_locked') {
-        const login = deps.storage.logins.get(id);
-        if (login) {
-          deps.storage.logins.update(id, { status: 'failed', error: error.code });
-          return failToClient(ctx, login, error);
-        }
+        const target = endLocked(id, error);
+        if (target) return ctx.redirect(target.toString());
       }
       throw error;
     }
@@ -112,7 +122,18 @@ export function loginPageRoutes(deps: LoginDeps): Router {
 
   router.post('/login/:id/mfa/webauthn/verify', async (ctx) => {
     const { mode, response } = parseBody(ctx, WebauthnBody);
-    const login = await webauthnVerify(deps, ctx.params.id!, secretOf(ctx), mode, response);
+    let login;
+    try {
+      login = await webauthnVerify(deps, ctx.params.id!, secretOf(ctx), mode, response);
+    } catch (error) {
+      if (error instanceof ZtshError && error.code === 'mfa_locked') {
+        const target = endLocked(ctx.params.id!, error);
+        ctx.status = error.status;
+        ctx.body = { ...error.toJSON(), ...(target ? { redirect: target.toString() } : {}) };
+        return;
+      }
+      throw error;
+    }
     const { redirect } = approve(deps, login, 'webauthn');
     ctx.body = { redirect: redirect?.toString() ?? `/login/${login.id}/approved` };
   });

@@ -3,6 +3,7 @@
 // answers its request.
 import Database from 'better-sqlite3';
 import { createHash, randomUUID } from 'node:crypto';
+import { chmodSync, existsSync } from 'node:fs';
 import type { AuditEvent } from '@ztsh/protocol';
 import { migrate } from './migrations.ts';
 import type { LoginRecord, MfaDevice, NewAuditEvent, Storage } from './storage.ts';
@@ -75,6 +76,8 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 export function openSqliteStorage(path: string): Storage {
   const db = new Database(path);
+  // It holds TOTP secrets and the audit log: owner only, like the CA keys.
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
