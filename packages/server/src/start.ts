@@ -1,10 +1,9 @@
 // Starts ztshd from a loaded config: the auth service behind one HTTPS
 // listener at the public address.
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createAuthService, type AuthService, type Clock, type IdSource } from '@ztsh/auth';
+import { createProxyServer, inProcessAuthClient, type ProxyServer } from '@ztsh/proxy';
 import type { ZtshdConfig } from './config.ts';
 import { servingTls, type ServingTls } from './tls.ts';
 
@@ -26,7 +25,7 @@ export interface RunningZtshd {
   port: number;
   auth: AuthService;
   tls: ServingTls;
-  server: Server;
+  proxy: ProxyServer;
   close(): Promise<void>;
 }
 
@@ -43,18 +42,27 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
   const tls = await servingTls({ files: config.proxy.tls, baseDir: options.baseDir, dataDir, hostname: configured.hostname });
   const { host, port } = splitHostPort(config.proxy.listen);
 
-  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
-  await new Promise<void>((done, fail) => {
-    server.once('error', fail);
-    server.listen(port, host, () => {
-      server.off('error', fail);
-      done();
-    });
+  // The listener is up before the auth service exists (tests need the port
+  // for the public URL); until then it answers 503.
+  let app: ((req: never, res: never) => void) | undefined;
+  let auth: AuthService | undefined;
+  const proxy = createProxyServer({
+    tls,
+    auth: {
+      userCaCertificates: () => auth?.userCa.trustBundle ?? [],
+      hostCaCertificates: () => auth?.hostCa.trustBundle ?? [],
+      roles: (names) => (auth ? inProcessAuthClient(auth).roles(names) : []),
+    },
+    fallback: (req, res) => {
+      if (app) return app(req as never, res as never);
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'internal', message: 'ztshd is starting' } }));
+    },
+    log,
   });
-  const boundPort = (server.address() as AddressInfo).port;
+  const boundPort = await proxy.listen(port, host);
   const url = options.publicUrlFor ? options.publicUrlFor(boundPort) : configured;
 
-  let auth: AuthService;
   try {
     if (options.prepare) config = await options.prepare(url, config);
     auth = await createAuthService({
@@ -68,24 +76,22 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
       ...(options.ids ? { ids: options.ids } : {}),
     });
   } catch (error) {
-    server.close();
+    await proxy.close();
     throw error;
   }
-  server.on('request', auth.app.callback());
+  app = auth.app.callback() as never;
+  const started = auth;
   log.info({ listen: `${host}:${boundPort}`, publicUrl: url.toString() }, 'ztshd listening');
 
   return {
     url,
     port: boundPort,
-    auth,
+    auth: started,
     tls,
-    server,
+    proxy,
     close: async () => {
-      await new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
-      });
-      auth.close();
+      await proxy.close();
+      started.close();
     },
   };
 }

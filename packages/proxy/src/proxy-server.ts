@@ -1,0 +1,95 @@
+// The one HTTPS listener users, browsers and agents know. HTTP/2 with
+// HTTP/1.1 allowed (kubectl upgrades arrive on HTTP/1.1 connections without
+// ALPN). Client certificates are asked for but not required at the TLS
+// layer: browsers on the login pages have none; each route checks its own.
+//
+//   /k8s/<cluster>/...   kube front door (user certificate)   kube-forward.ts, kube-upgrade.ts
+//   /v1/clusters         clusters the user may reach           clusters-api.ts
+//   /v1/tunnel           agents dial in (host certificate)     tunnel-server.ts
+//   everything else      the auth service (login, join, ...)
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { AgentTunnels } from './agent-tunnels.ts';
+import type { AuthClient } from './auth-client.ts';
+import { listClusters } from './clusters-api.ts';
+import type { KubeDeps } from './kube-access.ts';
+import { forwardKube } from './kube-forward.ts';
+import { refuseUpgrade } from './kube-status.ts';
+import { upgradeKube } from './kube-upgrade.ts';
+import { tunnelServer } from './tunnel-server.ts';
+
+type Handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
+
+export interface ProxyServerOptions {
+  tls: { cert: string; key: string };
+  auth: AuthClient;
+  /** Everything that is not the proxy's own: the auth service's app. */
+  fallback: Handler;
+  log: Logger;
+  now?: () => Date;
+}
+
+export interface ProxyServer {
+  server: Http2SecureServer;
+  tunnels: AgentTunnels;
+  listen(port: number, host: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function createProxyServer(options: ProxyServerOptions): ProxyServer {
+  const tunnels = new AgentTunnels();
+  const now = options.now ?? (() => new Date());
+  const deps: KubeDeps = { auth: options.auth, tunnels, now, log: options.log.child({ component: 'proxy' }) };
+  const tunnel = tunnelServer({ tunnels, hostCaCertificates: options.auth.hostCaCertificates, now, log: deps.log });
+  const server = createSecureServer({
+    cert: options.tls.cert,
+    key: options.tls.key,
+    allowHTTP1: true,
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+    // No idle timeout: watches and `logs -f` may be quiet for a long time.
+    settings: { enableConnectProtocol: false },
+  });
+  server.setTimeout(0);
+  // close() ends every connection, HTTP/2 sessions and kubectl's upgraded sockets included.
+  const sockets = new Set<Duplex>();
+  server.on('secureConnection', (socket: Duplex) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    const url = req.url ?? '/';
+    if (url.startsWith('/k8s/')) return forwardKube(deps, req, res);
+    if (url === '/v1/clusters' || url.startsWith('/v1/clusters?')) return listClusters(deps, req, res);
+    options.fallback(req, res);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = req.url ?? '/';
+    if (url.startsWith('/k8s/')) return upgradeKube(deps, req, socket, head);
+    if (url === '/v1/tunnel') return tunnel.handleUpgrade(req, socket, head);
+    refuseUpgrade(socket, 404, `nothing to upgrade at ${url}`);
+  });
+  return {
+    server,
+    tunnels,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      }),
+    close: async () => {
+      tunnels.closeAll();
+      tunnel.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
