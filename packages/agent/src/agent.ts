@@ -1,0 +1,93 @@
+// The agent: joins once, then keeps a tunnel to the proxy open (reconnecting
+// with jittered backoff) and serves the proxy's requests on it.
+import { createServer } from 'node:http2';
+import type { Logger } from 'pino';
+import { WebSocket, createWebSocketStream } from 'ws';
+import type { KubeTarget } from './config.ts';
+import { createForwarder } from './forwarder.ts';
+import { ensureHostIdentity } from './join.ts';
+
+export interface AgentOptions {
+  proxy: URL;
+  cluster: string;
+  labels: Record<string, string>;
+  stateDir: string;
+  token: () => string | undefined;
+  proxyCa?: string | undefined;
+  kube: KubeTarget;
+  log: Logger;
+  now?: () => Date;
+  /** Backoff between reconnects: base and cap, ms. */
+  backoff?: { baseMs: number; maxMs: number };
+}
+
+export interface RunningAgent {
+  /** Resolves once the tunnel is up (again). */
+  connected(): Promise<void>;
+  isConnected(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const now = options.now ?? (() => new Date());
+  const log = options.log.child({ component: 'agent', cluster: options.cluster });
+  const identity = await ensureHostIdentity({ proxy: options.proxy, cluster: options.cluster, stateDir: options.stateDir, token: options.token, proxyCa: options.proxyCa, now });
+  const h2 = createServer();
+  h2.on('stream', createForwarder(options.kube, log));
+  h2.on('sessionError', () => undefined);
+
+  const backoff = options.backoff ?? { baseMs: 250, maxMs: 15_000 };
+  let stopped = false;
+  let ws: WebSocket | undefined;
+  let attempt = 0;
+  let up = false;
+  let waiters: (() => void)[] = [];
+  let timer: NodeJS.Timeout | undefined;
+
+  const dial = () => {
+    if (stopped) return;
+    const socket = new WebSocket(new URL('/v1/tunnel', options.proxy.toString().replace(/^http/, 'ws')), {
+      cert: identity.cert,
+      key: identity.key,
+      ...(options.proxyCa ? { ca: options.proxyCa } : {}),
+      headers: { 'x-ztsh-labels': JSON.stringify(options.labels) },
+      perMessageDeflate: false,
+    });
+    ws = socket;
+    socket.on('open', () => {
+      attempt = 0;
+      up = true;
+      const stream = createWebSocketStream(socket);
+      stream.on('error', () => undefined);
+      h2.emit('connection', stream);
+      log.info('tunnel up');
+      waiters.forEach((w) => w());
+      waiters = [];
+    });
+    socket.on('unexpected-response', (_req, res) => {
+      log.warn({ status: res.statusCode }, 'the proxy refused the tunnel');
+      socket.terminate();
+    });
+    socket.on('error', (error) => log.warn({ err: error.message }, 'tunnel error'));
+    socket.on('close', () => {
+      up = false;
+      if (stopped) return;
+      // Full jitter: a fleet of agents does not reconnect in step after a proxy restart.
+      const delay = Math.random() * Math.min(backoff.maxMs, backoff.baseMs * 2 ** attempt++);
+      log.info({ delayMs: Math.round(delay) }, 'tunnel down; reconnecting');
+      timer = setTimeout(dial, delay);
+    });
+  };
+  dial();
+
+  return {
+    connected: () => (up ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+    isConnected: () => up,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      ws?.terminate();
+      await new Promise<void>((resolve) => h2.close(() => resolve()));
+    },
+  };
+}

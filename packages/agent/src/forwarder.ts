@@ -1,0 +1,88 @@
+// Serves the proxy's requests that arrive as HTTP/2 streams on the tunnel:
+// each goes to the apiserver with the agent's own credentials and the
+// identity the proxy decided, as Impersonate-User / Impersonate-Group.
+// Whatever identity headers came from the client were dropped by the proxy,
+// and are dropped here again.
+import { request, Agent as HttpsAgent } from 'node:https';
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Logger } from 'pino';
+import type { KubeTarget } from './config.ts';
+
+const DROPPED = new Set(['authorization', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'te']);
+const RESPONSE_DROPPED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
+
+function status(code: number, message: string) {
+  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: code === 502 ? 'BadGateway' : 'InternalError', code });
+}
+
+export function createForwarder(target: KubeTarget, log: Logger) {
+  const agent = new HttpsAgent({ keepAlive: true, ca: target.ca });
+  const base = { host: target.server.hostname.replace(/^\[|\]$/g, ''), port: Number(target.server.port || 443), agent, servername: target.server.hostname };
+
+  return (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    stream.on('error', () => undefined);
+    const method = String(headers[constants.HTTP2_HEADER_METHOD] ?? 'GET');
+    const path = String(headers[constants.HTTP2_HEADER_PATH] ?? '/');
+    const user = headers['x-ztsh-impersonate-user'];
+    let groups: string[] = [];
+    try {
+      groups = JSON.parse(String(headers['x-ztsh-impersonate-groups'] ?? '[]')) as string[];
+    } catch {
+      groups = [];
+    }
+    if (typeof user !== 'string' || !user) {
+      stream.respond({ ':status': 400, 'content-type': 'application/json' });
+      stream.end(status(400, 'the proxy sent no identity to impersonate'));
+      return;
+    }
+    const out: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (value === undefined || name.startsWith(':') || name.startsWith('x-ztsh-') || name.startsWith('impersonate-') || DROPPED.has(name)) continue;
+      out[name] = value as string | string[];
+    }
+    out.authorization = `Bearer ${target.token()}`;
+    out['impersonate-user'] = user;
+    if (groups.length > 0) out['impersonate-group'] = groups;
+    const upgrade = headers['x-ztsh-upgrade'];
+    if (typeof upgrade === 'string') {
+      out.connection = 'Upgrade';
+      out.upgrade = upgrade;
+    }
+
+    const upstream = request({ ...base, method, path, headers: out });
+    upstream.on('error', (error) => {
+      log.warn({ err: error, path }, 'apiserver request failed');
+      if (!stream.headersSent && !stream.destroyed) {
+        stream.respond({ ':status': 502, 'content-type': 'application/json' });
+        stream.end(status(502, `the agent could not reach the apiserver: ${error.message}`));
+      } else stream.destroy();
+    });
+    upstream.on('response', (res) => {
+      const back: Record<string, string | string[] | number> = { ':status': res.statusCode ?? 502 };
+      for (const [name, value] of Object.entries(res.headers)) {
+        if (value !== undefined && !RESPONSE_DROPPED.has(name)) back[name] = value;
+      }
+      if (stream.destroyed) return res.destroy();
+      stream.respond(back);
+      res.pipe(stream);
+    });
+    upstream.on('upgrade', (res, socket, head) => {
+      socket.on('error', () => stream.destroy());
+      const back: Record<string, string | number> = { ':status': 200, 'x-ztsh-upstream-status': String(res.statusCode ?? 101) };
+      for (const name of ['sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']) {
+        const value = res.headers[name];
+        if (typeof value === 'string') back[name] = value;
+      }
+      if (stream.destroyed) return socket.destroy();
+      stream.respond(back);
+      if (head.length > 0) stream.write(head);
+      socket.pipe(stream);
+      stream.pipe(socket);
+      stream.on('close', () => socket.destroy());
+      socket.on('close', () => stream.end());
+    });
+    if (typeof upgrade === 'string') upstream.end();
+    else stream.pipe(upstream);
+    stream.on('close', () => upstream.destroy());
+  };
+}

@@ -1,0 +1,154 @@
+// Proxy + tunnel + agent with a plain HTTPS upstream that reports what it
+// received: identity headers, streaming, offline and reconnect. (kubectl
+// itself is exercised against the kube-apiserver test double elsewhere.)
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { Agent, fetch } from 'undici';
+import { startAgent, type RunningAgent } from '@ztsh/agent';
+import { createTestTls } from '@ztsh/testkit';
+import { DEV_USERS } from '@ztsh/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpLogin } from './helpers/http-login.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
+
+const ZTSHD = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
+let stack: TestStack;
+let upstream: Server;
+let upstreamUrl: URL;
+let upstreamCa: string;
+let agent: RunningAgent;
+let alice: Agent;
+const seen: { path: string; headers: Record<string, unknown> }[] = [];
+let release: (() => void) | undefined;
+
+function token(cluster: string): string {
+  const r = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
+  return JSON.parse(r.stdout).token;
+}
+
+async function newAgent(cluster: string, labels: Record<string, string>, stateDir = mkdtempSync(join(tmpdir(), 'ztsh-agent-'))) {
+  const t = token(cluster);
+  return startAgent({
+    proxy: stack.url,
+    cluster,
+    labels,
+    stateDir,
+    token: () => t,
+    proxyCa: stack.tlsCa,
+    kube: { server: upstreamUrl, token: () => 'agent-sa-token', ca: upstreamCa },
+    log: pino({ level: 'silent' }),
+    backoff: { baseMs: 20, maxMs: 100 },
+  });
+}
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  const tls = await createTestTls();
+  upstreamCa = tls.caCert;
+  upstream = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    seen.push({ path: req.url!, headers: req.headers });
+    if (req.url!.includes('watch=1')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"n":1}\n');
+      release = () => res.end('{"n":2}\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ path: req.url }));
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  upstreamUrl = new URL(`https://localhost:${(upstream.address() as AddressInfo).port}`);
+  agent = await newAgent('dev1', { env: 'dev' });
+  await agent.connected();
+  const login = await httpLogin(stack.url, stack.tlsCa, DEV_USERS[0]!);
+  alice = new Agent({ connect: { ca: stack.tlsCa, cert: login.json.certificate, key: login.keys.privateKey } });
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await stack?.close();
+  upstream?.closeAllConnections();
+  upstream?.close();
+});
+
+const get = (path: string, headers: Record<string, string> = {}, dispatcher: Agent = alice) =>
+  fetch(new URL(path, stack.url), { headers, dispatcher });
+
+describe('proxy, tunnel and agent', () => {
+  it('forwards with the agent\'s credentials and the identity the roles give, dropping what the client claimed', async () => {
+    const res = await get('/k8s/dev1/api/v1/namespaces/default/pods?limit=5', {
+      authorization: 'Bearer stolen',
+      'impersonate-user': 'system:admin',
+      'impersonate-group': 'system:masters',
+    });
+    // The client's Impersonate-User is checked against the roles first: refused.
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { message: string }).message).toMatch(/may not impersonate user system:admin/);
+
+    const ok = await get('/k8s/dev1/api/v1/namespaces/default/pods?limit=5', { authorization: 'Bearer stolen' });
+    expect(ok.status).toBe(200);
+    const last = seen.at(-1)!;
+    expect(last.path).toBe('/api/v1/namespaces/default/pods?limit=5');
+    expect(last.headers.authorization).toBe('Bearer agent-sa-token');
+    expect(last.headers['impersonate-user']).toBe('alice');
+    expect(last.headers['impersonate-group']).toBe('developers');
+  });
+
+  it('refuses without a certificate, for unknown clusters, and for what the roles deny, without forwarding', async () => {
+    const before = seen.length;
+    const anonymous = await get('/k8s/dev1/api/v1/pods', {}, new Agent({ connect: { ca: stack.tlsCa } }));
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { message: string }).message).toMatch(/run ztsh login/);
+    expect((await get('/k8s/nope/api/v1/pods')).status).toBe(404);
+    const secrets = await get('/k8s/dev1/api/v1/namespaces/default/secrets');
+    expect(secrets.status).toBe(403);
+    expect(await secrets.json()).toMatchObject({ kind: 'Status', code: 403, reason: 'Forbidden' });
+    expect(seen.length).toBe(before);
+  });
+
+  it('streams a watch event by event: the first arrives while the upstream still holds the response open', async () => {
+    const res = await get('/k8s/dev1/api/v1/namespaces/default/pods?watch=1');
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe('{"n":1}\n');
+    release!();
+    let rest = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+    expect(rest).toBe('{"n":2}\n');
+  });
+
+  it('lists only the clusters whose labels the user\'s roles reach, with their labels and online state', async () => {
+    const other = await newAgent('prod1', { env: 'prod' });
+    await other.connected();
+    const list = async () => ((await (await get("/v1/clusters")).json()) as { clusters: { name: string; online: boolean }[] }).clusters;
+    // alice's developer role reaches env dev/staging/sandbox only.
+    expect(await list()).toEqual([expect.objectContaining({ name: 'dev1', online: true, labels: { env: 'dev' } })]);
+    await other.stop();
+  });
+
+  it('says a cluster is offline while its agent is away, and serves again when it is back', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'ztsh-agent-'));
+    const second = await newAgent('staging1', { env: 'staging' }, stateDir);
+    await second.connected();
+    expect((await get('/k8s/staging1/api/v1/namespaces/default/pods')).status).toBe(200);
+    await second.stop();
+    await expect.poll(async () => (await get('/k8s/staging1/api/v1/namespaces/default/pods')).status).toBe(503);
+    const offline = await get('/k8s/staging1/api/v1/namespaces/default/pods');
+    expect(((await offline.json()) as { message: string }).message).toBe('cluster "staging1" is offline: its agent is not connected');
+    // Restarted with its saved identity: no new token needed.
+    const again = await startAgent({
+      proxy: stack.url, cluster: 'staging1', labels: { env: 'staging' }, stateDir, token: () => undefined, proxyCa: stack.tlsCa,
+      kube: { server: upstreamUrl, token: () => 'agent-sa-token', ca: upstreamCa }, log: pino({ level: 'silent' }),
+    });
+    await again.connected();
+    expect((await get('/k8s/staging1/api/v1/namespaces/default/pods')).status).toBe(200);
+    await again.stop();
+  });
+});
