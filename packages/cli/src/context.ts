@@ -44,7 +44,7 @@ export function resolveProxy(ctx: CliContext, flag: string | undefined): URL {
   return current;
 }
 
-export function apiFor(ctx: CliContext, proxy: URL, caFile?: string): ApiClient {
+export function apiFor(ctx: CliContext, proxy: URL, caFile?: string, client?: { cert: string; key: string }): ApiClient {
   let ca: string | undefined;
   if (caFile) {
     try {
@@ -55,5 +55,5 @@ export function apiFor(ctx: CliContext, proxy: URL, caFile?: string): ApiClient 
   } else {
     ca = ctx.home.readTrust(proxy);
   }
-  return new ApiClient({ proxy, ca });
+  return new ApiClient({ proxy, ca, client });
 }

@@ -11,6 +11,8 @@ export interface ApiOptions {
   proxy: URL;
   /** Extra CA PEMs to trust for the proxy's TLS certificate. */
   ca?: string | undefined;
+  /** The user's certificate and key, for the proxy's mutual-TLS APIs. */
+  client?: { cert: string; key: string } | undefined;
   timeoutMs?: number;
 }
 
@@ -49,7 +51,10 @@ export class ApiClient {
   readonly #dispatcher: Agent;
   constructor(readonly options: ApiOptions) {
     this.#dispatcher = new Agent({
-      connect: options.ca ? { ca: [...rootCertificates, options.ca] } : {},
+      connect: {
+        ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}),
+        ...(options.client ? { cert: options.client.cert, key: options.client.key } : {}),
+      },
     });
   }
 

@@ -4,6 +4,7 @@ import { CliError, formatCliError } from './cli-error.ts';
 import { defaultContext } from './context.ts';
 import { exportIdentity } from './commands/identity.ts';
 import { login, VERSION } from './commands/login.ts';
+import { kubeCredentials, kubeLogin, kubeLs } from './commands/kube.ts';
 import { logout } from './commands/logout.ts';
 import { status } from './commands/status.ts';
 
@@ -48,6 +49,26 @@ identity
   .option('--out <file>', 'file to write (pem: default standard output; p12: required)')
   .option('--passphrase-file <file>', 'read the PKCS#12 passphrase from a file instead of asking')
   .action((options) => exportIdentity(ctx, options));
+
+const kube = program.command('kube').description('reach Kubernetes clusters through the proxy with plain kubectl');
+kube
+  .command('ls')
+  .description('list the clusters your roles reach, with their labels and whether their agent is online')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+  .action((options) => kubeLs(ctx, options));
+kube
+  .command('login')
+  .description('add a kubeconfig context for a cluster ($KUBECONFIG or ~/.kube/config) and make it current')
+  .argument('<cluster>', 'cluster name, as ztsh kube ls shows it')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .action((cluster, options) => kubeLogin(ctx, cluster, options));
+kube
+  .command('credentials')
+  .description('print an ExecCredential for kubectl (run by kubectl, from the kubeconfig ztsh kube login writes)')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .option('--cluster <name>', 'the cluster kubectl is calling (informational)')
+  .action((options) => kubeCredentials(ctx, options));
 
 try {
   await program.parseAsync(process.argv);

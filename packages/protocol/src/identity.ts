@@ -1,13 +1,17 @@
 // The certificate Identity: everything the proxy needs to authorize a request,
-// carried as JSON inside one X.509 extension of the user certificate.
-// One encoder and one decoder; nobody else parses the extension.
+// carried as JSON in the user certificate. One encoder and one decoder;
+// nobody else parses it.
 import { z } from 'zod';
 
 /**
- * OID of the Identity extension, under the X.667 UUID arc (2.25.<uuid as an
- * integer>), which needs no registration. UUID 6f1c2a7e-93b4-4d51-8a0e-5c7d2f9b3e41.
+ * The Identity travels in the certificate's subjectAltName extension, as one
+ * URI: this prefix, then the Identity JSON in base64url. Not in an extension
+ * of its own: an OID under the X.667 UUID arc (2.25.<uuid>) has a 128-bit
+ * arc, and Go's x509 (kubectl, client-go) refuses to load any certificate
+ * with an OID arc beyond 63 bits ("malformed extension OID field"). A SAN URI
+ * needs no OID at all, and every X.509 parser reads it.
  */
-export const IDENTITY_EXTENSION_OID = `2.25.${BigInt('0x6f1c2a7e93b44d518a0e5c7d2f9b3e41').toString(10)}`;
+export const IDENTITY_URI_PREFIX = 'urn:ztsh:identity:v1:';
 
 export const IdentitySchema = z.strictObject({
   v: z.literal(1),
@@ -27,33 +31,44 @@ export const IdentitySchema = z.strictObject({
 
 export type Identity = z.infer<typeof IdentitySchema>;
 
-/** DER UTF8String holding the Identity JSON: the extension's value. */
-export function encodeIdentity(identity: Identity): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(IdentitySchema.parse(identity)));
-  return concat(Uint8Array.of(0x0c), derLength(json.length), json);
+export function identityUri(identity: Identity): string {
+  return IDENTITY_URI_PREFIX + Buffer.from(JSON.stringify(IdentitySchema.parse(identity)), 'utf8').toString('base64url');
 }
 
-export function decodeIdentity(der: Uint8Array): Identity {
-  if (der[0] !== 0x0c) throw new Error('identity extension is not a UTF8String');
-  const { length, offset } = readDerLength(der, 1);
-  if (offset + length !== der.length) throw new Error('identity extension has a bad length');
-  const json: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(der.subarray(offset)));
+export function identityFromUri(uri: string): Identity {
+  if (!uri.startsWith(IDENTITY_URI_PREFIX)) throw new Error('not a ztsh identity URI');
+  const json: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(uri.slice(IDENTITY_URI_PREFIX.length), 'base64url')));
   return IdentitySchema.parse(json);
 }
 
+/** id-ce-subjectAltName (2.5.29.17) as a DER OBJECT IDENTIFIER. */
+const SAN_OID_TLV = Uint8Array.of(0x06, 0x03, 0x55, 0x1d, 0x11);
+const URI_TAG = 0x86; // GeneralName uniformResourceIdentifier [6] IMPLICIT IA5String
+
 /**
- * Reads the Identity out of a DER certificate. It locates the extension by
- * its encoded OID rather than through an ASN.1 library: common decoders
- * mangle 128-bit arcs like ours. Returns null when the certificate has none.
+ * Reads the Identity out of a DER certificate: the ztsh URI in its
+ * subjectAltName. Returns null when the certificate has none.
  */
 export function identityFromCertificate(certDer: Uint8Array): Identity | null {
-  const at = indexOf(certDer, IDENTITY_OID_TLV);
+  const at = indexOf(certDer, SAN_OID_TLV);
   if (at < 0) return null;
-  let i = at + IDENTITY_OID_TLV.length;
+  let i = at + SAN_OID_TLV.length;
   if (certDer[i] === 0x01) i += 3; // critical BOOLEAN
-  if (certDer[i] !== 0x04) throw new Error('identity extension has no OCTET STRING value');
-  const { length, offset } = readDerLength(certDer, i + 1);
-  return decodeIdentity(certDer.subarray(offset, offset + length));
+  if (certDer[i] !== 0x04) throw new Error('subjectAltName has no OCTET STRING value');
+  const octets = readDerLength(certDer, i + 1);
+  if (certDer[octets.offset] !== 0x30) throw new Error('subjectAltName is not a SEQUENCE');
+  const names = readDerLength(certDer, octets.offset + 1);
+  const end = names.offset + names.length;
+  for (let p = names.offset; p < end; ) {
+    const tag = certDer[p]!;
+    const item = readDerLength(certDer, p + 1);
+    if (tag === URI_TAG) {
+      const uri = new TextDecoder('ascii').decode(certDer.subarray(item.offset, item.offset + item.length));
+      if (uri.startsWith(IDENTITY_URI_PREFIX)) return identityFromUri(uri);
+    }
+    p = item.offset + item.length;
+  }
+  return null;
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
@@ -64,34 +79,6 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   return -1;
 }
 
-function encodeOid(oid: string): Uint8Array {
-  const arcs = oid.split('.').map((a) => BigInt(a));
-  const [a = 0n, b = 0n, ...rest] = arcs;
-  const body: number[] = [];
-  for (const arc of [a * 40n + b, ...rest]) {
-    const chunk: number[] = [];
-    for (let v = arc; ; v >>= 7n) {
-      chunk.unshift(Number(v & 0x7fn) | (chunk.length ? 0x80 : 0));
-      if (v < 0x80n) break;
-    }
-    body.push(...chunk);
-  }
-  return Uint8Array.of(0x06, body.length, ...body);
-}
-
-const IDENTITY_OID_TLV = encodeOid(IDENTITY_EXTENSION_OID);
-
-/** The Identity extension's OID as DER (tag, length and body). */
-export function identityOidDer(): Uint8Array {
-  return IDENTITY_OID_TLV.slice();
-}
-
-function derLength(n: number): Uint8Array {
-  if (n < 0x80) return Uint8Array.of(n);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Uint8Array.of(0x80 | bytes.length, ...bytes);
-}
 
 function readDerLength(der: Uint8Array, at: number): { length: number; offset: number } {
   const first = der[at];
@@ -108,12 +95,3 @@ function readDerLength(der: Uint8Array, at: number): { length: number; offset: n
   return { length, offset: at + 1 + count };
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let i = 0;
-  for (const p of parts) {
-    out.set(p, i);
-    i += p.length;
-  }
-  return out;
-}

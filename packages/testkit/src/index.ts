@@ -12,3 +12,4 @@ export {
   type ParsedForm,
   type SubmitOptions,
 } from './form-client.ts';
+export * from './kube/index.ts';

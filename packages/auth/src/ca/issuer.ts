@@ -5,11 +5,12 @@
 // What is fixed per CA (issuer name, signature algorithm, constraints, key
 // usage, authority key id) is encoded once with @peculiar/asn1-x509 and
 // cached; the per-certificate parts go through the small encoders in der.ts
-// (see there why), and node:crypto signs.
+// (see there why), and node:crypto signs. The Identity rides in the
+// subjectAltName as a URI (see @ztsh/protocol identity.ts for why).
 import { createPublicKey, sign } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as asn from '@peculiar/asn1-x509';
-import { encodeIdentity, identityOidDer, ZtshError, type Identity } from '@ztsh/protocol';
+import { identityUri, ZtshError, type Identity } from '@ztsh/protocol';
 import { randomSerial, type CertAuthority } from './authority.ts';
 import {
   derBitString,
@@ -18,6 +19,7 @@ import {
   derSequence,
   derSet,
   derTime,
+  derTlv,
   derUnsignedInteger,
   derUtf8String,
 } from './der.ts';
@@ -44,7 +46,7 @@ const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const VERSION_3 = derExplicit(0, Buffer.of(0x02, 0x01, 0x02));
 const OID_CN = Buffer.of(0x06, 0x03, 0x55, 0x04, 0x03);
 const OID_O = Buffer.of(0x06, 0x03, 0x55, 0x04, 0x0a);
-const IDENTITY_OID = Buffer.from(identityOidDer());
+const SAN_OID = Buffer.of(0x06, 0x03, 0x55, 0x1d, 0x11);
 const SIGNATURE_ALGORITHM = encode(new asn.AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' }));
 
 /** Everything about the issuer that is the same for every certificate it signs, as DER. */
@@ -122,16 +124,15 @@ export function issueCertificate(request: IssueRequest): IssuedCertificate {
     attribute(OID_CN, identity.user),
     ...identity.kubernetesGroups.map((g) => attribute(OID_O, g)),
   );
+  // subjectAltName: the Identity URI ([6]), then any DNS names ([2]) and IPs ([7]) of a host.
+  const names: Buffer[] = [derTlv(0x86, Buffer.from(identityUri(identity), 'ascii'))];
+  for (const n of request.dnsNames ?? []) {
+    names.push(/^[\d.]+$|:/.test(n) ? encode(new asn.GeneralName({ iPAddress: n })) : derTlv(0x82, Buffer.from(n, 'ascii')));
+  }
   const extensions: Buffer[] = [
     request.dnsNames ? template.hostExtensions : template.userExtensions,
-    derSequence(IDENTITY_OID, derOctetString(encodeIdentity(identity))),
+    derSequence(SAN_OID, derOctetString(derSequence(...names))),
   ];
-  if (request.dnsNames?.length) {
-    const names = request.dnsNames.map((n) =>
-      /^[\d.]+$|:/.test(n) ? new asn.GeneralName({ iPAddress: n }) : new asn.GeneralName({ dNSName: n }),
-    );
-    extensions.push(extension(asn.id_ce_subjectAltName, false, new asn.SubjectAlternativeName(names)));
-  }
   const serial = randomSerial();
   const tbs = derSequence(
     VERSION_3,

@@ -1,0 +1,89 @@
+// ztsh kube ls | login | credentials: reach clusters through the proxy with
+// plain kubectl. The kubeconfig entry runs `ztsh kube credentials`, an exec
+// credential plugin that hands kubectl the current certificate.
+import { X509Certificate } from 'node:crypto';
+import { homedir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { CliError } from '../cli-error.ts';
+import { apiFor, resolveProxy, type CliContext } from '../context.ts';
+import { kubeconfigPath, writeKubeEntry } from '../kubeconfig.ts';
+
+const ClusterList = z.object({
+  clusters: z.array(z.object({ name: z.string(), labels: z.record(z.string(), z.string()), online: z.boolean(), since: z.string() })),
+});
+
+function loggedIn(ctx: CliContext, proxy: URL) {
+  const profile = ctx.home.readProfile(proxy);
+  if (!profile) throw new CliError(`not logged in to ${proxy.origin}`, `run ztsh login --proxy ${proxy.origin}`);
+  if (new Date(new X509Certificate(profile.certPem).validTo).getTime() <= Date.now()) {
+    throw new CliError(`your ztsh certificate for ${proxy.host} has expired: run ztsh login`, `ztsh login --proxy ${proxy.origin}`);
+  }
+  return profile;
+}
+
+async function clusters(ctx: CliContext, proxy: URL) {
+  const profile = loggedIn(ctx, proxy);
+  const api = apiFor(ctx, proxy, undefined, { cert: profile.certPem, key: profile.keyPem });
+  try {
+    return (await api.call('GET', '/v1/clusters', ClusterList)).clusters;
+  } finally {
+    await api.close();
+  }
+}
+
+export async function kubeLs(ctx: CliContext, options: { proxy?: string; format: string }): Promise<void> {
+  const list = await clusters(ctx, resolveProxy(ctx, options.proxy));
+  if (options.format === 'json') {
+    ctx.stdout(JSON.stringify(list, null, 2) + '\n');
+    return;
+  }
+  if (list.length === 0) {
+    ctx.stdout('No clusters you can reach.\n');
+    return;
+  }
+  const labels = (l: Record<string, string>) => Object.entries(l).map(([k, v]) => `${k}=${v}`).join(',') || '-';
+  const width = Math.max(7, ...list.map((c) => c.name.length)) + 2;
+  ctx.stdout(`${'CLUSTER'.padEnd(width)}${'STATUS'.padEnd(9)}LABELS\n`);
+  for (const c of list) ctx.stdout(`${c.name.padEnd(width)}${(c.online ? 'online' : 'offline').padEnd(9)}${labels(c.labels)}\n`);
+}
+
+export function contextName(proxy: URL, cluster: string): string {
+  return `${proxy.hostname}-${cluster}`;
+}
+
+export async function kubeLogin(ctx: CliContext, cluster: string, options: { proxy?: string }): Promise<void> {
+  const proxy = resolveProxy(ctx, options.proxy);
+  const found = (await clusters(ctx, proxy)).find((c) => c.name === cluster);
+  if (!found) throw new CliError(`cluster "${cluster}" not found, or your roles do not reach it`, 'ztsh kube ls lists the clusters you can reach');
+  const trust = ctx.home.readTrust(proxy);
+  const name = contextName(proxy, cluster);
+  const path = kubeconfigPath(ctx.env, homedir());
+  writeKubeEntry(path, {
+    name,
+    server: `${proxy.origin}/k8s/${cluster}`,
+    caData: trust ? Buffer.from(trust).toString('base64') : undefined,
+    exec: {
+      command: process.execPath,
+      args: [fileURLToPath(new URL('../../bin/ztsh.js', import.meta.url)), 'kube', 'credentials', '--proxy', proxy.origin, '--cluster', cluster],
+      env: ctx.env.ZTSH_HOME ? [{ name: 'ZTSH_HOME', value: ctx.env.ZTSH_HOME }] : [],
+    },
+  });
+  ctx.stdout(
+    `Context "${name}" written to ${path} and made current${found.online ? '' : ' (the cluster is offline right now)'}.\n` +
+      `Try: kubectl get pods\n`,
+  );
+}
+
+export function kubeCredentials(ctx: CliContext, options: { proxy?: string; cluster?: string }): void {
+  const proxy = resolveProxy(ctx, options.proxy);
+  const profile = loggedIn(ctx, proxy);
+  const validTo = new Date(new X509Certificate(profile.certPem).validTo);
+  ctx.stdout(
+    JSON.stringify({
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { clientCertificateData: profile.certPem, clientKeyData: profile.keyPem, expirationTimestamp: validTo.toISOString() },
+    }) + '\n',
+  );
+}

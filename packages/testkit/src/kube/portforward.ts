@@ -1,0 +1,135 @@
+// Server side of `kubectl port-forward` (SPDY/3.1 framed, carried in WebSocket binary messages).
+// For each local connection kubectl opens two streams sharing a `requestid` header: an "error"
+// stream (kubectl half-closes it at once and reads it to EOF for an error message) and a "data"
+// stream. Every data stream is piped to the double's TCP echo server, whatever `port` it names.
+// When the echo side ends we FIN the data stream, then the error stream, which is what lets
+// kubectl finish that connection cleanly. PINGs are answered; RST_STREAM and GOAWAY end streams.
+import { connect, type Socket } from 'node:net';
+import { WebSocket } from 'ws';
+import {
+  FLAG_FIN,
+  FrameReader,
+  FrameType,
+  HeaderDeflater,
+  HeaderInflater,
+  RST_PROTOCOL_ERROR,
+  controlFrame,
+  dataFrame,
+  decodeNameValues,
+  encodeNameValues,
+  u32,
+  type Frame,
+} from './spdy.ts';
+
+export const PORTFORWARD_PROTOCOL = 'SPDY/3.1+portforward.k8s.io';
+
+const MAX_DATA_FRAME = 64 * 1024;
+
+interface Pair {
+  errorStream?: number;
+  dataStream?: number;
+  socket?: Socket;
+  done: boolean;
+}
+
+export function servePortForward(ws: WebSocket, targetPort: number): void {
+  const reader = new FrameReader();
+  const inflater = new HeaderInflater();
+  const deflater = new HeaderDeflater();
+  const pairs = new Map<string, Pair>();
+  const streamPair = new Map<number, Pair>();
+
+  const send = (bytes: Buffer) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(bytes);
+  };
+  const fin = (streamId: number | undefined) => streamId !== undefined && send(dataFrame(streamId, FLAG_FIN, Buffer.alloc(0)));
+  const reset = (streamId: number, status: number) => send(controlFrame(FrameType.RstStream, 0, u32(streamId, status)));
+
+  /** Ends one forwarded connection: an optional message on the error stream, then FIN both. */
+  const finish = (pair: Pair, message?: string) => {
+    if (pair.done) return;
+    pair.done = true;
+    if (message && pair.errorStream !== undefined) send(dataFrame(pair.errorStream, 0, Buffer.from(message)));
+    fin(pair.dataStream);
+    fin(pair.errorStream);
+  };
+
+  const startForward = (pair: Pair, port: string) => {
+    const socket = connect({ host: '127.0.0.1', port: targetPort, allowHalfOpen: true });
+    pair.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      for (let at = 0; at < chunk.length; at += MAX_DATA_FRAME) {
+        send(dataFrame(pair.dataStream ?? 0, 0, chunk.subarray(at, at + MAX_DATA_FRAME)));
+      }
+    });
+    socket.on('end', () => finish(pair));
+    socket.on('error', (err) => finish(pair, `error forwarding port ${port} to pod: ${err.message}`));
+    socket.on('close', () => finish(pair));
+  };
+
+  const onSynStream = (payload: Buffer) => {
+    const streamId = payload.readUInt32BE(0) & 0x7fffffff;
+    const headers = decodeNameValues(inflater.inflate(payload.subarray(10)));
+    send(controlFrame(FrameType.SynReply, 0, Buffer.concat([u32(streamId), deflater.deflate(encodeNameValues({}))])));
+    const requestId = headers.requestid ?? String(streamId);
+    const pair = pairs.get(requestId) ?? { done: false };
+    pairs.set(requestId, pair);
+    streamPair.set(streamId, pair);
+    const port = headers.port ?? '';
+    if (headers.streamtype === 'error') {
+      pair.errorStream = streamId;
+    } else if (headers.streamtype === 'data') {
+      pair.dataStream = streamId;
+      const n = Number(port);
+      if (!Number.isInteger(n) || n < 1 || n > 65535) finish(pair, `invalid port: ${JSON.stringify(port)}`);
+      else startForward(pair, port);
+    } else {
+      reset(streamId, RST_PROTOCOL_ERROR);
+    }
+  };
+
+  const onFrame = (frame: Frame) => {
+    if (frame.kind === 'data') {
+      const pair = streamPair.get(frame.streamId);
+      if (!pair || frame.streamId !== pair.dataStream || !pair.socket) return; // error stream: kubectl only FINs it
+      if (frame.data.length > 0) pair.socket.write(frame.data);
+      if (frame.flags & FLAG_FIN) pair.socket.end();
+      return;
+    }
+    switch (frame.type) {
+      case FrameType.SynStream:
+        return onSynStream(frame.payload);
+      case FrameType.RstStream: {
+        const pair = streamPair.get(frame.payload.readUInt32BE(0) & 0x7fffffff);
+        if (pair) {
+          pair.done = true;
+          pair.socket?.destroy();
+        }
+        return;
+      }
+      case FrameType.Ping:
+        return send(controlFrame(FrameType.Ping, 0, frame.payload));
+      case FrameType.GoAway:
+        return ws.close(1000);
+      default:
+        return; // SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do (kubectl does no flow control)
+    }
+  };
+
+  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    try {
+      for (const frame of reader.push(bytes)) onFrame(frame);
+    } catch {
+      // A frame we cannot parse breaks the session, as it would on a real server.
+      send(controlFrame(FrameType.GoAway, 0, u32(0, RST_PROTOCOL_ERROR)));
+      ws.close(1002);
+    }
+  });
+  ws.on('close', () => {
+    for (const pair of pairs.values()) {
+      pair.done = true;
+      pair.socket?.destroy();
+    }
+  });
+}
