@@ -34,7 +34,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const identity = await ensureHostIdentity({ proxy: options.proxy, cluster: options.cluster, stateDir: options.stateDir, token: options.token, proxyCa: options.proxyCa, now });
   const h2 = createServer();
   h2.on('stream', createForwarder(options.kube, log));
-  h2.on('sessionError', () => undefined);
+  h2.on('sessionError', (err) => log.warn({ err }, 'tunnel session error'));
 
   const backoff = options.backoff ?? { baseMs: 250, maxMs: 15_000 };
   let stopped = false;

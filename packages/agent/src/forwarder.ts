@@ -20,7 +20,7 @@ export function createForwarder(target: KubeTarget, log: Logger) {
   const base = { host: target.server.hostname.replace(/^\[|\]$/g, ''), port: Number(target.server.port || 443), agent, servername: target.server.hostname };
 
   return (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-    stream.on('error', () => undefined);
+    stream.on('error', (err) => log.debug({ err, path: headers[constants.HTTP2_HEADER_PATH] }, 'tunnel stream error'));
     const method = String(headers[constants.HTTP2_HEADER_METHOD] ?? 'GET');
     const path = String(headers[constants.HTTP2_HEADER_PATH] ?? '/');
     const user = headers['x-ztsh-impersonate-user'];

@@ -25,7 +25,7 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
       ...upstreamHeaders(req.headers, access),
       [constants.HTTP2_HEADER_METHOD]: req.method ?? 'GET',
       [constants.HTTP2_HEADER_PATH]: access.upstreamPath,
-    });
+    }, { endStream: false }); // Node ends GET and DELETE streams at once by default; the body pipe ends it
   } catch (error) {
     deps.log.warn({ err: error, cluster: access.tunnel.cluster }, 'tunnel request failed');
     sendStatus(res as never, 503, `cluster "${access.tunnel.cluster}" is offline: its agent is not connected`);

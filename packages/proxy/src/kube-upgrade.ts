@@ -30,7 +30,7 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
       'x-ztsh-upgrade': 'websocket',
       [constants.HTTP2_HEADER_METHOD]: req.method ?? 'GET',
       [constants.HTTP2_HEADER_PATH]: access.upstreamPath,
-    });
+    }, { endStream: false }); // the upgraded byte stream flows on this stream in both directions
   } catch {
     return refuseUpgrade(socket, 503, `cluster "${access.tunnel.cluster}" is offline: its agent is not connected`);
   }

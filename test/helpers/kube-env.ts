@@ -1,0 +1,91 @@
+// The whole path kubectl takes, for tests: dev stack (auth + proxy), the
+// kube-apiserver test double, an agent joined with a token, alice logged in,
+// and `ztsh kube login` having written her kubeconfig.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { startAgent, type RunningAgent } from '@ztsh/agent';
+import { ZtshHome } from '@ztsh/cli';
+import { DEV_USERS } from '@ztsh/server';
+import { createTestTls, startKubeDouble, type KubeDouble } from '@ztsh/testkit';
+import { cli, newZtshHome } from './cli.ts';
+import { httpLogin } from './http-login.ts';
+import { startTestStack, type TestStack } from './stack.ts';
+
+const ZTSHD = fileURLToPath(new URL('../../packages/server/bin/ztshd.js', import.meta.url));
+
+export interface KubeEnv {
+  stack: TestStack;
+  kube: KubeDouble;
+  kubeCa: string;
+  agents: RunningAgent[];
+  home: string;
+  kubeconfig: string;
+  env: NodeJS.ProcessEnv;
+  addAgent(cluster: string, labels: Record<string, string>): Promise<RunningAgent>;
+  close(): Promise<void>;
+}
+
+export const SA_TOKEN = 'agent-service-account-token';
+
+export async function startKubeEnv(): Promise<KubeEnv> {
+  const stack = await startTestStack();
+  const tls = await createTestTls();
+  const kube = await startKubeDouble({ tls: { cert: tls.cert, key: tls.key }, token: SA_TOKEN });
+  const agents: RunningAgent[] = [];
+  const addAgent = async (cluster: string, labels: Record<string, string>) => {
+    const made = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
+    const token = (JSON.parse(made.stdout) as { token: string }).token;
+    const agent = await startAgent({
+      proxy: stack.url,
+      cluster,
+      labels,
+      stateDir: mkdtempSync(join(tmpdir(), 'ztsh-agent-')),
+      token: () => token,
+      proxyCa: stack.tlsCa,
+      kube: { server: kube.url, token: () => SA_TOKEN, ca: tls.caCert },
+      log: pino({ level: process.env.ZTSH_TEST_LOG ?? 'silent' }),
+      backoff: { baseMs: 20, maxMs: 200 },
+    });
+    await agent.connected();
+    agents.push(agent);
+    return agent;
+  };
+  await addAgent('sandbox', { env: 'sandbox' });
+
+  // alice logs in (over HTTP here; the browser login has tests of its own).
+  const login = await httpLogin(stack.url, stack.tlsCa, DEV_USERS[0]!);
+  const home = newZtshHome();
+  const ztshHome = new ZtshHome(home);
+  ztshHome.writeProfile(stack.url, {
+    meta: { proxy: stack.url.origin, user: 'alice', roles: login.json.roles, kubernetesGroups: login.json.kubernetesGroups, kubernetesUsers: [], mfaVerified: true, validUntil: login.json.validUntil, loggedInAt: new Date().toISOString() },
+    keyPem: login.keys.privateKey,
+    certPem: login.json.certificate,
+    userCaPem: login.json.userCaCertificates.join(''),
+    hostCaPem: login.json.hostCaCertificates.join(''),
+  });
+  ztshHome.setCurrent(stack.url);
+  ztshHome.writeTrust(stack.url, stack.tlsCa);
+  const kubeconfig = join(home, 'kubeconfig');
+  const env = { PATH: process.env.PATH, HOME: home, ZTSH_HOME: home, KUBECONFIG: kubeconfig, KUBECTL_PORT_FORWARD_WEBSOCKETS: 'true' };
+  const loggedIn = await cli(['kube', 'login', 'sandbox'], env as Record<string, string>);
+  if (loggedIn.code !== 0) throw new Error(`ztsh kube login failed: ${loggedIn.stderr}`);
+  return {
+    stack,
+    kube,
+    kubeCa: tls.caCert,
+    agents,
+    home,
+    kubeconfig,
+    env,
+    addAgent,
+    close: async () => {
+      for (const a of agents) await a.stop();
+      await kube.close();
+      await stack.close();
+    },
+  };
+}
