@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { ZtshdConfigSchema, type ZtshdConfig } from './config.ts';
 import { startZtshd, type RunningZtshd } from './start.ts';
 import { servingTls } from './tls.ts';
+import { startDevSandbox, type DevSandbox } from './dev-sandbox.ts';
 
 export interface DevUser {
   username: string;
@@ -88,11 +89,14 @@ export interface DevStackOptions {
   auth?: Partial<AuthConfigInput>;
   tamperIdToken?: (idToken: string) => string | Promise<string>;
   env?: Record<string, string | undefined>;
+  /** Also run the "sandbox" cluster: the kube-apiserver test double behind an agent. */
+  sandbox?: boolean;
 }
 
 export interface DevStack {
   ztshd: RunningZtshd;
   idp: DevIdp;
+  sandbox?: DevSandbox | undefined;
   url: URL;
   users: DevUser[];
   close(): Promise<void>;
@@ -165,12 +169,17 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     throw error;
   });
   enrollDevTotp(ztshd, users, options.clock);
+  const sandbox = options.sandbox
+    ? await startDevSandbox({ auth: ztshd.auth, proxyUrl: ztshd.url, proxyCa: ztshd.tls.selfSignedCa!, dataDir: options.dataDir, log: options.log })
+    : undefined;
   return {
     ztshd,
     idp: idp!,
+    sandbox,
     url: ztshd.url,
     users,
     close: async () => {
+      await sandbox?.close();
       await ztshd.close();
       await idp!.close();
     },

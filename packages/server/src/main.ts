@@ -62,7 +62,7 @@ program
       const { DEV_USERS, startDevStack, trustForCli } = await import('./dev-stack.ts');
       const log = pino({ level: options.logLevel, base: { svc: 'ztshd' } });
       const dataDir = resolve(options.dataDir);
-      const stack = await startDevStack({ dataDir, host: options.host, port: Number(options.port), log, env });
+      const stack = await startDevStack({ dataDir, host: options.host, port: Number(options.port), log, env, sandbox: true });
       const ztshHome = env.ZTSH_HOME ?? join(homedir(), '.ztsh');
       const trustFile = trustForCli(ztshHome, stack.url, stack.ztshd.tls.selfSignedCa!);
       const proxy = stack.url.origin;
@@ -73,6 +73,7 @@ program
           'ztsh dev stack is up',
           `  proxy and auth  ${proxy}`,
           `  dev IdP         ${stack.idp.issuer}`,
+          `  cluster         sandbox (env=sandbox): the kube-apiserver test double, behind an agent that dialled the proxy`,
           `  data dir        ${dataDir} (SQLite, CA keys, TLS)`,
           `  TLS CA          ${stack.ztshd.tls.caFile} (trusted for the ztsh CLI via ${trustFile})`,
           '',
@@ -83,6 +84,9 @@ program
           'Next, in another terminal:',
           `  pnpm ztsh login --proxy ${proxy}`,
           '  pnpm ztsh status',
+          '  pnpm ztsh kube ls',
+          '  pnpm ztsh kube login sandbox',
+          '  kubectl get pods',
           '',
           'Your browser will warn about the self-signed certificate once; it is the dev CA above.',
           'Press Ctrl-C to stop.',

@@ -1,0 +1,50 @@
+// The newcomer's path on the dev stack (what `pnpm start` runs): log in, see
+// the sandbox cluster, write the kubeconfig, use plain kubectl.
+import { ZtshHome } from '@ztsh/cli';
+import { DEV_USERS } from '@ztsh/server';
+import { findKubectl, runKubectl } from '@ztsh/testkit';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, newZtshHome } from './helpers/cli.ts';
+import { httpLogin } from './helpers/http-login.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack({ sandbox: true });
+});
+afterAll(() => stack?.close());
+
+describe('dev stack with the sandbox cluster', () => {
+  it('shows the sandbox online, writes its kubeconfig context, and kubectl reaches its pods', async () => {
+    const login = await httpLogin(stack.url, stack.tlsCa, DEV_USERS[0]!);
+    const home = newZtshHome();
+    const h = new ZtshHome(home);
+    h.writeProfile(stack.url, {
+      meta: { proxy: stack.url.origin, user: 'alice', roles: login.json.roles, kubernetesGroups: [], kubernetesUsers: [], mfaVerified: true, validUntil: login.json.validUntil, loggedInAt: new Date().toISOString() },
+      keyPem: login.keys.privateKey,
+      certPem: login.json.certificate,
+      userCaPem: login.json.userCaCertificates.join(''),
+      hostCaPem: login.json.hostCaCertificates.join(''),
+    });
+    h.setCurrent(stack.url);
+    h.writeTrust(stack.url, stack.tlsCa);
+    const env = { ZTSH_HOME: home, KUBECONFIG: join(home, 'kubeconfig') };
+
+    const ls = await cli(['kube', 'ls'], env);
+    expect(ls.stdout).toMatch(/^CLUSTER\s+STATUS\s+LABELS\nsandbox\s+online\s+env=sandbox\n$/);
+    const json = JSON.parse((await cli(['kube', 'ls', '--format', 'json'], env)).stdout);
+    expect(json).toEqual([expect.objectContaining({ name: 'sandbox', online: true, labels: { env: 'sandbox' } })]);
+
+    const kl = await cli(['kube', 'login', 'sandbox'], env);
+    expect(kl.stdout).toMatch(new RegExp(`Context "localhost-sandbox" written to .*kubeconfig and made current`));
+    const nope = await cli(['kube', 'login', 'prod'], env);
+    expect(nope.code).toBe(1);
+    expect(nope.stderr).toMatch(/cluster "prod" not found, or your roles do not reach it\nhint: ztsh kube ls/);
+
+    const pods = await runKubectl(findKubectl('1.33', process.env.PATH)!, ['get', 'pods'], { env: { PATH: process.env.PATH, HOME: home, ...env } });
+    expect(pods.code, pods.stderr).toBe(0);
+    expect(pods.stdout).toMatch(/web-1/);
+    expect(pods.stdout).toMatch(/api-1/);
+  });
+});
