@@ -14,7 +14,10 @@ import { startAgent, type RunningAgent } from '@ztsh/agent';
 import { createTestTls } from '@ztsh/testkit';
 import { DEV_USERS } from '@ztsh/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpLogin } from './helpers/http-login.ts';
+import { checkPublicKey, issueCertificate } from '@ztsh/auth';
+import { ZtshHome } from '@ztsh/cli';
+import { cli, newZtshHome } from './helpers/cli.ts';
+import { httpLogin, newLoginKeys } from './helpers/http-login.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const ZTSHD = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
@@ -110,6 +113,38 @@ describe('proxy, tunnel and agent', () => {
     expect(secrets.status).toBe(403);
     expect(await secrets.json()).toMatchObject({ kind: 'Status', code: 403, reason: 'Forbidden' });
     expect(seen.length).toBe(before);
+  });
+
+  it('refuses a certificate from another CA, and an expired one from ours, telling the user to log in', async () => {
+    const foreign = await createTestTls();
+    const stranger = await get('/k8s/dev1/api/v1/namespaces/default/pods', {}, new Agent({ connect: { ca: stack.tlsCa, cert: foreign.cert, key: foreign.key } }));
+    expect(stranger.status).toBe(401);
+    expect(((await stranger.json()) as { message: string }).message).toBe('this certificate was not issued by this ztsh: run ztsh login');
+
+    const keys = newLoginKeys();
+    const identity = { v: 1 as const, user: 'alice', roles: ['developer'], kubernetesUsers: [], kubernetesGroups: ['developers'], traits: {}, mfaVerified: true, loginId: 'x', connector: 'dev', issuedForIp: '127.0.0.1' };
+    const expired = issueCertificate({
+      ca: stack.ztshd.auth.userCa,
+      publicKey: checkPublicKey(keys.publicKey),
+      identity,
+      notBefore: new Date(Date.now() - 9 * 3_600_000),
+      notAfter: new Date(Date.now() - 3_600_000),
+    });
+    const late = await get('/k8s/dev1/api/v1/namespaces/default/pods', {}, new Agent({ connect: { ca: stack.tlsCa, cert: expired.pem, key: keys.privateKey } }));
+    expect(late.status).toBe(401);
+    expect(((await late.json()) as { message: string }).message).toBe('your ztsh certificate has expired: run ztsh login');
+
+    // The kubeconfig's credential plugin says the same before kubectl even connects.
+    const home = newZtshHome();
+    const h = new ZtshHome(home);
+    h.writeProfile(stack.url, {
+      meta: { proxy: stack.url.origin, user: 'alice', roles: [], kubernetesGroups: [], kubernetesUsers: [], mfaVerified: true, validUntil: '', loggedInAt: '' },
+      keyPem: keys.privateKey, certPem: expired.pem, userCaPem: '', hostCaPem: '',
+    });
+    h.setCurrent(stack.url);
+    const creds = await cli(['kube', 'credentials', '--cluster', 'dev1'], { ZTSH_HOME: home });
+    expect(creds.code).toBe(1);
+    expect(creds.stderr).toMatch(/^error: your ztsh certificate for localhost:\d+ has expired: run ztsh login/);
   });
 
   it('streams a watch event by event: the first arrives while the upstream still holds the response open', async () => {
