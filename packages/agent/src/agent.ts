@@ -1,6 +1,6 @@
 // The agent: joins once, then keeps a tunnel to the proxy open (reconnecting
 // with jittered backoff) and serves the proxy's requests on it.
-import { createServer } from 'node:http2';
+import { createServer, type ServerHttp2Session } from 'node:http2';
 import type { Logger } from 'pino';
 import { WebSocket, createWebSocketStream } from 'ws';
 import type { KubeTarget } from './config.ts';
@@ -34,6 +34,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const identity = await ensureHostIdentity({ proxy: options.proxy, cluster: options.cluster, stateDir: options.stateDir, token: options.token, proxyCa: options.proxyCa, now });
   const h2 = createServer();
   h2.on('stream', createForwarder(options.kube, log));
+  const sessions = new Set<ServerHttp2Session>();
+  h2.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
   h2.on('sessionError', (err) => log.warn({ err }, 'tunnel session error'));
 
   const backoff = options.backoff ?? { baseMs: 250, maxMs: 15_000 };
@@ -87,7 +92,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       stopped = true;
       clearTimeout(timer);
       ws?.terminate();
-      await new Promise<void>((resolve) => h2.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => h2.close(() => resolve()));
+      for (const session of sessions) session.destroy();
+      await closed;
     },
   };
 }

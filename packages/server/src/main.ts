@@ -8,6 +8,7 @@ import { ZtshError } from '@ztsh/protocol';
 import { loadConfigFile } from './config.ts';
 import { startZtshd } from './start.ts';
 import { tokensCommand } from './tokens-command.ts';
+import { agentCommand } from './agent-command.ts';
 
 const VERSION = '0.1.0';
 const env = process.env;
@@ -100,6 +101,7 @@ program
   });
 
 program.addCommand(tokensCommand((t) => process.stdout.write(t)));
+program.addCommand(agentCommand(env, onSignals));
 
 try {
   await program.parseAsync(process.argv);

@@ -2,7 +2,6 @@
 // once in data_dir/tls (its CA in ca.crt, for clients to trust).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createTestTls } from '@ztsh/testkit';
 import { ZtshError } from '@ztsh/protocol';
 
 export interface ServingTls {
@@ -34,6 +33,8 @@ export async function servingTls(options: {
   const paths = { ca: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
   if (!existsSync(paths.key)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Loaded only when needed: testkit also carries the dev IdP.
+    const { createTestTls } = await import('@ztsh/testkit');
     const made = await createTestTls([options.hostname].filter((n) => n !== 'localhost' && n !== '127.0.0.1'));
     writeFileSync(paths.ca, made.caCert);
     writeFileSync(paths.cert, made.cert);
