@@ -1,5 +1,7 @@
 // pnpm bench: speed figures, each measured against a baseline in the same
-// run (machines are noisy; ratios travel, absolute numbers do not).
+// run (machines are noisy; ratios travel, absolute numbers do not): CA
+// issuance against raw signing, full logins, and small kube GETs through
+// proxy + tunnel + agent against the same GETs sent to the apiserver double.
 //   pnpm bench          human-readable table
 //   pnpm bench --json   the same as JSON (also written to bench/results/)
 import 'reflect-metadata';
@@ -100,8 +102,61 @@ async function benchLogins(): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true });
 }
 
+/** p-th percentile of sorted numbers. */
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function benchKubeGet(): Promise<void> {
+  say('Small GETs, directly to the apiserver double and through proxy + tunnel + agent…\n');
+  const { startKubeEnv, SA_TOKEN } = await import('../test/helpers/kube-env.ts');
+  const { Agent, request } = await import('undici');
+  const k = await startKubeEnv();
+  k.kube.addPod('default', 'web-1');
+  const { ZtshHome } = await import('@ztsh/cli');
+  const files = new ZtshHome(k.home).readProfile(k.stack.url)!;
+  const direct: Target = { base: k.kube.url, dispatcher: new Agent({ connections: 64, connect: { ca: k.kubeCa } }), headers: { authorization: `Bearer ${SA_TOKEN}` }, path: '/api/v1/namespaces/default/pods/web-1' };
+  const proxied: Target = { base: k.stack.url, dispatcher: new Agent({ connections: 64, connect: { ca: k.stack.tlsCa, cert: files.certPem, key: files.keyPem } }), headers: {}, path: '/k8s/sandbox/api/v1/namespaces/default/pods/web-1' };
+  type Target = { base: URL; dispatcher: InstanceType<typeof Agent>; headers: Record<string, string>; path: string };
+  const one = async (t: Target) => {
+    const res = await request(new URL(t.path, t.base), { dispatcher: t.dispatcher, headers: t.headers });
+    await res.body.arrayBuffer();
+    if (res.statusCode !== 200) throw new Error(`GET ${t.path}: ${res.statusCode}`);
+  };
+  const latency = async (t: Target, n: number) => {
+    for (let i = 0; i < 50; i++) await one(t);
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const start = performance.now();
+      await one(t);
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    return { p50: pct(times, 50), p99: pct(times, 99), rps: n / (times.reduce((a, b) => a + b, 0) / 1000) };
+  };
+  const throughput = async (t: Target, total: number, concurrency: number) => {
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next++ < total) await one(t);
+    }));
+    return total / ((performance.now() - start) / 1000);
+  };
+  const d1 = await latency(direct, 1000);
+  const p1 = await latency(proxied, 1000);
+  const d64 = await throughput(direct, 4000, 64);
+  const p64 = await throughput(proxied, 4000, 64);
+  const base = (name: string, value: number) => ({ name, value });
+  results.push({ name: 'GET p50 added by proxy+tunnel+agent (c=1)', value: p1.p50 - d1.p50, unit: 'ms', baseline: base('direct p50 ms', d1.p50), goal: '<= 1 ms', met: p1.p50 - d1.p50 <= 1 });
+  results.push({ name: 'GET p99 through ztsh (c=1)', value: p1.p99, unit: 'ms', baseline: base('direct p99 ms', d1.p99), ratio: p1.p99 / d1.p99 });
+  results.push({ name: 'GET requests/s through ztsh (c=1)', value: p1.rps, unit: 'req/s', baseline: base('direct req/s', d1.rps), ratio: p1.rps / d1.rps, goal: '>= 50% of direct', met: p1.rps / d1.rps >= 0.5 });
+  results.push({ name: 'GET requests/s through ztsh (c=64)', value: p64, unit: 'req/s', baseline: base('direct req/s', d64), ratio: p64 / d64, goal: '>= 50% of direct', met: p64 / d64 >= 0.5 });
+  await direct.dispatcher.close();
+  await proxied.dispatcher.close();
+  await k.close();
+}
+
 await benchIssuance();
 await benchLogins();
+await benchKubeGet();
 
 const report = { at: new Date().toISOString(), node: process.version, results };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
@@ -111,8 +166,10 @@ if (json) {
 } else {
   say('\n');
   for (const r of results) {
-    const base = r.baseline ? `  vs ${r.baseline.name} ${r.baseline.value.toFixed(0)}  = ${(100 * r.ratio!).toFixed(1)}%` : '';
+    const digits = r.unit === 'ms' ? 2 : 0;
+    const ratio = r.ratio !== undefined ? `  = ${(100 * r.ratio).toFixed(1)}%` : '';
+    const base = r.baseline ? `  vs ${r.baseline.name} ${r.baseline.value.toFixed(digits)}${ratio}` : '';
     const goal = r.goal ? `  goal ${r.goal}: ${r.met ? 'met' : 'NOT met'}` : '';
-    say(`${r.name.padEnd(54)} ${r.value.toFixed(1).padStart(9)} ${r.unit}${base}${goal}\n`);
+    say(`${r.name.padEnd(54)} ${r.value.toFixed(r.unit === 'ms' ? 2 : 1).padStart(9)} ${r.unit}${base}${goal}\n`);
   }
 }
