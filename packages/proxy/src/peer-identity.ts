@@ -1,18 +1,32 @@
 // Who is on the other end of a TLS connection: the client certificate,
-// checked against a CA bundle and the clock, and its Identity extension.
+// checked against a CA bundle and the clock, and its Identity. The
+// certificate cannot change during a connection, so the chain check and the
+// Identity are worked out once per connection; expiry is checked every time.
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { identityFromCertificate, type Identity } from '@ztsh/protocol';
 
 export type PeerCheck = { ok: true; identity: Identity; notAfter: Date } | { ok: false; reason: 'no_certificate' | 'untrusted' | 'expired' | 'no_identity' };
 
-export function peerIdentity(socket: TLSSocket, caBundle: string[], now: Date): PeerCheck {
+type Verdict = { ok: true; identity: Identity; notBefore: Date; notAfter: Date } | { ok: false; reason: 'no_certificate' | 'untrusted' | 'no_identity' };
+
+const parsedCas = new Map<string, X509Certificate>();
+/** Per connection, per CA bundle (user CA and host CA are separate questions). */
+const verdicts = new WeakMap<TLSSocket, Map<string, Verdict>>();
+
+function ca(pem: string): X509Certificate {
+  let cert = parsedCas.get(pem);
+  if (!cert) {
+    cert = new X509Certificate(pem);
+    parsedCas.set(pem, cert);
+  }
+  return cert;
+}
+
+function judge(socket: TLSSocket, caBundle: string[]): Verdict {
   const peer = socket.getPeerX509Certificate?.();
   if (!peer) return { ok: false, reason: 'no_certificate' };
-  const issuer = caBundle.map((pem) => new X509Certificate(pem)).find((ca) => peer.checkIssued(ca) && peer.verify(ca.publicKey));
-  if (!issuer) return { ok: false, reason: 'untrusted' };
-  const notAfter = new Date(peer.validTo);
-  if (notAfter.getTime() <= now.getTime() || new Date(peer.validFrom).getTime() > now.getTime()) return { ok: false, reason: 'expired' };
+  if (!caBundle.some((pem) => peer.checkIssued(ca(pem)) && peer.verify(ca(pem).publicKey))) return { ok: false, reason: 'untrusted' };
   let identity: Identity | null;
   try {
     identity = identityFromCertificate(new Uint8Array(peer.raw));
@@ -20,5 +34,22 @@ export function peerIdentity(socket: TLSSocket, caBundle: string[], now: Date): 
     identity = null;
   }
   if (!identity) return { ok: false, reason: 'no_identity' };
-  return { ok: true, identity, notAfter };
+  return { ok: true, identity, notBefore: new Date(peer.validFrom), notAfter: new Date(peer.validTo) };
+}
+
+export function peerIdentity(socket: TLSSocket, caBundle: string[], now: Date): PeerCheck {
+  const key = caBundle.join('');
+  let bySocket = verdicts.get(socket);
+  if (!bySocket) {
+    bySocket = new Map();
+    verdicts.set(socket, bySocket);
+  }
+  let verdict = bySocket.get(key);
+  if (!verdict) {
+    verdict = judge(socket, caBundle);
+    bySocket.set(key, verdict);
+  }
+  if (!verdict.ok) return verdict;
+  if (verdict.notAfter.getTime() <= now.getTime() || verdict.notBefore.getTime() > now.getTime()) return { ok: false, reason: 'expired' };
+  return { ok: true, identity: verdict.identity, notAfter: verdict.notAfter };
 }
