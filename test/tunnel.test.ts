@@ -35,7 +35,7 @@ function token(cluster: string): string {
   return JSON.parse(r.stdout).token;
 }
 
-async function newAgent(cluster: string, labels: Record<string, string>, stateDir = mkdtempSync(join(tmpdir(), 'ztsh-agent-'))) {
+async function newAgent(cluster: string, labels: Record<string, string>, stateDir = mkdtempSync(join(tmpdir(), 'ztsh-agent-')), saToken = 'agent-sa-token') {
   const t = token(cluster);
   return startAgent({
     proxy: stack.url,
@@ -44,7 +44,7 @@ async function newAgent(cluster: string, labels: Record<string, string>, stateDi
     stateDir,
     token: () => t,
     proxyCa: stack.tlsCa,
-    kube: { server: upstreamUrl, token: () => 'agent-sa-token', ca: upstreamCa },
+    kube: { server: upstreamUrl, token: () => saToken, ca: upstreamCa },
     log: pino({ level: 'silent' }),
     backoff: { baseMs: 20, maxMs: 100 },
   });
@@ -166,6 +166,19 @@ describe('proxy, tunnel and agent', () => {
     // alice's developer role reaches env dev/staging/sandbox only.
     expect(await list()).toEqual([expect.objectContaining({ name: 'dev1', online: true, labels: { env: 'dev' } })]);
     await other.stop();
+  });
+
+  it('routes two clusters through their own agents at the same time', async () => {
+    const second = await newAgent('dev2', { env: 'dev' }, undefined, 'dev2-sa-token');
+    await second.connected();
+    const asked = Array.from({ length: 20 }, (_, i) => (i % 2 ? 'dev1' : 'dev2'));
+    const answers = await Promise.all(asked.map((c, i) => get(`/k8s/${c}/api/v1/namespaces/n${i}/configmaps`)));
+    expect(answers.map((r) => r.status)).toEqual(asked.map(() => 200));
+    for (const [i, cluster] of asked.entries()) {
+      const hit = seen.find((q) => q.path === `/api/v1/namespaces/n${i}/configmaps`)!;
+      expect(hit.headers.authorization).toBe(cluster === 'dev1' ? 'Bearer agent-sa-token' : 'Bearer dev2-sa-token');
+    }
+    await second.stop();
   });
 
   it('says a cluster is offline while its agent is away, and serves again when it is back', async () => {
