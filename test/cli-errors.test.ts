@@ -6,11 +6,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ZtshHome } from '@ztsh/cli';
 import { DEV_USERS } from '@ztsh/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, newZtshHome } from './helpers/cli.ts';
 import { httpLogin } from './helpers/http-login.ts';
+import { storeLogin } from './helpers/profile.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
@@ -75,14 +75,7 @@ describe('ztsh identity export', () => {
     const alice = DEV_USERS[0]!;
     const result = await httpLogin(stack.url, stack.tlsCa, alice);
     home = newZtshHome();
-    new ZtshHome(home).writeProfile(stack.url, {
-      meta: { proxy: stack.url.origin, user: 'alice', roles: result.json.roles, kubernetesGroups: [], kubernetesUsers: [], mfaVerified: true, validUntil: result.json.validUntil, loggedInAt: new Date().toISOString() },
-      keyPem: result.keys.privateKey,
-      certPem: result.json.certificate,
-      userCaPem: result.json.userCaCertificates.join(''),
-      hostCaPem: result.json.hostCaCertificates.join(''),
-    });
-    new ZtshHome(home).setCurrent(stack.url);
+    storeLogin(home, stack.url, stack.tlsCa, result);
   });
 
   it('writes PEM to standard output', async () => {

@@ -1,12 +1,12 @@
 // The newcomer's path on the dev stack (what `pnpm start` runs): log in, see
 // the sandbox cluster, write the kubeconfig, use plain kubectl.
-import { ZtshHome } from '@ztsh/cli';
 import { DEV_USERS } from '@ztsh/server';
 import { findKubectl, runKubectl } from '@ztsh/testkit';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, newZtshHome } from './helpers/cli.ts';
 import { httpLogin } from './helpers/http-login.ts';
+import { storeLogin } from './helpers/profile.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
@@ -19,16 +19,7 @@ describe('dev stack with the sandbox cluster', () => {
   it('shows the sandbox online, writes its kubeconfig context, and kubectl reaches its pods', async () => {
     const login = await httpLogin(stack.url, stack.tlsCa, DEV_USERS[0]!);
     const home = newZtshHome();
-    const h = new ZtshHome(home);
-    h.writeProfile(stack.url, {
-      meta: { proxy: stack.url.origin, user: 'alice', roles: login.json.roles, kubernetesGroups: [], kubernetesUsers: [], mfaVerified: true, validUntil: login.json.validUntil, loggedInAt: new Date().toISOString() },
-      keyPem: login.keys.privateKey,
-      certPem: login.json.certificate,
-      userCaPem: login.json.userCaCertificates.join(''),
-      hostCaPem: login.json.hostCaCertificates.join(''),
-    });
-    h.setCurrent(stack.url);
-    h.writeTrust(stack.url, stack.tlsCa);
+    storeLogin(home, stack.url, stack.tlsCa, login);
     const env = { ZTSH_HOME: home, KUBECONFIG: join(home, 'kubeconfig') };
 
     const ls = await cli(['kube', 'ls'], env);

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startAgent, type RunningAgent } from '@ztsh/agent';
-import { ZtshHome } from '@ztsh/cli';
 import { DEV_USERS } from '@ztsh/server';
 import { createTestTls, startKubeDouble, type KubeDouble } from '@ztsh/testkit';
 import { cli, newZtshHome } from './cli.ts';
 import { httpLogin } from './http-login.ts';
+import { storeLogin } from './profile.ts';
 import { startTestStack, type TestStack } from './stack.ts';
 
 const ZTSHD = fileURLToPath(new URL('../../packages/server/bin/ztshd.js', import.meta.url));
@@ -59,16 +59,7 @@ export async function startKubeEnv(): Promise<KubeEnv> {
   // alice logs in (over HTTP here; the browser login has tests of its own).
   const login = await httpLogin(stack.url, stack.tlsCa, DEV_USERS[0]!);
   const home = newZtshHome();
-  const ztshHome = new ZtshHome(home);
-  ztshHome.writeProfile(stack.url, {
-    meta: { proxy: stack.url.origin, user: 'alice', roles: login.json.roles, kubernetesGroups: login.json.kubernetesGroups, kubernetesUsers: [], mfaVerified: true, validUntil: login.json.validUntil, loggedInAt: new Date().toISOString() },
-    keyPem: login.keys.privateKey,
-    certPem: login.json.certificate,
-    userCaPem: login.json.userCaCertificates.join(''),
-    hostCaPem: login.json.hostCaCertificates.join(''),
-  });
-  ztshHome.setCurrent(stack.url);
-  ztshHome.writeTrust(stack.url, stack.tlsCa);
+  storeLogin(home, stack.url, stack.tlsCa, login);
   const kubeconfig = join(home, 'kubeconfig');
   const env = { PATH: process.env.PATH, HOME: home, ZTSH_HOME: home, KUBECONFIG: kubeconfig, KUBECTL_PORT_FORWARD_WEBSOCKETS: 'true' };
   const loggedIn = await cli(['kube', 'login', 'sandbox'], env as Record<string, string>);
