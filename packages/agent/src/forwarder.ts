@@ -6,14 +6,8 @@
 import { request, Agent as HttpsAgent } from 'node:https';
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
+import { HOP_BY_HOP_HEADERS, isDroppedRequestHeader, kubeStatus } from '@ztsh/protocol';
 import type { KubeTarget } from './config.ts';
-
-const DROPPED = new Set(['authorization', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'te']);
-const RESPONSE_DROPPED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
-
-function status(code: number, message: string) {
-  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: code === 502 ? 'BadGateway' : 'InternalError', code });
-}
 
 export function createForwarder(target: KubeTarget, log: Logger) {
   const agent = new HttpsAgent({ keepAlive: true, ca: target.ca });
@@ -32,12 +26,12 @@ export function createForwarder(target: KubeTarget, log: Logger) {
     }
     if (typeof user !== 'string' || !user) {
       stream.respond({ ':status': 400, 'content-type': 'application/json' });
-      stream.end(status(400, 'the proxy sent no identity to impersonate'));
+      stream.end(JSON.stringify(kubeStatus(400, 'the proxy sent no identity to impersonate')));
       return;
     }
     const out: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(headers)) {
-      if (value === undefined || name.startsWith(':') || name.startsWith('x-ztsh-') || name.startsWith('impersonate-') || DROPPED.has(name)) continue;
+      if (value === undefined || isDroppedRequestHeader(name)) continue;
       out[name] = value as string | string[];
     }
     out.authorization = `Bearer ${target.token()}`;
@@ -54,13 +48,13 @@ export function createForwarder(target: KubeTarget, log: Logger) {
       log.warn({ err: error, path }, 'apiserver request failed');
       if (!stream.headersSent && !stream.destroyed) {
         stream.respond({ ':status': 502, 'content-type': 'application/json' });
-        stream.end(status(502, `the agent could not reach the apiserver: ${error.message}`));
+        stream.end(JSON.stringify(kubeStatus(502, `the agent could not reach the apiserver: ${error.message}`)));
       } else stream.destroy();
     });
     upstream.on('response', (res) => {
       const back: Record<string, string | string[] | number> = { ':status': res.statusCode ?? 502 };
       for (const [name, value] of Object.entries(res.headers)) {
-        if (value !== undefined && !RESPONSE_DROPPED.has(name)) back[name] = value;
+        if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name)) back[name] = value;
       }
       if (stream.destroyed) return res.destroy();
       stream.respond(back);

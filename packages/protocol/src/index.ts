@@ -2,3 +2,4 @@ export * from './errors.ts';
 export * from './identity.ts';
 export * from './audit-events.ts';
 export * from './api.ts';
+export * from './kube-wire.ts';

@@ -3,5 +3,4 @@ export * from './kube-authorize.ts';
 export * from './auth-client.ts';
 export * from './agent-tunnels.ts';
 export * from './proxy-server.ts';
-export { kubeStatus } from './kube-status.ts';
 export { SPDY_REFUSAL } from './kube-upgrade.ts';

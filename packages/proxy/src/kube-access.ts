@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import type { Identity } from '@ztsh/protocol';
+import { isDroppedRequestHeader, type Identity } from '@ztsh/protocol';
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
 import type { AuthClient } from './auth-client.ts';
 import { authorizeKube } from './kube-authorize.ts';
@@ -64,23 +64,10 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   return { ok: true, identity, info, tunnel, user: decision.kubernetesUser, groups: decision.kubernetesGroups, upstreamPath: target.upstreamPath };
 }
 
-/** Headers never passed upstream: hop-by-hop ones, and any identity the client claims. */
-const DROPPED = new Set([
-  'authorization',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'te',
-  'http2-settings',
-]);
-
 export function upstreamHeaders(headers: IncomingHttpHeaders, access: Extract<KubeAccess, { ok: true }>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name.startsWith(':') || DROPPED.has(name) || name.startsWith('impersonate-') || name.startsWith('x-ztsh-')) continue;
+    if (value === undefined || isDroppedRequestHeader(name)) continue;
     out[name] = value;
   }
   out['x-ztsh-impersonate-user'] = access.user;

@@ -5,13 +5,12 @@
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { HOP_BY_HOP_HEADERS } from '@ztsh/protocol';
 import { checkKubeAccess, upstreamHeaders, type KubeDeps } from './kube-access.ts';
 import { sendStatus } from './kube-status.ts';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
-
-const RESPONSE_DROPPED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
 
 export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   const access = checkKubeAccess(deps, req.socket as TLSSocket, req.method ?? 'GET', req.url ?? '/', req.headers);
@@ -36,7 +35,7 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
     const status = Number(headers[constants.HTTP2_HEADER_STATUS] ?? 502);
     const out: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(headers)) {
-      if (value === undefined || name.startsWith(':') || RESPONSE_DROPPED.has(name)) continue;
+      if (value === undefined || name.startsWith(':') || HOP_BY_HOP_HEADERS.has(name)) continue;
       out[name] = value as string | string[];
     }
     res.writeHead(status, out);

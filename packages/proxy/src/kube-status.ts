@@ -2,19 +2,7 @@
 // the right HTTP code, for plain and HTTP/2 responses and for raw sockets of
 // refused upgrades.
 import type { Duplex } from 'node:stream';
-
-const REASONS: Record<number, string> = {
-  400: 'BadRequest',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'NotFound',
-  502: 'BadGateway',
-  503: 'ServiceUnavailable',
-};
-
-export function kubeStatus(code: number, message: string) {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: REASONS[code] ?? 'InternalError', code };
-}
+import { kubeStatus, kubeStatusReason } from '@ztsh/protocol';
 
 interface ResponseLike {
   headersSent: boolean;
@@ -35,6 +23,6 @@ export function sendStatus(res: ResponseLike, code: number, message: string): vo
 export function refuseUpgrade(socket: Duplex, code: number, message: string): void {
   const body = JSON.stringify(kubeStatus(code, message));
   socket.end(
-    `HTTP/1.1 ${code} ${REASONS[code] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${code} ${kubeStatusReason(code)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

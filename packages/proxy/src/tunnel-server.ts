@@ -2,7 +2,7 @@
 // certificate; the WebSocket then carries an HTTP/2 connection on which the
 // proxy is the client and the agent the server, so one tunnel multiplexes
 // many kube requests with HTTP/2's per-stream flow control.
-import { connect, type ClientHttp2Session } from 'node:http2';
+import { connect } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -44,18 +44,15 @@ export function tunnelServer(deps: TunnelServerDeps) {
       wss.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => undefined);
-        let session: ClientHttp2Session;
+        const session = connect('http://agent.ztsh.invalid', { createConnection: () => stream });
         const tunnel: AgentTunnel = {
           cluster,
           hostId: peer.identity.user,
           labels,
-          get session() {
-            return session;
-          },
+          session,
           connectedAt: deps.now(),
           close: () => ws.terminate(),
         };
-        session = connect('http://agent.ztsh.invalid', { createConnection: () => stream });
         session.on('error', (err) => deps.log.warn({ cluster, err }, 'tunnel session error'));
         let alive = true;
         ws.on('pong', () => (alive = true));

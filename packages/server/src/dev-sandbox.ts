@@ -19,8 +19,7 @@ export async function startDevSandbox(options: { auth: AuthService; proxyUrl: UR
   const kube = await startKubeDouble({ tls: { cert: tls.cert, key: tls.key }, token: saToken });
   kube.addPod('default', 'web-1', { logs: ['listening on :8080', 'GET / 200'] });
   kube.addPod('default', 'api-1', { logs: ['api ready'] });
-  const deps = { ...options.auth.deps };
-  const { token } = createJoinToken(deps, { type: 'agent', cluster: 'sandbox', ttlMs: 10 * 60_000, uses: 1 });
+  const { token } = createJoinToken(options.auth.deps, { type: 'agent', cluster: 'sandbox', ttlMs: 10 * 60_000, uses: 1 });
   const agent = await startAgent({
     proxy: options.proxyUrl,
     cluster: 'sandbox',

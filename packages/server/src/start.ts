@@ -3,7 +3,7 @@
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createAuthService, type AuthService, type Clock, type IdSource } from '@ztsh/auth';
-import { createProxyServer, inProcessAuthClient, type ProxyServer } from '@ztsh/proxy';
+import { createProxyServer, inProcessAuthClient, type AuthClient, type ProxyServer } from '@ztsh/proxy';
 import type { ZtshdConfig } from './config.ts';
 import { servingTls, type ServingTls } from './tls.ts';
 
@@ -46,12 +46,13 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
   // for the public URL); until then it answers 503.
   let app: ((req: never, res: never) => void) | undefined;
   let auth: AuthService | undefined;
+  let client: AuthClient | undefined;
   const proxy = createProxyServer({
     tls,
     auth: {
-      userCaCertificates: () => auth?.userCa.trustBundle ?? [],
-      hostCaCertificates: () => auth?.hostCa.trustBundle ?? [],
-      roles: (names) => (auth ? inProcessAuthClient(auth).roles(names) : []),
+      userCaCertificates: () => client?.userCaCertificates() ?? [],
+      hostCaCertificates: () => client?.hostCaCertificates() ?? [],
+      roles: (names) => client?.roles(names) ?? [],
     },
     fallback: (req, res) => {
       if (app) return app(req as never, res as never);
@@ -79,6 +80,7 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     await proxy.close();
     throw error;
   }
+  client = inProcessAuthClient(auth);
   app = auth.app.callback() as never;
   const started = auth;
   log.info({ listen: `${host}:${boundPort}`, publicUrl: url.toString() }, 'ztshd listening');
