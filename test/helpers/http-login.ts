@@ -3,6 +3,7 @@
 // for the login benchmark; the CLI and Chromium tests cover the real clients.
 import { newClientSecrets } from '@ztsh/cli';
 import { FormClient, type Page } from '@ztsh/testkit';
+import { Agent, fetch } from 'undici';
 import { generateSync } from 'otplib';
 
 export interface LoginKeys {
@@ -28,19 +29,21 @@ export interface ApiClient {
   post(path: string, body: unknown): Promise<{ status: number; json: any }>;
 }
 
-export function apiClient(base: URL, ca: string): ApiClient & { forms: () => FormClient } {
+export function apiClient(base: URL, ca: string): ApiClient & { forms: () => FormClient; close: () => Promise<void> } {
+  // One connection pool per client, as the CLI has; not a new one per call.
+  const dispatcher = new Agent({ connect: { ca } });
   return {
     async post(path, body) {
-      const { Agent, fetch } = await import('undici');
       const res = await fetch(new URL(path, base), {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify(body),
-        dispatcher: new Agent({ connect: { ca } }),
+        dispatcher,
       });
       return { status: res.status, json: await res.json() };
     },
     forms: () => new FormClient({ ca, stopAt: (u) => u.href.startsWith(CALLBACK) }),
+    close: () => dispatcher.close(),
   };
 }
 
@@ -48,6 +51,8 @@ export interface HttpLoginStep {
   keys: LoginKeys;
   loginId: string;
   forms: FormClient;
+  /** The API client that started the login; its owner closes it. */
+  api: ReturnType<typeof apiClient>;
   /** The page after the IdP (MFA page, or the stop at the callback). */
   page: Page;
 }
@@ -66,7 +71,7 @@ export async function throughIdp(
   const forms = api.forms();
   const idpPage = await forms.get(started.json.url);
   const page = await forms.submitForm(idpPage, { username: user.username, password: user.password });
-  return { keys, loginId: started.json.loginId, forms, page };
+  return { keys, loginId: started.json.loginId, forms, api, page };
 }
 
 export function codeFrom(page: Page): string | null {
@@ -82,7 +87,8 @@ export async function httpLogin(base: URL, ca: string, user: { username: string;
   }
   const code = codeFrom(page);
   if (!code) throw new Error(`no code after MFA: ${page.status} ${page.url}\n${page.html.slice(0, 500)}`);
-  const exchanged = await apiClient(base, ca).post('/v1/login/exchange', { code, verifier: step.keys.verifier });
+  const exchanged = await step.api.post('/v1/login/exchange', { code, verifier: step.keys.verifier });
   await step.forms.close();
+  await step.api.close();
   return { ...exchanged, keys: step.keys, code };
 }
