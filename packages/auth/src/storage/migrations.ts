@@ -82,6 +82,52 @@ const MIGRATIONS: string[] = [
      created_at INTEGER NOT NULL,
      expires_at INTEGER NOT NULL
    );`,
+  // Auditors search by cluster and session as often as by user; both live in
+  // the event's fields, so they are exposed as generated columns to index.
+  // Text search (commands, messages, what was typed and shown in sessions)
+  // is FTS5; the event index holds no copy of the text (contentless).
+  `ALTER TABLE audit_events ADD COLUMN cluster TEXT GENERATED ALWAYS AS (json_extract(fields, '$.cluster')) VIRTUAL;
+   ALTER TABLE audit_events ADD COLUMN session_id TEXT GENERATED ALWAYS AS (json_extract(fields, '$.sessionId')) VIRTUAL;
+   CREATE INDEX audit_events_cluster ON audit_events (cluster, time);
+   CREATE INDEX audit_events_session ON audit_events (session_id) WHERE session_id IS NOT NULL;
+   CREATE INDEX audit_events_type ON audit_events (type, time);
+   CREATE VIRTUAL TABLE audit_fts USING fts5(text, content='', contentless_delete=0);
+   CREATE TABLE sessions (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL CHECK (kind IN ('exec', 'attach', 'cp', 'portforward')),
+     user TEXT NOT NULL,
+     roles TEXT NOT NULL,
+     cluster TEXT NOT NULL,
+     namespace TEXT NOT NULL,
+     pod TEXT NOT NULL,
+     container TEXT,
+     command TEXT NOT NULL,
+     tty INTEGER NOT NULL,
+     kube_user TEXT NOT NULL,
+     kube_groups TEXT NOT NULL,
+     client_ip TEXT,
+     started_at INTEGER NOT NULL,
+     ended_at INTEGER,
+     exit_code INTEGER,
+     end_reason TEXT,
+     bytes_in INTEGER NOT NULL DEFAULT 0,
+     bytes_out INTEGER NOT NULL DEFAULT 0,
+     recording_path TEXT,
+     recording_size INTEGER
+   );
+   CREATE INDEX sessions_started ON sessions (started_at);
+   CREATE INDEX sessions_user ON sessions (user, started_at);
+   CREATE INDEX sessions_cluster ON sessions (cluster, started_at);
+   CREATE VIRTUAL TABLE sessions_fts USING fts5(session_id UNINDEXED, command, content);
+   CREATE TABLE locks (
+     id TEXT PRIMARY KEY,
+     target_kind TEXT NOT NULL CHECK (target_kind IN ('user', 'role')),
+     target TEXT NOT NULL,
+     message TEXT,
+     created_by TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER
+   );`,
 ];
 
 export function migrate(db: Database): void {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEvent } from '@ztsh/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GENESIS_HASH, hashAuditEvent, openSqliteStorage } from './sqlite.ts';
+import { openSqliteStorage } from './sqlite.ts';
+import { GENESIS_HASH, hashAuditEvent } from './sqlite-audit.ts';
 import type { LoginRecord, NewAuditEvent, Storage, TotpDevice, WebauthnDevice } from './storage.ts';
 
 const T0 = Date.parse('2026-11-23T10:00:00Z');

@@ -2,10 +2,11 @@
 // write is synchronous and, with synchronous=FULL, on disk before the caller
 // answers its request.
 import Database from 'better-sqlite3';
-import { createHash, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync } from 'node:fs';
 import type { AuditEvent } from '@ztsh/protocol';
 import { migrate } from './migrations.ts';
+import { sqliteAudit } from './sqlite-audit.ts';
+import { sqliteLocks, sqliteSessions } from './sqlite-sessions.ts';
 import type { LoginRecord, MfaDevice, NewAuditEvent, Storage } from './storage.ts';
 
 const LOGIN_COLUMNS: Record<keyof LoginRecord, string> = {
@@ -55,24 +56,6 @@ function toColumnValue(field: keyof LoginRecord, value: unknown): unknown {
   return value ?? null;
 }
 
-export function hashAuditEvent(prevHash: string, event: Omit<AuditEvent, 'hash'>): string {
-  const { prevHash: _p, ...rest } = event;
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(rest)).digest('hex');
-}
-
-/** JSON with object keys sorted, so the hash does not depend on insertion order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-export const GENESIS_HASH = '0'.repeat(64);
 
 export function openSqliteStorage(path: string): Storage {
   const db = new Database(path);
@@ -127,47 +110,6 @@ export function openSqliteStorage(path: string): Storage {
           transports: JSON.parse((row.transports as string) || '[]') as string[],
           createdAt: row.created_at as number,
         };
-
-  const lastAudit = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
-  const insertAudit = db.prepare(
-    `INSERT INTO audit_events (seq, id, time, type, code, success, user, login_id, client_ip, message, fields, prev_hash, hash)
-     VALUES (@seq, @id, @time, @type, @code, @success, @user, @loginId, @clientIp, @message, @fields, @prevHash, @hash)`,
-  );
-  const auditFromRow = (row: Row): AuditEvent => ({
-    id: row.id as string,
-    seq: row.seq as number,
-    time: row.time as string,
-    type: row.type as string,
-    code: row.code as string,
-    success: row.success === 1,
-    ...(row.user != null ? { user: row.user as string } : {}),
-    ...(row.login_id != null ? { loginId: row.login_id as string } : {}),
-    ...(row.client_ip != null ? { clientIp: row.client_ip as string } : {}),
-    ...(row.message != null ? { message: row.message as string } : {}),
-    fields: JSON.parse(row.fields as string) as Record<string, unknown>,
-    prevHash: row.prev_hash as string,
-    hash: row.hash as string,
-  });
-  const appendAudit = db.transaction((event: NewAuditEvent): AuditEvent => {
-    const last = lastAudit.get() as { seq: number; hash: string } | undefined;
-    const unhashed: Omit<AuditEvent, 'hash'> = {
-      ...event,
-      id: randomUUID(),
-      seq: (last?.seq ?? 0) + 1,
-      prevHash: last?.hash ?? GENESIS_HASH,
-    };
-    const full: AuditEvent = { ...unhashed, hash: hashAuditEvent(unhashed.prevHash, unhashed) };
-    insertAudit.run({
-      ...full,
-      user: full.user ?? null,
-      loginId: full.loginId ?? null,
-      clientIp: full.clientIp ?? null,
-      message: full.message ?? null,
-      success: full.success ? 1 : 0,
-      fields: JSON.stringify(full.fields),
-    });
-    return full;
-  });
 
   const tokenFromRow = (row: Row): import('./storage.ts').JoinTokenRecord => ({
     id: row.id as string,
@@ -263,13 +205,9 @@ export function openSqliteStorage(path: string): Storage {
           )
           .run(user, at, at, JSON.stringify(traits)),
     },
-    audit: {
-      append: (event) => appendAudit.immediate(event),
-      list: ({ limit = 1000, afterSeq = 0 } = {}) =>
-        (db.prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as Row[]).map(
-          auditFromRow,
-        ),
-    },
+    audit: sqliteAudit(db),
+    sessions: sqliteSessions(db),
+    locks: sqliteLocks(db),
     close: () => db.close(),
   };
 }

@@ -90,6 +90,79 @@ export interface JoinTokenRecord {
 
 export type NewAuditEvent = Omit<AuditEvent, 'id' | 'seq' | 'prevHash' | 'hash'>;
 
+export interface AuditQuery {
+  user?: string | undefined;
+  cluster?: string | undefined;
+  /** An exact type, or a prefix ending in "." or "*" ("kube.", "session.*"). */
+  type?: string | undefined;
+  success?: boolean | undefined;
+  sessionId?: string | undefined;
+  /** ISO 8601, inclusive. */
+  since?: string | undefined;
+  /** ISO 8601, exclusive. */
+  until?: string | undefined;
+  /** Words or a phrase, matched against the message, command and fields (FTS5). */
+  text?: string | undefined;
+  limit?: number | undefined;
+  /** Page on: events older than this seq (newest first). */
+  beforeSeq?: number | undefined;
+}
+
+export type AuditVerdict =
+  | { ok: true; events: number; lastSeq: number; lastHash: string }
+  | { ok: false; events: number; brokenAt: number; problem: string };
+
+export type SessionKind = 'exec' | 'attach' | 'cp' | 'portforward';
+
+export interface SessionRecord {
+  id: string;
+  kind: SessionKind;
+  user: string;
+  roles: string[];
+  cluster: string;
+  namespace: string;
+  pod: string;
+  container: string | null;
+  command: string[];
+  tty: boolean;
+  kubernetesUser: string;
+  kubernetesGroups: string[];
+  clientIp: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  exitCode: number | null;
+  /** Why it ended when not by itself: "locked", "proxy shutdown", "interrupted" (found unfinished after a crash). */
+  endReason: string | null;
+  bytesIn: number;
+  bytesOut: number;
+  /** Relative to the recordings dir; null for port-forward (no content kept). */
+  recordingPath: string | null;
+  recordingSize: number | null;
+}
+
+export interface SessionQuery {
+  user?: string | undefined;
+  cluster?: string | undefined;
+  kind?: SessionKind | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  /** Full-text over the command and what was typed and shown. */
+  text?: string | undefined;
+  limit?: number | undefined;
+  /** Page on: sessions that started before this one. */
+  before?: { startedAt: number; id: string } | undefined;
+}
+
+export interface LockRecord {
+  id: string;
+  target: { user: string } | { role: string };
+  message: string | null;
+  createdBy: string;
+  createdAt: number;
+  /** null: until removed. */
+  expiresAt: number | null;
+}
+
 export interface Storage {
   logins: {
     insert(login: LoginRecord): void;
@@ -129,8 +202,31 @@ export interface Storage {
     redeem(hash: string, cluster: string, now: number): JoinTokenRecord | 'unknown' | 'expired' | 'wrong_cluster' | 'used';
   };
   audit: {
+    /** One event, on disk when this returns. */
     append(event: NewAuditEvent): AuditEvent;
+    /** Several events in one transaction, chained in the given order. */
+    appendMany(events: NewAuditEvent[]): AuditEvent[];
     list(options?: { limit?: number; afterSeq?: number }): AuditEvent[];
+    /** Newest first. */
+    search(query: AuditQuery): AuditEvent[];
+    /** Walks the whole chain; names the first event whose hash or link does not hold. */
+    verify(): AuditVerdict;
+  };
+  sessions: {
+    insert(session: SessionRecord): void;
+    update(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): void;
+    get(id: string): SessionRecord | undefined;
+    /** Newest first. */
+    search(query: SessionQuery): SessionRecord[];
+    /** Stores the text the full-text search sees for this session (replaces any earlier). */
+    index(id: string, command: string, content: string): void;
+    unfinished(): SessionRecord[];
+  };
+  locks: {
+    insert(lock: LockRecord): void;
+    remove(id: string): boolean;
+    /** Locks in force at `now` (expired ones are left out). */
+    active(now: number): LockRecord[];
   };
   close(): void;
 }

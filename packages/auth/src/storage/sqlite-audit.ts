@@ -1,0 +1,179 @@
+// The audit log in SQLite: a hash chain (each event carries the hash of the
+// one before), a full-text index over what the events say, and search.
+import type { Database } from 'better-sqlite3';
+import { createHash, randomUUID } from 'node:crypto';
+import type { AuditEvent } from '@ztsh/protocol';
+import type { AuditQuery, AuditVerdict, NewAuditEvent, Storage } from './storage.ts';
+
+type Row = Record<string, unknown>;
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** JSON with object keys sorted, so the hash does not depend on insertion order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function hashAuditEvent(prevHash: string, event: Omit<AuditEvent, 'hash'>): string {
+  const { prevHash: _p, hash: _h, ...rest } = event as AuditEvent;
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(rest)).digest('hex');
+}
+
+/** The words an event can be found by: its type, user, message and every field value. */
+export function auditText(event: NewAuditEvent): string {
+  const words: string[] = [event.type, event.user ?? '', event.message ?? ''];
+  const walk = (value: unknown) => {
+    if (value == null) return;
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (typeof value === 'object') Object.values(value as Record<string, unknown>).forEach(walk);
+    else words.push(String(value));
+  };
+  walk(event.fields);
+  return words.filter(Boolean).join(' ');
+}
+
+/** A user's words as one FTS5 phrase: no query syntax leaks through. */
+export function ftsPhrase(text: string): string {
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
+function fromRow(row: Row): AuditEvent {
+  return {
+    id: row.id as string,
+    seq: row.seq as number,
+    time: row.time as string,
+    type: row.type as string,
+    code: row.code as string,
+    success: row.success === 1,
+    ...(row.user != null ? { user: row.user as string } : {}),
+    ...(row.login_id != null ? { loginId: row.login_id as string } : {}),
+    ...(row.client_ip != null ? { clientIp: row.client_ip as string } : {}),
+    ...(row.message != null ? { message: row.message as string } : {}),
+    fields: JSON.parse(row.fields as string) as Record<string, unknown>,
+    prevHash: row.prev_hash as string,
+    hash: row.hash as string,
+  };
+}
+
+export function sqliteAudit(db: Database): Storage['audit'] {
+  const last = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+  const insert = db.prepare(
+    `INSERT INTO audit_events (seq, id, time, type, code, success, user, login_id, client_ip, message, fields, prev_hash, hash)
+     VALUES (@seq, @id, @time, @type, @code, @success, @user, @loginId, @clientIp, @message, @fields, @prevHash, @hash)`,
+  );
+  const insertText = db.prepare('INSERT INTO audit_fts (rowid, text) VALUES (?, ?)');
+  const appendAll = db.transaction((events: NewAuditEvent[]): AuditEvent[] => {
+    const head = last.get() as { seq: number; hash: string } | undefined;
+    let seq = head?.seq ?? 0;
+    let prevHash = head?.hash ?? GENESIS_HASH;
+    return events.map((event) => {
+      seq += 1;
+      const unhashed: Omit<AuditEvent, 'hash'> = { ...event, id: randomUUID(), seq, prevHash };
+      const full: AuditEvent = { ...unhashed, hash: hashAuditEvent(prevHash, unhashed) };
+      insert.run({
+        ...full,
+        user: full.user ?? null,
+        loginId: full.loginId ?? null,
+        clientIp: full.clientIp ?? null,
+        message: full.message ?? null,
+        success: full.success ? 1 : 0,
+        fields: JSON.stringify(full.fields),
+      });
+      insertText.run(seq, auditText(event));
+      prevHash = full.hash;
+      return full;
+    });
+  });
+
+  return {
+    append: (event) => appendAll.immediate([event])[0]!,
+    appendMany: (events) => (events.length === 0 ? [] : appendAll.immediate(events)),
+    list: ({ limit = 1000, afterSeq = 0 } = {}) =>
+      (db.prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as Row[]).map(fromRow),
+    search: (q) => searchAudit(db, q),
+    verify: () => verifyChain(db),
+  };
+}
+
+function searchAudit(db: Database, q: AuditQuery): AuditEvent[] {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (q.user) {
+    where.push('e.user = @user');
+    params.user = q.user;
+  }
+  if (q.cluster) {
+    where.push('e.cluster = @cluster');
+    params.cluster = q.cluster;
+  }
+  if (q.type) {
+    if (q.type.endsWith('*') || q.type.endsWith('.')) {
+      const prefix = q.type.replace(/\*$/, '');
+      where.push('e.type >= @typeLo AND e.type < @typeHi');
+      params.typeLo = prefix;
+      params.typeHi = prefix + '\uffff';
+    } else {
+      where.push('e.type = @type');
+      params.type = q.type;
+    }
+  }
+  if (q.success !== undefined) {
+    where.push('e.success = @success');
+    params.success = q.success ? 1 : 0;
+  }
+  if (q.sessionId) {
+    where.push('e.session_id = @sessionId');
+    params.sessionId = q.sessionId;
+  }
+  if (q.since) {
+    where.push('e.time >= @since');
+    params.since = q.since;
+  }
+  if (q.until) {
+    where.push('e.time < @until');
+    params.until = q.until;
+  }
+  if (q.beforeSeq !== undefined) {
+    where.push('e.seq < @beforeSeq');
+    params.beforeSeq = q.beforeSeq;
+  }
+  let from = 'audit_events e';
+  if (q.text) {
+    from = 'audit_fts f JOIN audit_events e ON e.seq = f.rowid';
+    where.push('audit_fts MATCH @text');
+    params.text = ftsPhrase(q.text);
+  }
+  params.limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+  // Newest first; seq breaks ties and is the page cursor.
+  const sql = `SELECT e.* FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.time DESC, e.seq DESC LIMIT @limit`;
+  return (db.prepare(sql).all(params) as Row[]).map(fromRow);
+}
+
+function verifyChain(db: Database): AuditVerdict {
+  let prev: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH };
+  let count = 0;
+  for (const row of db.prepare('SELECT * FROM audit_events ORDER BY seq').iterate() as Iterable<Row>) {
+    const event = fromRow(row);
+    count++;
+    if (event.seq !== prev.seq + 1) {
+      const missing = event.seq - prev.seq - 1 === 1 ? `event ${prev.seq + 1} is` : `events ${prev.seq + 1}–${event.seq - 1} are`;
+      return { ok: false, events: count, brokenAt: event.seq, problem: `${missing} missing before event ${event.seq} (deleted)` };
+    }
+    if (event.prevHash !== prev.hash) {
+      return { ok: false, events: count, brokenAt: event.seq, problem: `event ${event.seq} does not link to event ${prev.seq}: its prev_hash is not that event's hash (event ${prev.seq} was replaced, or this one was edited)` };
+    }
+    const expected = hashAuditEvent(event.prevHash, event);
+    if (expected !== event.hash) {
+      return { ok: false, events: count, brokenAt: event.seq, problem: `event ${event.seq} (${event.type}, id ${event.id}) does not match its hash: it was edited after it was written` };
+    }
+    prev = { seq: event.seq, hash: event.hash };
+  }
+  return { ok: true, events: count, lastSeq: prev.seq, lastHash: prev.hash };
+}

@@ -1,0 +1,138 @@
+// Recorded sessions (their metadata; the recordings themselves are files)
+// and locks, in SQLite.
+import type { Database } from 'better-sqlite3';
+import { ftsPhrase } from './sqlite-audit.ts';
+import type { LockRecord, SessionQuery, SessionRecord, Storage } from './storage.ts';
+
+type Row = Record<string, unknown>;
+
+const SESSION_COLUMNS: Record<keyof SessionRecord, string> = {
+  id: 'id',
+  kind: 'kind',
+  user: 'user',
+  roles: 'roles',
+  cluster: 'cluster',
+  namespace: 'namespace',
+  pod: 'pod',
+  container: 'container',
+  command: 'command',
+  tty: 'tty',
+  kubernetesUser: 'kube_user',
+  kubernetesGroups: 'kube_groups',
+  clientIp: 'client_ip',
+  startedAt: 'started_at',
+  endedAt: 'ended_at',
+  exitCode: 'exit_code',
+  endReason: 'end_reason',
+  bytesIn: 'bytes_in',
+  bytesOut: 'bytes_out',
+  recordingPath: 'recording_path',
+  recordingSize: 'recording_size',
+};
+const JSON_COLUMNS = new Set<keyof SessionRecord>(['roles', 'command', 'kubernetesGroups']);
+
+function toColumn(field: keyof SessionRecord, value: unknown): unknown {
+  if (JSON_COLUMNS.has(field)) return JSON.stringify(value);
+  if (field === 'tty') return value ? 1 : 0;
+  return value ?? null;
+}
+
+function sessionFromRow(row: Row): SessionRecord {
+  const out: Record<string, unknown> = {};
+  for (const [field, column] of Object.entries(SESSION_COLUMNS) as [keyof SessionRecord, string][]) {
+    const value = row[column];
+    out[field] = JSON_COLUMNS.has(field) ? JSON.parse(value as string) : field === 'tty' ? value === 1 : value;
+  }
+  return out as unknown as SessionRecord;
+}
+
+export function sqliteSessions(db: Database): Storage['sessions'] {
+  const fields = Object.keys(SESSION_COLUMNS) as (keyof SessionRecord)[];
+  const insert = db.prepare(
+    `INSERT INTO sessions (${fields.map((f) => SESSION_COLUMNS[f]).join(', ')}) VALUES (${fields.map((f) => `@${f}`).join(', ')})`,
+  );
+  const get = db.prepare('SELECT * FROM sessions WHERE id = ?');
+  const replaceText = db.transaction((id: string, command: string, content: string) => {
+    db.prepare('DELETE FROM sessions_fts WHERE session_id = ?').run(id);
+    db.prepare('INSERT INTO sessions_fts (session_id, command, content) VALUES (?, ?, ?)').run(id, command, content);
+  });
+  return {
+    insert: (session) => {
+      const params: Record<string, unknown> = {};
+      for (const f of fields) params[f] = toColumn(f, session[f]);
+      insert.run(params);
+    },
+    update: (id, patch) => {
+      const keys = (Object.keys(patch) as (keyof SessionRecord)[]).filter((k) => k !== 'id');
+      if (keys.length === 0) return;
+      const params: Record<string, unknown> = { id };
+      for (const k of keys) params[k] = toColumn(k, patch[k]);
+      db.prepare(`UPDATE sessions SET ${keys.map((k) => `${SESSION_COLUMNS[k]} = @${k}`).join(', ')} WHERE id = @id`).run(params);
+    },
+    get: (id) => {
+      const row = get.get(id) as Row | undefined;
+      return row ? sessionFromRow(row) : undefined;
+    },
+    search: (q) => searchSessions(db, q),
+    index: (id, command, content) => void replaceText(id, command, content),
+    unfinished: () => (db.prepare('SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at').all() as Row[]).map(sessionFromRow),
+  };
+}
+
+function searchSessions(db: Database, q: SessionQuery): SessionRecord[] {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  const eq = (column: string, value: unknown, name: string) => {
+    if (value === undefined) return;
+    where.push(`s.${column} = @${name}`);
+    params[name] = value;
+  };
+  eq('user', q.user, 'user');
+  eq('cluster', q.cluster, 'cluster');
+  eq('kind', q.kind, 'kind');
+  if (q.since !== undefined) {
+    where.push('s.started_at >= @since');
+    params.since = q.since;
+  }
+  if (q.until !== undefined) {
+    where.push('s.started_at < @until');
+    params.until = q.until;
+  }
+  if (q.before) {
+    where.push('(s.started_at < @beforeAt OR (s.started_at = @beforeAt AND s.id < @beforeId))');
+    params.beforeAt = q.before.startedAt;
+    params.beforeId = q.before.id;
+  }
+  let from = 'sessions s';
+  if (q.text) {
+    from = 'sessions_fts f JOIN sessions s ON s.id = f.session_id';
+    where.push('sessions_fts MATCH @text');
+    params.text = ftsPhrase(q.text);
+  }
+  params.limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+  const sql = `SELECT s.* FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY s.started_at DESC, s.id DESC LIMIT @limit`;
+  return (db.prepare(sql).all(params) as Row[]).map(sessionFromRow);
+}
+
+function lockFromRow(row: Row): LockRecord {
+  return {
+    id: row.id as string,
+    target: row.target_kind === 'user' ? { user: row.target as string } : { role: row.target as string },
+    message: (row.message as string | null) ?? null,
+    createdBy: row.created_by as string,
+    createdAt: row.created_at as number,
+    expiresAt: (row.expires_at as number | null) ?? null,
+  };
+}
+
+export function sqliteLocks(db: Database): Storage['locks'] {
+  return {
+    insert: (lock) =>
+      void db
+        .prepare('INSERT INTO locks (id, target_kind, target, message, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(lock.id, 'user' in lock.target ? 'user' : 'role', 'user' in lock.target ? lock.target.user : lock.target.role, lock.message, lock.createdBy, lock.createdAt, lock.expiresAt),
+    remove: (id) => db.prepare('DELETE FROM locks WHERE id = ?').run(id).changes === 1,
+    active: (now) =>
+      (db.prepare('SELECT * FROM locks WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at').all(now) as Row[]).map(lockFromRow),
+  };
+}
