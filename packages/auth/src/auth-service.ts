@@ -12,6 +12,7 @@ import { randomIds, systemClock, type Clock, type IdSource } from './clock.ts';
 import type { AuthConfig } from './config.ts';
 import { parseDuration } from './duration.ts';
 import { createAuthApp } from './http/app.ts';
+import { createLocks } from './locks/locks.ts';
 import type { LoginDeps } from './login/login-deps.ts';
 import { createOidcConnector, type OidcConnector } from './oidc/connector.ts';
 import { checkUniqueRoles, parseRoles } from './roles/load-roles.ts';
@@ -37,6 +38,7 @@ export interface AuthService {
   storage: Storage;
   userCa: CertAuthority;
   hostCa: CertAuthority;
+  dataDir: string;
   close(): void;
 }
 
@@ -103,11 +105,13 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
       }),
     ]),
   );
+  const audit = createAuditLog(storage, clock);
   const deps: LoginDeps = {
     storage,
     clock,
     ids,
-    audit: createAuditLog(storage, clock),
+    audit,
+    locks: createLocks(storage, clock, ids, audit),
     log,
     publicUrl: options.publicUrl,
     connectors,
@@ -126,8 +130,10 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     storage,
     userCa,
     hostCa,
+    dataDir: options.dataDir,
     close: () => {
       clearInterval(sweep);
+      audit.flush();
       storage.close();
     },
   };

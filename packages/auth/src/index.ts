@@ -14,4 +14,5 @@ export { openSqliteStorage } from './storage/sqlite.ts';
 export { hashAuditEvent, canonicalJson, GENESIS_HASH, ftsPhrase } from './storage/sqlite-audit.ts';
 export { checkTotp, newTotpSecret, TOTP_PERIOD_SEC } from './mfa/totp.ts';
 export * from './tokens/join-tokens.ts';
-export { createAuditLog, type AuditLog } from './audit/audit-log.ts';
+export { createAuditLog, AUDIT_FLUSH_MS, type AuditLog, type AuditInput } from './audit/audit-log.ts';
+export * from './locks/locks.ts';

@@ -10,6 +10,16 @@ export const AuditEventTypes = {
   'join_token.created': { success: 'ZA1300I', failure: 'ZA1300W' },
   'join_token.removed': { success: 'ZA1301I', failure: 'ZA1301W' },
   'agent.join': { success: 'ZA1302I', failure: 'ZA1302W' },
+  /** Every request to a cluster, allowed (I) or refused (W). */
+  'kube.request': { success: 'ZA2000I', failure: 'ZA2000W' },
+  /** exec, attach and cp: a recorded session begins and ends. */
+  'session.start': { success: 'ZA2100I', failure: 'ZA2100W' },
+  'session.end': { success: 'ZA2101I', failure: 'ZA2101W' },
+  /** port-forward: start, stop and bytes; no content is kept. */
+  'port_forward.start': { success: 'ZA2200I', failure: 'ZA2200W' },
+  'port_forward.end': { success: 'ZA2201I', failure: 'ZA2201W' },
+  'lock.created': { success: 'ZA3000I', failure: 'ZA3000W' },
+  'lock.removed': { success: 'ZA3001I', failure: 'ZA3001W' },
 } as const;
 
 export type AuditEventType = keyof typeof AuditEventTypes;

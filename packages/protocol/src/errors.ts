@@ -23,6 +23,7 @@ export const ErrorCodes = {
   mfa_locked: 429,
   unauthenticated: 401,
   access_denied: 403,
+  locked: 403,
   not_found: 404,
   conflict: 409,
   authorization_pending: 400,

@@ -3,3 +3,4 @@ export * from './identity.ts';
 export * from './audit-events.ts';
 export * from './api.ts';
 export * from './kube-wire.ts';
+export * from './asciicast.ts';

@@ -8,6 +8,7 @@ import { isDroppedRequestHeader, type Identity } from '@ztsh/protocol';
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
 import type { AuthClient } from './auth-client.ts';
 import { authorizeKube } from './kube-authorize.ts';
+import type { LiveStreams } from './live-streams.ts';
 import { parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
 import { peerIdentity } from './peer-identity.ts';
 
@@ -16,10 +17,22 @@ export interface KubeDeps {
   tunnels: AgentTunnels;
   now: () => Date;
   log: Logger;
+  streams: LiveStreams;
 }
 
 export type KubeAccess =
-  | { ok: true; identity: Identity; info: KubeRequestInfo; tunnel: AgentTunnel; user: string; groups: string[]; upstreamPath: string }
+  | {
+      ok: true;
+      identity: Identity;
+      info: KubeRequestInfo;
+      tunnel: AgentTunnel;
+      user: string;
+      groups: string[];
+      upstreamPath: string;
+      clientIp: string;
+      /** performance.now() when the request arrived. */
+      started: number;
+    }
   | { ok: false; code: number; message: string };
 
 const CERT_PROBLEMS = {
@@ -44,24 +57,78 @@ function headerList(value: string | string[] | undefined): string[] {
 }
 
 export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: string, url: string, headers: IncomingHttpHeaders): KubeAccess {
-  const peer = peerIdentity(socket, deps.auth.userCaCertificates(), deps.now());
-  if (!peer.ok) return { ok: false, code: 401, message: CERT_PROBLEMS[peer.reason] };
-  const identity = peer.identity;
+  const started = performance.now();
+  const clientIp = socket.remoteAddress ?? '';
   const target = splitKubePath(url);
-  if (!target) return { ok: false, code: 404, message: 'not a cluster path: use /k8s/<cluster>/...' };
+  let identity: Identity | undefined;
+  let info: KubeRequestInfo | undefined;
+  // Every refusal is a security event: on disk before kubectl hears of it.
+  const deny = (code: number, message: string, reason: string): KubeAccess => {
+    deps.auth.audit('kube.request', false, {
+      user: identity?.user,
+      clientIp,
+      message,
+      fields: {
+        cluster: target?.cluster,
+        ...(info ? kubeFields(info) : { path: url.split('?')[0] }),
+        method,
+        roles: identity?.roles,
+        status: code,
+        reason,
+      },
+    }, true);
+    return { ok: false, code, message };
+  };
+  const peer = peerIdentity(socket, deps.auth.userCaCertificates(), deps.now());
+  if (!peer.ok) return deny(401, CERT_PROBLEMS[peer.reason], peer.reason);
+  identity = peer.identity;
+  if (!target) return deny(404, 'not a cluster path: use /k8s/<cluster>/...', 'not_found');
+  info = parseKubeRequest(method, target.path, target.query);
+  const lock = deps.auth.lockFor(identity.user, identity.roles);
+  if (lock) return deny(403, lock.message, 'locked');
   const labels = deps.tunnels.labels(target.cluster);
-  if (!labels) return { ok: false, code: 404, message: `cluster "${target.cluster}" not found: ztsh kube ls lists the clusters you can reach` };
+  if (!labels) return deny(404, `cluster "${target.cluster}" not found: ztsh kube ls lists the clusters you can reach`, 'unknown_cluster');
   const roles = deps.auth.roles(identity.roles);
-  const info = parseKubeRequest(method, target.path, target.query);
   const asked = { user: headers['impersonate-user'] as string | undefined, groups: headerList(headers['impersonate-group']) };
   const decision = authorizeKube(identity, roles, { name: target.cluster, labels }, info, asked);
-  if (!decision.allowed) {
-    deps.log.info({ user: identity.user, cluster: target.cluster, verb: info.verb, resource: info.resource, reason: decision.reason }, 'kube request denied');
-    return { ok: false, code: 403, message: `access denied: ${decision.reason}` };
-  }
+  if (!decision.allowed) return deny(403, `access denied: ${decision.reason}`, 'denied');
   const tunnel = deps.tunnels.get(target.cluster);
-  if (!tunnel) return { ok: false, code: 503, message: `cluster "${target.cluster}" is offline: its agent is not connected` };
-  return { ok: true, identity, info, tunnel, user: decision.kubernetesUser, groups: decision.kubernetesGroups, upstreamPath: target.upstreamPath };
+  if (!tunnel) return deny(503, `cluster "${target.cluster}" is offline: its agent is not connected`, 'offline');
+  return { ok: true, identity, info, tunnel, user: decision.kubernetesUser, groups: decision.kubernetesGroups, upstreamPath: target.upstreamPath, clientIp, started };
+}
+
+/** The request as auditors search it: verb, group, resource, namespace, name. */
+export function kubeFields(info: KubeRequestInfo): Record<string, unknown> {
+  return {
+    verb: info.verb,
+    ...(info.isResourceRequest
+      ? {
+          apiGroup: info.apiGroup,
+          resource: info.resource,
+          ...(info.subresource ? { subresource: info.subresource } : {}),
+          ...(info.namespace ? { namespace: info.namespace } : {}),
+          ...(info.name ? { name: info.name } : {}),
+        }
+      : { path: info.path }),
+  };
+}
+
+/** The audit event of a request that was let through, once its answer is known. */
+export function auditAllowed(deps: KubeDeps, access: Extract<KubeAccess, { ok: true }>, status: number, extra: Record<string, unknown> = {}): void {
+  deps.auth.audit('kube.request', status < 400, {
+    user: access.identity.user,
+    clientIp: access.clientIp,
+    fields: {
+      cluster: access.tunnel.cluster,
+      ...kubeFields(access.info),
+      roles: access.identity.roles,
+      kubernetesUser: access.user,
+      kubernetesGroups: access.groups,
+      status,
+      latencyMs: Math.round((performance.now() - access.started) * 100) / 100,
+      ...extra,
+    },
+  }, false);
 }
 
 export function upstreamHeaders(headers: IncomingHttpHeaders, access: Extract<KubeAccess, { ok: true }>): Record<string, string | string[]> {

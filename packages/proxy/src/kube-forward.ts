@@ -1,12 +1,13 @@
 // Plain kube requests (get, list, watch, logs, apply, delete…): checked,
 // then sent through the cluster's tunnel as one HTTP/2 stream. Bodies are
 // piped both ways as they come, never buffered, so watches and `logs -f`
-// stream event by event.
+// stream event by event. A lock ends a request in flight and says why in
+// the stream's own terms: a watch gets an ERROR event, a log a last line.
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { HOP_BY_HOP_HEADERS } from '@ztsh/protocol';
-import { checkKubeAccess, upstreamHeaders, type KubeDeps } from './kube-access.ts';
+import { HOP_BY_HOP_HEADERS, kubeStatus } from '@ztsh/protocol';
+import { auditAllowed, checkKubeAccess, upstreamHeaders, type KubeDeps } from './kube-access.ts';
 import { sendStatus } from './kube-status.ts';
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -27,27 +28,56 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
     }, { endStream: false }); // Node ends GET and DELETE streams at once by default; the body pipe ends it
   } catch (error) {
     deps.log.warn({ err: error, cluster: access.tunnel.cluster }, 'tunnel request failed');
+    auditAllowed(deps, access, 503, { error: 'tunnel unavailable' });
     sendStatus(res as never, 503, `cluster "${access.tunnel.cluster}" is offline: its agent is not connected`);
     return;
   }
+  let contentType = '';
+  /** The body so far ended a line: a JSON watch event or a log line can follow cleanly. */
+  let atLineEnd = true;
+  const untrack = deps.streams.add({
+    user: access.identity.user,
+    roles: access.identity.roles,
+    end: (message, reason) => {
+      const code = reason === 'locked' ? 403 : 503;
+      stream.unpipe(res as NodeJS.WritableStream);
+      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      if (!res.headersSent) return sendStatus(res as never, code, message);
+      if (access.info.verb === 'watch' && contentType.startsWith('application/json')) {
+        const event = { type: 'ERROR', object: kubeStatus(code, message) };
+        res.end((atLineEnd ? '' : '\n') + JSON.stringify(event) + '\n');
+      } else if (contentType.startsWith('text/plain')) {
+        res.end(`${atLineEnd ? '' : '\n'}ztsh: ${message}\n`);
+      } else {
+        res.end();
+      }
+    },
+  });
   req.pipe(stream);
   stream.on('response', (headers) => {
     const status = Number(headers[constants.HTTP2_HEADER_STATUS] ?? 502);
+    auditAllowed(deps, access, status);
     const out: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined || name.startsWith(':') || HOP_BY_HOP_HEADERS.has(name)) continue;
       out[name] = value as string | string[];
     }
+    contentType = String(headers['content-type'] ?? '');
     res.writeHead(status, out);
     // Send headers now: a watch may not write its first event for minutes.
     (res as { flushHeaders?: () => void }).flushHeaders?.();
+    stream.on('data', (chunk: Buffer) => {
+      if (chunk.length > 0) atLineEnd = chunk[chunk.length - 1] === 0x0a;
+    });
     stream.pipe(res as NodeJS.WritableStream);
   });
   stream.on('error', (error) => {
     deps.log.warn({ err: error, cluster: access.tunnel.cluster }, 'tunnel stream failed');
+    if (!res.headersSent) auditAllowed(deps, access, 502, { error: 'agent did not answer' });
     sendStatus(res as never, 502, `the agent of cluster "${access.tunnel.cluster}" did not answer`);
   });
   res.on('close', () => {
+    untrack();
     if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
   });
 }

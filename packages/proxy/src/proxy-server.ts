@@ -17,6 +17,7 @@ import type { AuthClient } from './auth-client.ts';
 import { listClusters } from './clusters-api.ts';
 import type { KubeDeps } from './kube-access.ts';
 import { forwardKube } from './kube-forward.ts';
+import { LiveStreams } from './live-streams.ts';
 import { refuseUpgrade } from './kube-status.ts';
 import { upgradeKube } from './kube-upgrade.ts';
 import { tunnelServer } from './tunnel-server.ts';
@@ -42,7 +43,8 @@ export interface ProxyServer {
 export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const tunnels = new AgentTunnels();
   const now = options.now ?? (() => new Date());
-  const deps: KubeDeps = { auth: options.auth, tunnels, now, log: options.log.child({ component: 'proxy' }) };
+  const streams = new LiveStreams(options.auth);
+  const deps: KubeDeps = { auth: options.auth, tunnels, now, streams, log: options.log.child({ component: 'proxy' }) };
   const tunnel = tunnelServer({ tunnels, hostCaCertificates: options.auth.hostCaCertificates, now, log: deps.log });
   const server = createSecureServer({
     cert: options.tls.cert,
@@ -88,6 +90,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         });
       }),
     close: async () => {
+      streams.close();
+      streams.endAll('ztshd is shutting down; run the command again in a moment');
       tunnels.closeAll();
       tunnel.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

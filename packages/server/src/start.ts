@@ -3,7 +3,7 @@
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createAuthService, type AuthService, type Clock, type IdSource } from '@ztsh/auth';
-import { createProxyServer, inProcessAuthClient, type AuthClient, type ProxyServer } from '@ztsh/proxy';
+import { createProxyServer, inProcessAuthClient, lateAuthClient, recoverSessions, type ProxyServer } from '@ztsh/proxy';
 import type { ZtshdConfig } from './config.ts';
 import { servingTls, type ServingTls } from './tls.ts';
 
@@ -46,14 +46,10 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
   // for the public URL); until then it answers 503.
   let app: ((req: never, res: never) => void) | undefined;
   let auth: AuthService | undefined;
-  let client: AuthClient | undefined;
+  const late = lateAuthClient(join(dataDir, 'recordings'));
   const proxy = createProxyServer({
     tls,
-    auth: {
-      userCaCertificates: () => client?.userCaCertificates() ?? [],
-      hostCaCertificates: () => client?.hostCaCertificates() ?? [],
-      roles: (names) => client?.roles(names) ?? [],
-    },
+    auth: late.client,
     fallback: (req, res) => {
       if (app) return app(req as never, res as never);
       res.writeHead(503, { 'content-type': 'application/json' });
@@ -80,7 +76,8 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     await proxy.close();
     throw error;
   }
-  client = inProcessAuthClient(auth);
+  late.bind(inProcessAuthClient(auth));
+  recoverSessions(late.client, log);
   app = auth.app.callback() as never;
   const started = auth;
   log.info({ listen: `${host}:${boundPort}`, publicUrl: url.toString() }, 'ztshd listening');

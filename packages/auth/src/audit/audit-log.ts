@@ -1,8 +1,15 @@
 // Appends audit events to the hash-chained log in storage. Callers pass
 // only what is safe to keep: no secrets, codes or tokens.
+//
+// Security events (logins, MFA, issuance, denials, locks) are on disk before
+// emit() returns, so the caller answers only after they are kept. Routine
+// events (allowed kube requests) are queued and written together every
+// 100 ms: one transaction and one fsync for many requests. A durable emit
+// writes the queue first, so the chain keeps the order events happened in;
+// flush() at shutdown writes what is left.
 import { auditCode, type AuditEvent, type AuditEventType } from '@ztsh/protocol';
 import type { Clock } from '../clock.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { NewAuditEvent, Storage } from '../storage/storage.ts';
 
 export interface AuditInput {
   user?: string | null | undefined;
@@ -13,23 +20,79 @@ export interface AuditInput {
 }
 
 export interface AuditLog {
+  /** Written before this returns. */
   emit(type: AuditEventType, success: boolean, input: AuditInput): AuditEvent;
+  /** Queued; written within 100 ms, or by flush(). */
+  queue(type: AuditEventType, success: boolean, input: AuditInput): void;
+  flush(): void;
+  /** Notified after events are written (a live export follows these). */
+  onWritten(listener: (events: AuditEvent[]) => void): () => void;
 }
 
+export const AUDIT_FLUSH_MS = 100;
+const MAX_QUEUE = 2000;
+
 export function createAuditLog(storage: Storage, clock: Clock): AuditLog {
+  let pending: NewAuditEvent[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const listeners = new Set<(events: AuditEvent[]) => void>();
+  const build = (type: AuditEventType, success: boolean, input: AuditInput): NewAuditEvent => ({
+    time: clock.now().toISOString(),
+    type,
+    code: auditCode(type, success),
+    success,
+    ...(input.user ? { user: input.user } : {}),
+    ...(input.loginId ? { loginId: input.loginId } : {}),
+    ...(input.clientIp ? { clientIp: input.clientIp } : {}),
+    ...(input.message ? { message: input.message } : {}),
+    fields: input.fields ?? {},
+  });
+  const written = (events: AuditEvent[]) => {
+    for (const listener of listeners) {
+      try {
+        listener(events);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  };
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    written(storage.audit.appendMany(batch));
+  };
   return {
     emit(type, success, input) {
-      return storage.audit.append({
-        time: clock.now().toISOString(),
-        type,
-        code: auditCode(type, success),
-        success,
-        ...(input.user ? { user: input.user } : {}),
-        ...(input.loginId ? { loginId: input.loginId } : {}),
-        ...(input.clientIp ? { clientIp: input.clientIp } : {}),
-        ...(input.message ? { message: input.message } : {}),
-        fields: input.fields ?? {},
-      });
+      const event = build(type, success, input);
+      if (pending.length > 0) {
+        pending.push(event);
+        const batch = pending;
+        pending = [];
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        const events = storage.audit.appendMany(batch);
+        written(events);
+        return events[events.length - 1]!;
+      }
+      const appended = storage.audit.append(event);
+      written([appended]);
+      return appended;
+    },
+    queue(type, success, input) {
+      pending.push(build(type, success, input));
+      if (pending.length >= MAX_QUEUE) flush();
+      else if (!timer) {
+        timer = setTimeout(flush, AUDIT_FLUSH_MS);
+        timer.unref();
+      }
+    },
+    flush,
+    onWritten(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }

@@ -4,6 +4,7 @@
 import type { Certificates, Identity } from '@ztsh/protocol';
 import { isErrorCode, ZtshError } from '@ztsh/protocol';
 import { checkPublicKey, issueCertificate } from '../ca/issuer.ts';
+import { lockMessage } from '../locks/locks.ts';
 import type { LoginRecord } from '../storage/storage.ts';
 import { CODE_TTL_MS, DEVICE_POLL_INTERVAL_SEC, sameHash, sha256, type LoginDeps } from './login-deps.ts';
 
@@ -94,6 +95,11 @@ function issueFor(deps: LoginDeps, login: LoginRecord, clientIp: string): Certif
   if (!grant || !login.user) throw new ZtshError('internal', 'approved login without a grant');
   if (!deps.storage.logins.transition(login.id, 'approved', { status: 'exchanged', codeHash: null })) {
     throw new ZtshError('code_invalid', 'the login code is invalid or was already used', { hint: 'run ztsh login again' });
+  }
+  const lock = deps.locks.lockFor(login.user, grant.roles);
+  if (lock) {
+    deps.audit.emit('cert.issued', false, { user: login.user, loginId: login.id, clientIp, message: lockMessage(lock), fields: { reason: 'locked', lockId: lock.id } });
+    throw new ZtshError('locked', lockMessage(lock), { hint: 'ask an administrator to remove the lock (ztsh lock ls)' });
   }
   const now = deps.clock.now();
   const ttlMs = Math.min(login.ttlMs ?? deps.policy.defaultTtlMs, grant.maxTtlMs);

@@ -7,6 +7,7 @@ import type { CertAuthority } from '../ca/authority.ts';
 import type { Clock, IdSource } from '../clock.ts';
 import type { AuthConfig } from '../config.ts';
 import type { RelyingParty } from '../mfa/webauthn.ts';
+import type { Locks } from '../locks/locks.ts';
 import type { OidcConnector } from '../oidc/connector.ts';
 import type { Role } from '../roles/role-schema.ts';
 import type { LoginRecord, Storage } from '../storage/storage.ts';
@@ -16,6 +17,7 @@ export interface LoginDeps {
   clock: Clock;
   ids: IdSource;
   audit: AuditLog;
+  locks: Locks;
   log: Logger;
   /** The address users and browsers know, e.g. https://access.example.com */
   publicUrl: URL;

@@ -1,0 +1,87 @@
+// Locks: an administrator's way to shut a person or a role out at once. A
+// lock refuses new certificates and every kube request from a matching
+// identity, and the proxy ends that identity's live streams when told.
+import { ZtshError } from '@ztsh/protocol';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Clock, IdSource } from '../clock.ts';
+import type { LockRecord, Storage } from '../storage/storage.ts';
+
+export interface NewLock {
+  target: { user: string } | { role: string };
+  ttlMs?: number | undefined;
+  message?: string | undefined;
+  createdBy: string;
+}
+
+export interface Locks {
+  add(lock: NewLock): LockRecord;
+  remove(id: string, by: string): boolean;
+  /** Locks in force now. */
+  list(): LockRecord[];
+  /** The lock that shuts out this user or one of these roles, if any. */
+  lockFor(user: string, roles: readonly string[]): LockRecord | undefined;
+  /** Called after a lock is added or removed. */
+  subscribe(listener: () => void): () => void;
+}
+
+export function lockMessage(lock: LockRecord): string {
+  const who = 'user' in lock.target ? `user ${lock.target.user}` : `role ${lock.target.role}`;
+  return `access locked for ${who}${lock.message ? `: ${lock.message}` : ''} (lock ${lock.id})`;
+}
+
+export function createLocks(storage: Storage, clock: Clock, ids: IdSource, audit: AuditLog): Locks {
+  // Kept in memory: every kube request asks, and a lock must apply to the
+  // very next one. Expiry is checked against the clock on each question.
+  let cache = storage.locks.active(clock.now().getTime());
+  const listeners = new Set<() => void>();
+  const changed = () => {
+    cache = storage.locks.active(clock.now().getTime());
+    for (const listener of listeners) listener();
+  };
+  const alive = (lock: LockRecord, now: number) => lock.expiresAt === null || lock.expiresAt > now;
+  return {
+    add(input) {
+      const target = 'user' in input.target ? input.target.user : input.target.role;
+      if (!target) throw new ZtshError('bad_request', 'a lock needs a user or a role');
+      const now = clock.now().getTime();
+      const lock: LockRecord = {
+        id: ids.id(9),
+        target: input.target,
+        message: input.message ?? null,
+        createdBy: input.createdBy,
+        createdAt: now,
+        expiresAt: input.ttlMs ? now + input.ttlMs : null,
+      };
+      storage.locks.insert(lock);
+      audit.emit('lock.created', true, {
+        user: input.createdBy,
+        message: lockMessage(lock),
+        fields: { lockId: lock.id, target: lock.target, expiresAt: lock.expiresAt ? new Date(lock.expiresAt).toISOString() : null, lockMessage: lock.message },
+      });
+      changed();
+      return lock;
+    },
+    remove(id, by) {
+      const lock = cache.find((l) => l.id === id);
+      const removed = storage.locks.remove(id);
+      if (removed) {
+        audit.emit('lock.removed', true, { user: by, message: `lock ${id} removed`, fields: { lockId: id, target: lock?.target } });
+        changed();
+      }
+      return removed;
+    },
+    list() {
+      const now = clock.now().getTime();
+      return cache.filter((l) => alive(l, now));
+    },
+    lockFor(user, roles) {
+      if (cache.length === 0) return undefined;
+      const now = clock.now().getTime();
+      return cache.find((l) => alive(l, now) && ('user' in l.target ? l.target.user === user : roles.includes(l.target.role)));
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// Requests and sessions in flight, by whose they are, so a lock can end
+// them: watches, `logs -f`, exec, attach, cp and port-forward may run for
+// hours on an access check made once at their start.
+import type { AuthClient } from './auth-client.ts';
+
+export interface LiveStream {
+  user: string;
+  roles: readonly string[];
+  /** Ends the stream, telling the client why as well as its protocol allows. */
+  end(message: string, reason: 'locked' | 'proxy shutdown'): void;
+}
+
+export class LiveStreams {
+  private readonly streams = new Set<LiveStream>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly auth: AuthClient) {
+    this.unsubscribe = auth.onLocksChanged(() => this.enforce());
+  }
+
+  add(stream: LiveStream): () => void {
+    this.streams.add(stream);
+    return () => this.streams.delete(stream);
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /** Ends every stream whose identity a lock now shuts out. */
+  enforce(): void {
+    for (const stream of this.streams) {
+      const lock = this.auth.lockFor(stream.user, stream.roles);
+      if (!lock) continue;
+      this.streams.delete(stream);
+      try {
+        stream.end(lock.message, 'locked');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Ends every stream (the proxy is stopping), telling each client why. */
+  endAll(message: string): void {
+    for (const stream of this.streams) {
+      try {
+        stream.end(message, 'proxy shutdown');
+      } catch {
+        // already gone
+      }
+    }
+    this.streams.clear();
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+}

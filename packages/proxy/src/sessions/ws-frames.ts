@@ -1,0 +1,103 @@
+// WebSocket framing (RFC 6455 §5.2), just enough to relay whole frames
+// between kubectl and the apiserver and to read what they carry. Frames are
+// passed on byte for byte (kubectl's stay masked, as the apiserver expects);
+// the parser only finds where each one ends and unmasks a copy of its payload.
+
+export interface Frame {
+  fin: boolean;
+  opcode: number;
+  payload: Buffer;
+}
+
+export const OP_CONTINUATION = 0x0;
+export const OP_TEXT = 0x1;
+export const OP_BINARY = 0x2;
+export const OP_CLOSE = 0x8;
+
+/** Refuse to hold a frame larger than this while it arrives. */
+const MAX_FRAME = 64 * 1024 * 1024;
+
+export class FrameParser {
+  private pending: Buffer = Buffer.alloc(0);
+
+  /**
+   * Takes the next bytes of the stream; returns the frames completed by
+   * them and the bytes those frames span (to forward as they are). Bytes of
+   * a frame not yet complete are kept for the next call.
+   */
+  push(chunk: Buffer): { frames: Frame[]; complete: Buffer } {
+    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const frames: Frame[] = [];
+    let offset = 0;
+    for (;;) {
+      const frame = readFrame(buf, offset);
+      if (!frame) break;
+      frames.push(frame.frame);
+      offset = frame.end;
+    }
+    this.pending = offset === buf.length ? Buffer.alloc(0) : buf.subarray(offset);
+    if (this.pending.length > MAX_FRAME) throw new Error('WebSocket frame too large');
+    return { frames, complete: buf.subarray(0, offset) };
+  }
+
+  /** True when no partial frame is held: a frame written now lands between frames. */
+  get atBoundary(): boolean {
+    return this.pending.length === 0;
+  }
+}
+
+function readFrame(buf: Buffer, at: number): { frame: Frame; end: number } | undefined {
+  if (buf.length - at < 2) return undefined;
+  const b0 = buf[at]!;
+  const b1 = buf[at + 1]!;
+  let length = b1 & 0x7f;
+  let header = 2;
+  if (length === 126) {
+    if (buf.length - at < 4) return undefined;
+    length = buf.readUInt16BE(at + 2);
+    header = 4;
+  } else if (length === 127) {
+    if (buf.length - at < 10) return undefined;
+    const big = buf.readBigUInt64BE(at + 2);
+    if (big > BigInt(MAX_FRAME)) throw new Error('WebSocket frame too large');
+    length = Number(big);
+    header = 10;
+  }
+  const masked = (b1 & 0x80) !== 0;
+  const maskAt = at + header;
+  if (masked) header += 4;
+  const end = at + header + length;
+  if (buf.length < end) return undefined;
+  let payload = buf.subarray(at + header, end);
+  if (masked) {
+    const copy = Buffer.allocUnsafe(length);
+    for (let i = 0; i < length; i++) copy[i] = payload[i]! ^ buf[maskAt + (i & 3)]!;
+    payload = copy;
+  }
+  return { frame: { fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, payload }, end };
+}
+
+/** A frame as a server sends it (unmasked). */
+export function serverFrame(opcode: number, payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([0x80 | opcode, n]) : n < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  if (n >= 126 && n < 65536) {
+    head[0] = 0x80 | opcode;
+    head[1] = 126;
+    head.writeUInt16BE(n, 2);
+  } else if (n >= 65536) {
+    head[0] = 0x80 | opcode;
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(n), 2);
+  }
+  return Buffer.concat([head, payload]);
+}
+
+/** A close frame with a status code and a reason (at most 123 bytes of it). */
+export function closeFrame(code: number, reason: string): Buffer {
+  const text = Buffer.from(reason).subarray(0, 123);
+  const payload = Buffer.alloc(2 + text.length);
+  payload.writeUInt16BE(code, 0);
+  text.copy(payload, 2);
+  return serverFrame(OP_CLOSE, payload);
+}
