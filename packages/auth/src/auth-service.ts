@@ -125,7 +125,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   const sweep = setInterval(() => storage.logins.deleteExpired(clock.now().getTime() - 3_600_000), 60_000);
   sweep.unref();
   return {
-    app: createAuthApp(deps, { log, trustProxy: options.trustProxy ?? false }),
+    app: createAuthApp(deps, { log, trustProxy: options.trustProxy ?? false, recordingsDir: join(options.dataDir, 'recordings') }),
     deps,
     storage,
     userCa,

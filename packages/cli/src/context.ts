@@ -57,3 +57,16 @@ export function apiFor(ctx: CliContext, proxy: URL, caFile?: string, client?: { 
   }
   return new ApiClient({ proxy, ca, client });
 }
+
+/** An API client that presents the user's certificate (for the auditor and admin APIs). */
+export async function withUserApi<T>(ctx: CliContext, proxyFlag: string | undefined, fn: (api: ApiClient) => Promise<T>): Promise<T> {
+  const { loggedIn } = await import('./commands/kube.ts');
+  const proxy = resolveProxy(ctx, proxyFlag);
+  const profile = loggedIn(ctx, proxy);
+  const api = apiFor(ctx, proxy, undefined, { cert: profile.certPem, key: profile.keyPem });
+  try {
+    return await fn(api);
+  } finally {
+    await api.close();
+  }
+}

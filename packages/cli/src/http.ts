@@ -58,7 +58,30 @@ export class ApiClient {
     });
   }
 
-  async call<T extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: T, body?: unknown): Promise<z.infer<T>> {
+  /** A GET whose body the caller reads itself (recordings, live exports); errors are thrown as for call(). */
+  async raw(path: string, options: { timeoutMs?: number | null } = {}): Promise<Response> {
+    let res;
+    try {
+      res = await fetch(new URL(path, this.options.proxy), {
+        dispatcher: this.#dispatcher,
+        ...(options.timeoutMs === null ? {} : { signal: AbortSignal.timeout(options.timeoutMs ?? this.options.timeoutMs ?? 30_000) }),
+      });
+    } catch (error) {
+      throw networkError(error, this.options.proxy);
+    }
+    if (!res.ok) {
+      let error: { code?: string; message?: string; hint?: string } | undefined;
+      try {
+        error = ((await res.json()) as { error?: typeof error }).error;
+      } catch {
+        error = undefined;
+      }
+      throw new CliError(error?.message ?? `the proxy answered ${res.status}`, error?.hint, 1, isErrorCode(error?.code) ? error.code : 'internal');
+    }
+    return res as unknown as Response;
+  }
+
+  async call<T extends z.ZodType>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: T, body?: unknown): Promise<z.infer<T>> {
     let res;
     try {
       res = await fetch(new URL(path, this.options.proxy), {
@@ -72,6 +95,7 @@ export class ApiClient {
       throw networkError(error, this.options.proxy);
     }
     const text = await res.text();
+    if (res.status === 204) return schema.parse(undefined);
     let json: unknown;
     try {
       json = JSON.parse(text);

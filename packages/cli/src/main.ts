@@ -7,6 +7,9 @@ import { login, VERSION } from './commands/login.ts';
 import { kubeCredentials, kubeLogin, kubeLs } from './commands/kube.ts';
 import { logout } from './commands/logout.ts';
 import { status } from './commands/status.ts';
+import { auditExport, auditSearch, auditVerify } from './commands/audit.ts';
+import { lockAdd, lockLs, lockRm } from './commands/lock.ts';
+import { play, recordingsLs, recordingsSearch } from './commands/recordings.ts';
 
 const ctx = defaultContext(process.env);
 const program = new Command('ztsh')
@@ -69,6 +72,92 @@ kube
   .option('--proxy <url>', 'which profile (default: the current one)')
   .option('--cluster <name>', 'the cluster kubectl is calling (informational)')
   .action((options) => kubeCredentials(ctx, options));
+
+const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
+const since = 'from this time: ISO 8601 (2026-11-23T10:00:00Z), a date, or a span back from now (30m, 24h, 7d)';
+
+const audit = program.command('audit').description('search, verify and export the audit log (needs a role with the audit permission)');
+audit
+  .command('search')
+  .description('find audit events, newest first: kube requests, sessions, logins, certificates, joins, locks')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .option('--user <user>', 'events of this user')
+  .option('--cluster <name>', 'events on this cluster')
+  .option('--type <type>', 'an event type (kube.request, session.start, user.login…) or a prefix ending in "." or "*"')
+  .addOption(new Option('--outcome <outcome>', 'only allowed or only refused').choices(['success', 'failure']))
+  .option('--session <id>', 'events of one session')
+  .option('--since <time>', since)
+  .option('--until <time>', 'before this time (same forms as --since)')
+  .option('--query <text>', 'words or a phrase in the event: a command, a resource name, a message')
+  .option('--limit <n>', 'show at most this many', '100')
+  .addOption(formatOption())
+  .action((options) => auditSearch(ctx, options));
+audit
+  .command('verify')
+  .description('check the hash chain of the whole audit log; names the first event that was edited or deleted')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .addOption(formatOption())
+  .action((options) => auditVerify(ctx, options));
+audit
+  .command('export')
+  .description('print audit events as JSON lines, oldest first, for a SIEM or log pipeline')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .option('--after <seq>', 'start after this event number', '0')
+  .option('--follow', 'keep running and print new events as they are written')
+  .action((options) => auditExport(ctx, options));
+
+const recordingOptions = (cmd: Command) =>
+  cmd
+    .option('--proxy <url>', 'which profile (default: the current one)')
+    .option('--user <user>', 'sessions of this user')
+    .option('--cluster <name>', 'sessions on this cluster')
+    .addOption(new Option('--kind <kind>', 'one kind of session').choices(['exec', 'attach', 'cp', 'portforward']))
+    .option('--since <time>', since)
+    .option('--until <time>', 'started before this time (same forms as --since)')
+    .option('--limit <n>', 'show at most this many', '50')
+    .addOption(formatOption());
+const recordings = program.command('recordings').description('recorded exec, attach, cp and port-forward sessions (needs the audit permission)');
+recordingOptions(recordings.command('ls').description('list sessions, newest first')).action((options) => recordingsLs(ctx, options));
+recordingOptions(
+  recordings
+    .command('search')
+    .description('find sessions by what was typed or shown in them, or by their command')
+    .argument('<text>', 'words or a phrase, e.g. "rm -rf"'),
+).action((text, options) => recordingsSearch(ctx, text, options));
+
+program
+  .command('play')
+  .description('replay a recorded session in this terminal with its original timing')
+  .argument('<session-id>', 'as ztsh recordings ls shows it')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .option('--speed <n>', 'play this many times faster', '1')
+  .option('--max-idle <seconds>', 'cut pauses longer than this')
+  .addOption(new Option('--format <format>', 'play: replay with timing; text: print the output at once; asciicast: print the asciicast v2 file').choices(['play', 'text', 'asciicast']).default('play'))
+  .action((id, options) => play(ctx, id, options));
+
+const lock = program.command('lock').description('lock a user or a role out at once: refuses requests and new certificates, ends live sessions (needs the admin permission)');
+lock
+  .command('add')
+  .description('add a lock')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .option('--user <user>', 'lock this user')
+  .option('--role <role>', 'lock everyone holding this role')
+  .option('--ttl <duration>', 'lift the lock by itself after this long, e.g. 1h (default: until removed)')
+  .option('--message <text>', 'shown to the locked user, and kept in the audit log')
+  .addOption(formatOption())
+  .action((options) => lockAdd(ctx, options));
+lock
+  .command('ls')
+  .description('list the locks in force')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .addOption(formatOption())
+  .action((options) => lockLs(ctx, options));
+lock
+  .command('rm')
+  .description('remove a lock')
+  .argument('<lock-id>', 'as ztsh lock ls shows it')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .action((id, options) => lockRm(ctx, id, options));
 
 try {
   await program.parseAsync(process.argv);

@@ -5,7 +5,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { labelsMatch } from './kube-authorize.ts';
 import type { KubeDeps } from './kube-access.ts';
-import { peerIdentity } from './peer-identity.ts';
+import { peerIdentity } from '@ztsh/protocol';
 
 export function listClusters(deps: KubeDeps, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
   const send = (status: number, body: unknown) => {

@@ -10,7 +10,7 @@ import type { AuthClient } from './auth-client.ts';
 import { authorizeKube } from './kube-authorize.ts';
 import type { LiveStreams } from './live-streams.ts';
 import { parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
-import { peerIdentity } from './peer-identity.ts';
+import { peerIdentity } from '@ztsh/protocol';
 
 export interface KubeDeps {
   auth: AuthClient;

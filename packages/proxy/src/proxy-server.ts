@@ -36,6 +36,8 @@ export interface ProxyServerOptions {
 export interface ProxyServer {
   server: Http2SecureServer;
   tunnels: AgentTunnels;
+  /** Requests and sessions in flight (a lock ends those it covers). */
+  liveStreams: LiveStreams;
   listen(port: number, host: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   return {
     server,
     tunnels,
+    liveStreams: streams,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

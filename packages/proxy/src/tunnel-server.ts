@@ -11,7 +11,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import type { AgentTunnels, AgentTunnel } from './agent-tunnels.ts';
 import { refuseUpgrade } from './kube-status.ts';
-import { peerIdentity } from './peer-identity.ts';
+import { peerIdentity } from '@ztsh/protocol';
 
 const Labels = z.record(z.string().max(63), z.string().max(63));
 const PING_EVERY_MS = 10_000;

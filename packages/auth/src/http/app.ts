@@ -6,6 +6,8 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { LoginDeps } from '../login/login-deps.ts';
 import { assetRoutes } from '../routes/assets.ts';
+import { auditApiRoutes } from '../routes/audit-api.ts';
+import { lockRoutes } from '../routes/locks-api.ts';
 import { loginApiRoutes } from '../routes/login-api.ts';
 import { joinRoutes } from '../routes/join-api.ts';
 import { loginPageRoutes } from '../routes/login-pages.ts';
@@ -15,6 +17,7 @@ export interface AuthAppOptions {
   log: Logger;
   /** Trust X-Forwarded-For / X-Forwarded-Proto from a load balancer in front (its last hop only). */
   trustProxy?: boolean;
+  recordingsDir: string;
 }
 
 export function createAuthApp(deps: LoginDeps, options: AuthAppOptions): Koa {
@@ -33,7 +36,7 @@ export function createAuthApp(deps: LoginDeps, options: AuthAppOptions): Koa {
   });
   app.use(errorMiddleware());
   app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '64kb', formLimit: '16kb' }));
-  for (const router of [assetRoutes(), loginApiRoutes(deps), loginPageRoutes(deps), joinRoutes(deps)]) {
+  for (const router of [assetRoutes(), loginApiRoutes(deps), loginPageRoutes(deps), joinRoutes(deps), auditApiRoutes(deps, options), lockRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   app.use((ctx) => {

@@ -65,7 +65,7 @@ describe('audit search', () => {
     expect(seqs({ text: 'secrets', user: 'alice' })).toEqual([4]);
     expect(seqs({ sessionId: 's1' })).toEqual([5]);
     expect(seqs({ limit: 2 })).toEqual([6, 5]);
-    expect(seqs({ limit: 2, beforeSeq: 5 })).toEqual([4, 3]);
+    expect(seqs({ limit: 2, before: { time: new Date(T0 + 5000).toISOString(), seq: 5 } })).toEqual([4, 3]);
     // FTS syntax in the user's words is taken literally, not as a query.
     expect(seqs({ text: 'pods" OR "login' })).toEqual([]);
   });

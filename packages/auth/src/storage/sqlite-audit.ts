@@ -140,9 +140,10 @@ function searchAudit(db: Database, q: AuditQuery): AuditEvent[] {
     where.push('e.time < @until');
     params.until = q.until;
   }
-  if (q.beforeSeq !== undefined) {
-    where.push('e.seq < @beforeSeq');
-    params.beforeSeq = q.beforeSeq;
+  if (q.before) {
+    where.push('(e.time < @beforeTime OR (e.time = @beforeTime AND e.seq < @beforeSeq))');
+    params.beforeTime = q.before.time;
+    params.beforeSeq = q.before.seq;
   }
   let from = 'audit_events e';
   if (q.text) {
@@ -151,7 +152,7 @@ function searchAudit(db: Database, q: AuditQuery): AuditEvent[] {
     params.text = ftsPhrase(q.text);
   }
   params.limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-  // Newest first; seq breaks ties and is the page cursor.
+  // Newest first; seq breaks ties; (time, seq) is the page cursor.
   const sql = `SELECT e.* FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.time DESC, e.seq DESC LIMIT @limit`;
   return (db.prepare(sql).all(params) as Row[]).map(fromRow);
 }

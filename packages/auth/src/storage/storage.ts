@@ -104,8 +104,8 @@ export interface AuditQuery {
   /** Words or a phrase, matched against the message, command and fields (FTS5). */
   text?: string | undefined;
   limit?: number | undefined;
-  /** Page on: events older than this seq (newest first). */
-  beforeSeq?: number | undefined;
+  /** Page on: events after this one in newest-first order. */
+  before?: { time: string; seq: number } | undefined;
 }
 
 export type AuditVerdict =

@@ -13,7 +13,7 @@ const ClusterList = z.object({
   clusters: z.array(z.object({ name: z.string(), labels: z.record(z.string(), z.string()), online: z.boolean(), since: z.string() })),
 });
 
-function loggedIn(ctx: CliContext, proxy: URL) {
+export function loggedIn(ctx: CliContext, proxy: URL) {
   const profile = ctx.home.readProfile(proxy);
   if (!profile) throw new CliError(`not logged in to ${proxy.origin}`, `run ztsh login --proxy ${proxy.origin}`);
   if (new Date(new X509Certificate(profile.certPem).validTo).getTime() <= Date.now()) {

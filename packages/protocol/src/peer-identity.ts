@@ -4,7 +4,7 @@
 // Identity are worked out once per connection; expiry is checked every time.
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { identityFromCertificate, type Identity } from '@ztsh/protocol';
+import { identityFromCertificate, type Identity } from './identity.ts';
 
 export type PeerCheck = { ok: true; identity: Identity; notAfter: Date } | { ok: false; reason: 'no_certificate' | 'untrusted' | 'expired' | 'no_identity' };
 

@@ -1,0 +1,58 @@
+// Who is calling the auditor and admin APIs: a client certificate from
+// `ztsh login` (the CLI), or a web session from signing in on the auditors'
+// page. Either way the permission comes from the roles as defined now.
+import type { Context } from 'koa';
+import type { TLSSocket } from 'node:tls';
+import { peerIdentity, ZtshError } from '@ztsh/protocol';
+import { lockMessage } from '../locks/locks.ts';
+import type { LoginDeps } from '../login/login-deps.ts';
+import type { Permissions, Role } from '../roles/role-schema.ts';
+
+export type Permission = (typeof Permissions)[number];
+
+export interface Caller {
+  user: string;
+  roles: string[];
+  permissions: Set<Permission>;
+  via: 'certificate' | 'web';
+}
+
+export function permissionsOf(roles: Role[]): Set<Permission> {
+  const granted = new Set<Permission>();
+  for (const role of roles) for (const p of role.spec.allow.permissions ?? []) granted.add(p);
+  for (const role of roles) for (const p of role.spec.deny.permissions ?? []) granted.delete(p);
+  return granted;
+}
+
+const CERT_PROBLEMS = {
+  no_certificate: 'sign in first: run ztsh login (or use the web page)',
+  untrusted: 'this certificate was not issued by this ztsh: run ztsh login',
+  expired: 'your ztsh certificate has expired: run ztsh login',
+  no_identity: 'this certificate carries no ztsh identity: run ztsh login',
+} as const;
+
+export function caller(ctx: Context, deps: LoginDeps): Caller {
+  const web = ctx.state.webSession as { user: string; roles: string[] } | undefined;
+  let who: { user: string; roles: string[]; via: Caller['via'] };
+  if (web) {
+    who = { user: web.user, roles: web.roles, via: 'web' };
+  } else {
+    const peer = peerIdentity(ctx.req.socket as TLSSocket, deps.userCa.trustBundle, deps.clock.now());
+    if (!peer.ok) throw new ZtshError('unauthenticated', CERT_PROBLEMS[peer.reason], { hint: 'run ztsh login' });
+    who = { user: peer.identity.user, roles: peer.identity.roles, via: 'certificate' };
+  }
+  const lock = deps.locks.lockFor(who.user, who.roles);
+  if (lock) throw new ZtshError('locked', lockMessage(lock));
+  const roles = who.roles.flatMap((name) => deps.roles.get(name) ?? []);
+  return { ...who, permissions: permissionsOf(roles) };
+}
+
+export function requirePermission(ctx: Context, deps: LoginDeps, permission: Permission): Caller {
+  const who = caller(ctx, deps);
+  if (!who.permissions.has(permission)) {
+    throw new ZtshError('access_denied', `${who.user} lacks the "${permission}" permission`, {
+      hint: `ask for a role with permissions: [${permission}] (your roles: ${who.roles.join(', ') || 'none'})`,
+    });
+  }
+  return who;
+}

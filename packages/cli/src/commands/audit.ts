@@ -1,0 +1,119 @@
+// ztsh audit search | verify | export: the auditors' view of the audit log.
+import { AuditSearchResponse, AuditVerifyResponse, type AuditEvent } from '@ztsh/protocol';
+import { CliError } from '../cli-error.ts';
+import { withUserApi, type CliContext } from '../context.ts';
+
+export interface AuditSearchOptions {
+  proxy?: string;
+  user?: string;
+  cluster?: string;
+  type?: string;
+  outcome?: string;
+  session?: string;
+  since?: string;
+  until?: string;
+  query?: string;
+  limit: string;
+  format: string;
+}
+
+/** What an event was about, in a few words: the request, or the event's message. */
+export function eventSummary(e: AuditEvent): string {
+  const f = e.fields as Record<string, unknown>;
+  if (e.type === 'kube.request') {
+    const where = [f.namespace, f.name].filter(Boolean).join('/');
+    const what = f.resource ? `${String(f.resource)}${f.subresource ? '/' + String(f.subresource) : ''}${where ? ' ' + where : ''}` : String(f.path ?? '');
+    return `${String(f.verb ?? '')} ${what} → ${String(f.status ?? '')}${e.success ? '' : `: ${e.message ?? ''}`}`.trim();
+  }
+  return e.message ?? '';
+}
+
+function query(options: Omit<AuditSearchOptions, 'format' | 'proxy'>, before?: string): string {
+  const q = new URLSearchParams();
+  const put = (k: string, v: string | undefined) => {
+    if (v) q.set(k, v);
+  };
+  put('user', options.user);
+  put('cluster', options.cluster);
+  put('type', options.type);
+  put('outcome', options.outcome);
+  put('session', options.session);
+  put('since', options.since);
+  put('until', options.until);
+  put('q', options.query);
+  put('limit', options.limit);
+  put('before', before);
+  return q.toString();
+}
+
+export function parseLimit(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--limit: "${text}" must be a whole number above 0`, undefined, 2);
+  return n;
+}
+
+export async function auditSearch(ctx: CliContext, options: AuditSearchOptions): Promise<void> {
+  const want = parseLimit(options.limit);
+  const events = await withUserApi(ctx, options.proxy, async (api) => {
+    const found: AuditEvent[] = [];
+    let before: string | undefined;
+    while (found.length < want) {
+      const page = await api.call('GET', `/v1/audit/events?${query({ ...options, limit: String(Math.min(1000, want - found.length)) }, before)}`, AuditSearchResponse);
+      found.push(...page.events);
+      if (!page.next) break;
+      before = page.next;
+    }
+    return found;
+  });
+  if (options.format === 'json') {
+    ctx.stdout(JSON.stringify(events, null, 2) + '\n');
+    return;
+  }
+  if (events.length === 0) {
+    ctx.stdout('No events match.\n');
+    return;
+  }
+  const rows = events.map((e) => [
+    e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    e.type,
+    e.user ?? '-',
+    String((e.fields as Record<string, unknown>).cluster ?? '-'),
+    e.success ? 'ok' : 'FAILED',
+    eventSummary(e),
+  ]);
+  const head = ['TIME', 'TYPE', 'USER', 'CLUSTER', 'OUTCOME', 'WHAT'];
+  const widths = head.slice(0, -1).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)) + 2);
+  const line = (r: string[]) => r.slice(0, -1).map((c, i) => c.padEnd(widths[i]!)).join('') + r[r.length - 1] + '\n';
+  ctx.stdout(line(head));
+  for (const r of rows) ctx.stdout(line(r));
+  if (events.length === want) ctx.stderr(`(showing the newest ${want}; --limit shows more)\n`);
+}
+
+export async function auditVerify(ctx: CliContext, options: { proxy?: string; format: string }): Promise<void> {
+  const verdict = await withUserApi(ctx, options.proxy, (api) => api.call('GET', '/v1/audit/verify', AuditVerifyResponse));
+  if (options.format === 'json') ctx.stdout(JSON.stringify(verdict, null, 2) + '\n');
+  else if (verdict.ok) ctx.stdout(`The audit log is intact: ${verdict.events} events, each linked to the one before.\nLast event ${verdict.lastSeq}, hash ${verdict.lastHash}\n`);
+  if (!verdict.ok) {
+    throw new CliError(
+      `the audit log is broken at event ${verdict.brokenAt}: ${verdict.problem}`,
+      `events before ${verdict.brokenAt} check out; compare event ${verdict.brokenAt} with a backup or an export your SIEM holds`,
+    );
+  }
+}
+
+export async function auditExport(ctx: CliContext, options: { proxy?: string; after: string; follow?: boolean }): Promise<void> {
+  const after = Number(options.after);
+  if (!Number.isInteger(after) || after < 0) throw new CliError(`--after: "${options.after}" must be an event number (0 for the beginning)`, undefined, 2);
+  await withUserApi(ctx, options.proxy, async (api) => {
+    const res = await api.raw(`/v1/audit/export?after=${after}${options.follow ? '&follow=true' : ''}`, { timeoutMs: options.follow ? null : 600_000 });
+    const decoder = new TextDecoder();
+    let pending = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      pending += decoder.decode(chunk, { stream: true });
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) if (line.trim()) ctx.stdout(line + '\n');
+    }
+    if (pending.trim()) ctx.stdout(pending + '\n');
+  });
+}

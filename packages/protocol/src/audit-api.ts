@@ -1,0 +1,70 @@
+// The auditors' and administrators' API: audit search, chain verification,
+// recordings, locks. Shared by ztshd, the CLI and the web page.
+import { z } from 'zod';
+import { AuditEventSchema } from './audit-events.ts';
+
+export const AuditSearchResponse = z.object({
+  events: z.array(AuditEventSchema),
+  /** Pass as `before` for the next page; absent on the last page. */
+  next: z.string().optional(),
+});
+export type AuditSearchResponse = z.infer<typeof AuditSearchResponse>;
+
+export const AuditVerifyResponse = z.union([
+  z.object({ ok: z.literal(true), events: z.number(), lastSeq: z.number(), lastHash: z.string() }),
+  z.object({ ok: z.literal(false), events: z.number(), brokenAt: z.number(), problem: z.string() }),
+]);
+export type AuditVerifyResponse = z.infer<typeof AuditVerifyResponse>;
+
+export const SessionSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['exec', 'attach', 'cp', 'portforward']),
+  user: z.string(),
+  roles: z.array(z.string()),
+  cluster: z.string(),
+  namespace: z.string(),
+  pod: z.string(),
+  container: z.string().nullable(),
+  command: z.array(z.string()),
+  tty: z.boolean(),
+  kubernetesUser: z.string(),
+  kubernetesGroups: z.array(z.string()),
+  clientIp: z.string().nullable(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  exitCode: z.number().nullable(),
+  endReason: z.string().nullable(),
+  bytesIn: z.number(),
+  bytesOut: z.number(),
+  recorded: z.boolean(),
+  recordingSize: z.number().nullable(),
+});
+export type SessionInfo = z.infer<typeof SessionSchema>;
+
+export const RecordingsResponse = z.object({ sessions: z.array(SessionSchema), next: z.string().optional() });
+export type RecordingsResponse = z.infer<typeof RecordingsResponse>;
+
+export const RecordingResponse = z.object({ session: SessionSchema, events: z.array(AuditEventSchema) });
+export type RecordingResponse = z.infer<typeof RecordingResponse>;
+
+export const LockSchema = z.object({
+  id: z.string(),
+  target: z.union([z.object({ user: z.string() }), z.object({ role: z.string() })]),
+  message: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+});
+export type LockInfo = z.infer<typeof LockSchema>;
+
+export const LockCreateRequest = z
+  .strictObject({
+    user: z.string().min(1).optional(),
+    role: z.string().min(1).optional(),
+    ttl: z.string().regex(/^(\d+[smhd])+$/, 'must be a duration like 30m or 8h').optional(),
+    message: z.string().max(500).optional(),
+  })
+  .refine((b) => (b.user ? 1 : 0) + (b.role ? 1 : 0) === 1, 'give exactly one of user and role');
+export type LockCreateRequest = z.infer<typeof LockCreateRequest>;
+
+export const LocksResponse = z.object({ locks: z.array(LockSchema) });

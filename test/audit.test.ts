@@ -1,0 +1,221 @@
+// The auditors' side, end to end: alice works in the sandbox with the real
+// kubectl (an interactive `exec -it` on a pseudo-terminal); carol (auditor)
+// finds the session by user, cluster and a word alice typed, replays it, and
+// verifies the hash chain; an edited audit row is named; bob (admin) locks
+// alice out in the middle of her exec and watch.
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { Agent, fetch } from 'undici';
+import { DEV_USERS } from '@ztsh/server';
+import { parseAsciicast, plainText, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
+import { findKubectl, runKubectl, startKubectl } from '@ztsh/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, newZtshHome } from './helpers/cli.ts';
+import { httpLogin } from './helpers/http-login.ts';
+import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
+import { storeLogin } from './helpers/profile.ts';
+import { runOnTty } from './helpers/tty.ts';
+
+let k: KubeEnv;
+const envOf = (home: string) => ({ PATH: process.env.PATH!, HOME: home, ZTSH_HOME: home });
+let carol: Record<string, string>;
+let bob: Record<string, string>;
+let alice: Record<string, string>;
+const kubectlBin = findKubectl('1.33', process.env.PATH)!;
+
+beforeAll(async () => {
+  k = await startKubeEnv();
+  k.kube.addPod('default', 'web-1', { logs: ['started'] });
+  alice = k.env as Record<string, string>;
+  for (const [user, set] of [
+    [DEV_USERS[2]!, (e: Record<string, string>) => (carol = e)],
+    [DEV_USERS[1]!, (e: Record<string, string>) => (bob = e)],
+  ] as const) {
+    const home = newZtshHome();
+    storeLogin(home, k.stack.url, k.stack.tlsCa, await httpLogin(k.stack.url, k.stack.tlsCa, user));
+    set(envOf(home));
+  }
+});
+afterAll(() => k?.close());
+
+const json = async <T>(args: string[], env: Record<string, string>): Promise<T> => {
+  const r = await cli([...args, '--format', 'json'], env);
+  if (r.code !== 0) throw new Error(`ztsh ${args.join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+};
+
+describe('recordings', () => {
+  let session: SessionInfo;
+  let terminal: string;
+
+  it('records an interactive kubectl exec -it session', async () => {
+    const tty = runOnTty([kubectlBin, 'exec', '-it', 'web-1', '--', 'sh'], k.env);
+    await tty.waitFor(/# $/);
+    tty.type('echo typed-zebra-word\r');
+    await tty.waitFor(/typed-zebra-word\r?\n.*typed-zebra-word/s);
+    tty.type('exit\r');
+    expect(await tty.exited).toBe(0);
+    terminal = tty.output();
+
+    const found = await json<SessionInfo[]>(['recordings', 'ls', '--user', 'alice', '--cluster', 'sandbox'], carol);
+    expect(found.length).toBeGreaterThan(0);
+    session = found[0]!;
+    expect(session).toMatchObject({ kind: 'exec', user: 'alice', cluster: 'sandbox', namespace: 'default', pod: 'web-1', command: ['sh'], tty: true, exitCode: 0, recorded: true, roles: ['developer'], kubernetesGroups: ['developers'] });
+    expect(session.bytesIn).toBeGreaterThan(0);
+    expect(session.bytesOut).toBeGreaterThan(0);
+  });
+
+  it('finds it by a word typed in it, and only it', async () => {
+    const hits = await json<SessionInfo[]>(['recordings', 'search', 'typed-zebra-word'], carol);
+    expect(hits.map((s) => s.id)).toEqual([session.id]);
+    expect(await json<SessionInfo[]>(['recordings', 'search', 'never-typed-anywhere'], carol)).toEqual([]);
+    expect(await json<SessionInfo[]>(['recordings', 'ls', '--user', 'bob'], carol)).toEqual([]);
+  });
+
+  it('replays what alice saw, and the file is asciicast v2', async () => {
+    const text = await cli(['play', session.id, '--format', 'text'], carol);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('typed-zebra-word');
+    // Everything replayed is what kubectl put on alice's terminal, in order.
+    const norm = (s: string) => plainText(s).replace(/\n+/g, '\n');
+    expect(norm(terminal)).toContain(norm(text.stdout).trim());
+
+    const cast = await cli(['play', session.id, '--format', 'asciicast'], carol);
+    const parsed = parseAsciicast(cast.stdout);
+    expect(parsed.header).toMatchObject({ version: 2, width: expect.any(Number), height: expect.any(Number), timestamp: expect.any(Number) });
+    for (const line of cast.stdout.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    const codes = new Set(parsed.events.map((e) => e[1]));
+    expect(codes).toEqual(new Set(['o', 'i', 'r']));
+    expect(parsed.events.find((e) => e[1] === 'r')![2]).toBe('100x30');
+    const times = parsed.events.map((e) => e[0]);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(parsed.events.filter((e) => e[1] === 'i').map((e) => e[2]).join('')).toContain('echo typed-zebra-word');
+
+    const played = await cli(['play', session.id, '--speed', '1000'], carol);
+    expect(played.stdout).toBe(text.stdout);
+  });
+
+  it('records non-interactive exec too, with its exit code', async () => {
+    const r = await runKubectl(kubectlBin, ['exec', 'web-1', '--', 'sh', '-c', 'echo quiet-otter; exit 3'], { env: k.env, timeoutMs: 30_000 });
+    expect(r.code).toBe(3);
+    const [s] = await json<SessionInfo[]>(['recordings', 'search', 'quiet-otter'], carol);
+    expect(s).toMatchObject({ user: 'alice', tty: false, exitCode: 3, command: ['sh', '-c', 'echo quiet-otter; exit 3'] });
+    const text = await cli(['play', s!.id, '--format', 'text'], carol);
+    expect(text.stdout).toBe('quiet-otter\n');
+  });
+
+  it('finds the session and its requests in the audit log', async () => {
+    const starts = await json<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--cluster', 'sandbox', '--type', 'session.start'], carol);
+    expect(starts.map((e) => e.fields.sessionId)).toContain(session.id);
+    const bySession = await json<AuditEvent[]>(['audit', 'search', '--session', session.id], carol);
+    expect(bySession.map((e) => e.type).sort()).toEqual(['kube.request', 'session.end', 'session.start']);
+    const gets = await json<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'kube.request', '--query', 'web-1', '--since', '1h'], carol);
+    expect(gets.length).toBeGreaterThan(0);
+    expect(gets[0]!.fields).toMatchObject({ cluster: 'sandbox', namespace: 'default', kubernetesUser: 'alice', kubernetesGroups: ['developers'], roles: ['developer'] });
+    expect(typeof gets[0]!.fields.latencyMs).toBe('number');
+    const table = await cli(['audit', 'search', '--user', 'alice', '--limit', '5'], carol);
+    expect(table.stdout).toMatch(/^TIME\s+TYPE\s+USER\s+CLUSTER\s+OUTCOME\s+WHAT/);
+  });
+
+  it('records refusals as failed events', async () => {
+    const r = await runKubectl(kubectlBin, ['get', 'secrets'], { env: k.env, timeoutMs: 30_000 });
+    expect(r.code).not.toBe(0);
+    const denied = await json<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--outcome', 'failure', '--limit', '1'], carol);
+    expect(denied[0]).toMatchObject({ type: 'kube.request', success: false, fields: { resource: 'secrets', verb: 'list', status: 403, reason: 'denied' } });
+  });
+});
+
+describe('who may audit', () => {
+  it('refuses alice (no audit permission) with 403, from the API and the CLI', async () => {
+    const { ZtshHome } = await import('@ztsh/cli');
+    const files = new ZtshHome(alice.ZTSH_HOME!).readProfile(k.stack.url)!;
+    const dispatcher = new Agent({ connect: { ca: k.stack.tlsCa, cert: files.certPem, key: files.keyPem } });
+    try {
+      for (const path of ['/v1/audit/events', '/v1/audit/verify', '/v1/recordings', '/v1/audit/export']) {
+        const res = await fetch(new URL(path, k.stack.url), { dispatcher });
+        expect(res.status, path).toBe(403);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('access_denied');
+      }
+      const anonymous = await fetch(new URL('/v1/audit/events', k.stack.url), { dispatcher: new Agent({ connect: { ca: k.stack.tlsCa } }) });
+      expect(anonymous.status).toBe(401);
+    } finally {
+      await dispatcher.close();
+    }
+    const r = await cli(['audit', 'search'], alice);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/alice lacks the "audit" permission/);
+  });
+});
+
+describe('audit verify', () => {
+  it('says the log is intact, then names an edited event', async () => {
+    const ok = await cli(['audit', 'verify'], carol);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/The audit log is intact: \d+ events/);
+
+    const db = new Database(join(k.stack.dataDir, 'ztsh.db'));
+    const target = db.prepare("SELECT seq FROM audit_events WHERE type = 'session.start' ORDER BY seq LIMIT 1").get() as { seq: number };
+    db.prepare("UPDATE audit_events SET user = 'mallory' WHERE seq = ?").run(target.seq);
+    db.close();
+    const broken = await cli(['audit', 'verify'], carol);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`broken at event ${target.seq}`);
+    expect(broken.stderr).toMatch(/edited after it was written/);
+    const restore = new Database(join(k.stack.dataDir, 'ztsh.db'));
+    restore.prepare("UPDATE audit_events SET user = 'alice' WHERE seq = ?").run(target.seq);
+    restore.close();
+    expect((await cli(['audit', 'verify'], carol)).code).toBe(0);
+  });
+});
+
+describe('locks', () => {
+  it('ends alice\'s exec and watch at once, refuses her next call, and lifts', async () => {
+    // stdin stays open: cat runs until the lock ends it.
+    const exec = runOnTty([kubectlBin, 'exec', '-i', 'web-1', '--', 'cat'], k.env);
+    exec.type('still-here\n');
+    await exec.waitFor(/still-here[\s\S]*still-here/);
+    const watch = startKubectl(kubectlBin, ['get', 'pods', '-w'], k.env);
+    await watch.waitFor(/web-1/);
+    await expect.poll(() => k.stack.ztshd.proxy.liveStreams.size, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    const exitOf = (c: { child: typeof watch.child }) => new Promise<number | null>((r) => (c.child.exitCode !== null ? r(c.child.exitCode) : c.child.on('close', (code) => r(code))));
+
+    const added = await cli(['lock', 'add', '--user', 'alice', '--message', 'incident 42', '--format', 'json'], bob);
+    expect(added.code, added.stderr).toBe(0);
+    const lock = JSON.parse(added.stdout) as { id: string; createdAt: string };
+    expect(await exitOf(exec)).not.toBe(0);
+    // kubectl shows the watch's ERROR event as a Status row and ends (with 0).
+    await exitOf(watch);
+    expect(exec.output()).toContain('incident 42');
+    expect(watch.output()).toMatch(/Failure\s+Forbidden\s+access locked for user alice: incident 42/);
+    // The proxy ended both as the lock was made, by its own clock.
+    const ends = await json<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'session.end', '--limit', '1'], carol);
+    expect(ends[0]!.fields.endReason).toBe('locked');
+    expect(Date.parse(ends[0]!.time) - Date.parse(lock.createdAt)).toBeLessThan(1000);
+
+    const refused = await runKubectl(kubectlBin, ['get', 'pods'], { env: k.env, timeoutMs: 30_000 });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('incident 42');
+    const ls = await cli(['lock', 'ls'], bob);
+    expect(ls.stdout).toContain(lock.id);
+    const notAdmin = await cli(['lock', 'add', '--user', 'bob'], carol);
+    expect(notAdmin.stderr).toMatch(/lacks the "admin" permission/);
+
+    expect((await cli(['lock', 'rm', lock.id], bob)).code).toBe(0);
+    const back = await runKubectl(kubectlBin, ['get', 'pods'], { env: k.env, timeoutMs: 30_000 });
+    expect(back.code, back.stderr).toBe(0);
+    const audited = await json<AuditEvent[]>(['audit', 'search', '--type', 'lock.'], carol);
+    expect(audited.map((e) => e.type)).toEqual(['lock.removed', 'lock.created']);
+  });
+
+  it('refuses a new certificate to a locked user', async () => {
+    const added = await cli(['lock', 'add', '--role', 'developer', '--ttl', '1h', '--format', 'json'], bob);
+    const lock = JSON.parse(added.stdout) as { id: string };
+    try {
+      const r = await httpLogin(k.stack.url, k.stack.tlsCa, DEV_USERS[0]!, Date.now() + 30_000);
+      expect(r.status).toBe(403);
+      expect(r.json.error).toMatchObject({ code: 'locked' });
+    } finally {
+      await cli(['lock', 'rm', lock.id], bob);
+    }
+  });
+});
