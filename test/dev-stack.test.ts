@@ -1,5 +1,7 @@
-// The newcomer's path on the dev stack (what `pnpm start` runs): log in, see
-// the sandbox cluster, write the kubeconfig, use plain kubectl.
+// The newcomer's path on the dev stack (what `pnpm start` runs) on a machine
+// with no kubeconfig: log in, see the sandbox cluster, write the kubeconfig,
+// use plain kubectl. The env is given explicitly, as `ztshd dev` gets
+// process.env: the stack reads KUBECONFIG and HOME only from it.
 import { DEV_USERS } from '@ztsh/server';
 import { findKubectl, runKubectl } from '@ztsh/testkit';
 import { join } from 'node:path';
@@ -11,12 +13,14 @@ import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startTestStack({ sandbox: true });
+  stack = await startTestStack({ env: {}, sandbox: true, kubeconfig: true });
 });
 afterAll(() => stack?.close());
 
 describe('dev stack with the sandbox cluster', () => {
   it('shows the sandbox online, writes its kubeconfig context, and kubectl reaches its pods', async () => {
+    expect(stack.cluster?.name).toBe('sandbox');
+    expect(stack.kubeconfigNotUsed).toBe('no kubeconfig: neither KUBECONFIG nor HOME is set');
     const login = await httpLogin(stack.url, stack.tlsCa, DEV_USERS[0]!);
     const home = newZtshHome();
     storeLogin(home, stack.url, stack.tlsCa, login);

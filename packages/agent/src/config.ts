@@ -1,7 +1,9 @@
 // The agent's configuration: where the proxy is, which cluster it serves
 // and with what labels, its join token, and how to reach the apiserver
-// (in-cluster service account, or explicit server + token).
+// (in-cluster service account, or explicit server with a token and/or a
+// client certificate).
 import { readFileSync } from 'node:fs';
+import type { AgentOptions as HttpsAgentOptions } from 'node:https';
 import { z } from 'zod';
 import { ClusterName, ZtshError } from '@ztsh/protocol';
 
@@ -18,16 +20,43 @@ export const AgentConfigSchema = z.strictObject({
   state_dir: z.string(),
   kube: z.union([
     z.strictObject({ in_cluster: z.literal(true) }),
-    z.strictObject({ server: z.url(), token: z.string().optional(), token_file: z.string().optional(), ca_file: z.string().optional() }),
+    z.strictObject({
+      server: z.url(),
+      token: z.string().optional(),
+      token_file: z.string().optional(),
+      ca_file: z.string().optional(),
+      client_certificate_file: z.string().optional(),
+      client_key_file: z.string().optional(),
+    }),
   ]),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
+/** How the agent reaches the apiserver: a bearer token, a client certificate, or both. */
 export interface KubeTarget {
   server: URL;
   /** Read again for each request: service-account tokens rotate on disk. */
-  token: () => string;
+  token?: (() => string) | undefined;
+  /** PEM of the CA that signed the apiserver's certificate; default: the system's roots. */
   ca?: string | undefined;
+  /** PEM client certificate and key presented to the apiserver. */
+  clientCert?: { cert: string; key: string } | undefined;
+  /** Accepts any apiserver certificate. Only for a kubeconfig that asks for it (insecure-skip-tls-verify). */
+  insecureSkipTlsVerify?: boolean | undefined;
+}
+
+/** TLS options for connections to the apiserver. */
+export function kubeTls(target: KubeTarget): Pick<HttpsAgentOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> {
+  return {
+    ...(target.ca && !target.insecureSkipTlsVerify ? { ca: target.ca } : {}),
+    ...(target.clientCert ? { cert: target.clientCert.cert, key: target.clientCert.key } : {}),
+    ...(target.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
+  };
+}
+
+/** The Authorization header for the apiserver, when the target has a token. */
+export function kubeAuthorization(target: KubeTarget): string | undefined {
+  return target.token ? `Bearer ${target.token()}` : undefined;
 }
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -47,12 +76,18 @@ export function kubeTarget(config: AgentConfig, env: Record<string, string | und
     return { server: new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`), token: () => read(`${SA_DIR}/token`, 'service-account token'), ca: read(`${SA_DIR}/ca.crt`, 'service-account CA') };
   }
   const kube = config.kube;
-  const token = kube.token;
-  const tokenFile = kube.token_file;
-  if (!token && !tokenFile) throw new ZtshError('invalid_config', 'kube: give token or token_file (or in_cluster: true)');
+  const { token, token_file: tokenFile, client_certificate_file: certFile, client_key_file: keyFile } = kube;
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new ZtshError('invalid_config', `kube: ${certFile ? 'client_certificate_file needs client_key_file' : 'client_key_file needs client_certificate_file'}`);
+  }
+  if (!token && !tokenFile && !certFile) {
+    throw new ZtshError('invalid_config', 'kube: give token, token_file, or client_certificate_file with client_key_file (or in_cluster: true)');
+  }
+  if (!kube.server.startsWith('https://')) throw new ZtshError('invalid_config', 'kube.server: must be an https:// URL');
   return {
     server: new URL(kube.server),
-    token: token ? () => token : () => read(tokenFile!, 'kube token file'),
+    token: token ? () => token : tokenFile ? () => read(tokenFile, 'kube token file') : undefined,
     ca: kube.ca_file ? read(kube.ca_file, 'kube CA file') : undefined,
+    clientCert: certFile && keyFile ? { cert: read(certFile, 'kube client certificate'), key: read(keyFile, 'kube client key') } : undefined,
   };
 }

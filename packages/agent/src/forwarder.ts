@@ -5,13 +5,17 @@
 // and are dropped here again.
 import { request, Agent as HttpsAgent } from 'node:https';
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { HOP_BY_HOP_HEADERS, isDroppedRequestHeader, kubeStatus } from '@ztsh/protocol';
-import type { KubeTarget } from './config.ts';
+import { kubeAuthorization, kubeTls, type KubeTarget } from './config.ts';
 
 export function createForwarder(target: KubeTarget, log: Logger) {
-  const agent = new HttpsAgent({ keepAlive: true, ca: target.ca });
-  const base = { host: target.server.hostname.replace(/^\[|\]$/g, ''), port: Number(target.server.port || 443), agent, servername: target.server.hostname };
+  const agent = new HttpsAgent({ keepAlive: true, ...kubeTls(target) });
+  const host = target.server.hostname.replace(/^\[|\]$/g, '');
+  // Set explicitly, or Node would take it from the client's Host header. An
+  // IP address is no server name (RFC 6066): send none, check the IP SAN.
+  const base = { host, port: Number(target.server.port || 443), agent, servername: isIP(host) ? '' : host };
 
   return (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     stream.on('error', (err) => log.debug({ err, path: headers[constants.HTTP2_HEADER_PATH] }, 'tunnel stream error'));
@@ -34,7 +38,8 @@ export function createForwarder(target: KubeTarget, log: Logger) {
       if (value === undefined || isDroppedRequestHeader(name)) continue;
       out[name] = value as string | string[];
     }
-    out.authorization = `Bearer ${target.token()}`;
+    const authorization = kubeAuthorization(target);
+    if (authorization) out.authorization = authorization;
     out['impersonate-user'] = user;
     if (groups.length > 0) out['impersonate-group'] = groups;
     const upgrade = headers['x-ztsh-upgrade'];

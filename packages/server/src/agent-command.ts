@@ -27,7 +27,16 @@ export function agentCommand(env: Record<string, string | undefined>, onSignals:
       const at = (file: string | undefined) => (file ? resolve(base, file) : undefined);
       const config =
         'server' in parsed.kube
-          ? { ...parsed, kube: { ...parsed.kube, token_file: at(parsed.kube.token_file), ca_file: at(parsed.kube.ca_file) } }
+          ? {
+              ...parsed,
+              kube: {
+                ...parsed.kube,
+                token_file: at(parsed.kube.token_file),
+                ca_file: at(parsed.kube.ca_file),
+                client_certificate_file: at(parsed.kube.client_certificate_file),
+                client_key_file: at(parsed.kube.client_key_file),
+              },
+            }
           : parsed;
       const readOptional = (file: string | undefined) => (file ? readFileSync(resolve(base, file), 'utf8').trim() : undefined);
       const log = pino({ level: options.logLevel, base: { svc: 'ztsh-agent' } });

@@ -1,6 +1,8 @@
 // The whole system on one laptop: the dev IdP (a real OIDC server), ztshd
 // with SQLite in a data dir, demo users with known passwords and TOTP
-// secrets. `ztshd dev` runs it; end-to-end tests start it on port 0.
+// secrets, and a cluster behind an agent (the kubeconfig's current context,
+// or the sandbox: see dev-cluster.ts). `ztshd dev` runs it; end-to-end tests
+// start it on port 0.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -10,7 +12,8 @@ import type { z } from 'zod';
 import { ZtshdConfigSchema, type ZtshdConfig } from './config.ts';
 import { startZtshd, type RunningZtshd } from './start.ts';
 import { servingTls } from './tls.ts';
-import { startDevSandbox, type DevSandbox } from './dev-sandbox.ts';
+import { startDevCluster, type DevCluster } from './dev-cluster.ts';
+import type { DevSandbox } from './dev-sandbox.ts';
 
 export interface DevUser {
   username: string;
@@ -88,15 +91,28 @@ export interface DevStackOptions {
   /** Changes to the auth section (tests: MFA policy, connectors). */
   auth?: Partial<AuthConfigInput>;
   tamperIdToken?: (idToken: string) => string | Promise<string>;
+  /** The only environment the stack reads (KUBECONFIG, HOME among others); default {}, so nothing of this machine's. */
   env?: Record<string, string | undefined>;
-  /** Also run the "sandbox" cluster: the kube-apiserver test double behind an agent. */
+  /** Run the "sandbox" cluster: the kube-apiserver test double behind an agent. */
   sandbox?: boolean;
+  /**
+   * Serve the current context of the kubeconfig found through `env` ($KUBECONFIG, else
+   * $HOME/.kube/config) behind an agent when it is usable; the sandbox then does not run.
+   */
+  kubeconfig?: boolean;
+  /** The kubeconfig context to serve instead of the current one (implies `kubeconfig`). */
+  kubeContext?: string | undefined;
 }
 
 export interface DevStack {
   ztshd: RunningZtshd;
   idp: DevIdp;
+  /** The cluster behind the dev stack's agent, if one runs. */
+  cluster?: DevCluster | undefined;
+  /** Set when the cluster is the sandbox. */
   sandbox?: DevSandbox | undefined;
+  /** Why the kubeconfig context is not served, when it was looked for. */
+  kubeconfigNotUsed?: string | undefined;
   url: URL;
   users: DevUser[];
   close(): Promise<void>;
@@ -169,17 +185,31 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     throw error;
   });
   enrollDevTotp(ztshd, users, options.clock);
-  const sandbox = options.sandbox
-    ? await startDevSandbox({ auth: ztshd.auth, proxyUrl: ztshd.url, proxyCa: ztshd.tls.selfSignedCa!, dataDir: options.dataDir, log: options.log })
-    : undefined;
+  const { cluster, kubeconfigNotUsed } = await startDevCluster({
+    auth: ztshd.auth,
+    proxyUrl: ztshd.url,
+    proxyCa: ztshd.tls.selfSignedCa!,
+    dataDir: options.dataDir,
+    log: options.log,
+    env: options.env ?? {},
+    kubeconfig: options.kubeconfig === true || options.kubeContext !== undefined,
+    kubeContext: options.kubeContext,
+    sandbox: options.sandbox === true,
+  }).catch(async (error: unknown) => {
+    await ztshd.close();
+    await idp!.close();
+    throw error;
+  });
   return {
     ztshd,
     idp: idp!,
-    sandbox,
+    cluster,
+    sandbox: cluster?.sandbox,
+    kubeconfigNotUsed,
     url: ztshd.url,
     users,
     close: async () => {
-      await sandbox?.close();
+      await cluster?.close();
       await ztshd.close();
       await idp!.close();
     },

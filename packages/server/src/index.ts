@@ -2,3 +2,5 @@ export * from './config.ts';
 export * from './start.ts';
 export * from './dev-stack.ts';
 export * from './tls.ts';
+export { KUBECONFIG_LABELS, type DevCluster, type DevClusterSource } from './dev-cluster.ts';
+export { clusterNameFor } from './kubeconfig-context.ts';

@@ -52,47 +52,38 @@ program
 
 program
   .command('dev')
-  .description('run everything on this machine: ztshd, the dev IdP and demo users (development only)')
+  .description(
+    'run everything on this machine: ztshd, the dev IdP, demo users, and a cluster behind an agent: ' +
+      "your kubeconfig's current context when its apiserver is local and answers, else the sandbox test double (development only)",
+  )
   .option('--data-dir <dir>', 'where the database, CA keys and TLS files live', '.ztsh-dev')
   .option('--host <address>', 'address to bind', '127.0.0.1')
   .option('--port <port>', 'port of the proxy', '3080')
+  .addOption(new Option('--sandbox-only', 'serve the sandbox test double; do not look at the kubeconfig').conflicts('kubeContext'))
+  .option('--kube-context <name>', 'serve this kubeconfig context instead of the current one, wherever its apiserver is')
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('warn'))
-  .action(async (options: { dataDir: string; host: string; port: string; logLevel: string }) => {
+  .action(async (options: { dataDir: string; host: string; port: string; logLevel: string; sandboxOnly?: boolean; kubeContext?: string }) => {
     try {
       // Loaded only here: the dev IdP is a development tool, not part of a production ztshd.
-      const { DEV_USERS, startDevStack, trustForCli } = await import('./dev-stack.ts');
+      const { startDevStack, trustForCli } = await import('./dev-stack.ts');
+      const { devBanner } = await import('./dev-banner.ts');
       const log = pino({ level: options.logLevel, base: { svc: 'ztshd' } });
       const dataDir = resolve(options.dataDir);
-      const stack = await startDevStack({ dataDir, host: options.host, port: Number(options.port), log, env, sandbox: true });
+      const sandboxOnly = options.sandboxOnly === true;
+      const stack = await startDevStack({
+        dataDir,
+        host: options.host,
+        port: Number(options.port),
+        log,
+        env,
+        sandbox: true,
+        kubeconfig: !sandboxOnly,
+        kubeContext: options.kubeContext,
+      });
       const ztshHome = env.ZTSH_HOME ?? join(homedir(), '.ztsh');
       const trustFile = trustForCli(ztshHome, stack.url, stack.ztshd.tls.selfSignedCa!);
-      const proxy = stack.url.origin;
-      const rows = DEV_USERS.map((u) => `  ${u.username.padEnd(6)} ${u.password.padEnd(20)} ${u.groups.join(',').padEnd(11)} ${u.totpSecret}`);
       process.stdout.write(
-        [
-          '',
-          'ztsh dev stack is up',
-          `  proxy and auth  ${proxy}`,
-          `  dev IdP         ${stack.idp.issuer}`,
-          `  cluster         sandbox (env=sandbox): the kube-apiserver test double, behind an agent that dialled the proxy`,
-          `  data dir        ${dataDir} (SQLite, CA keys, TLS)`,
-          `  TLS CA          ${stack.ztshd.tls.caFile} (trusted for the ztsh CLI via ${trustFile})`,
-          '',
-          'Demo users (development only):',
-          '  user   password             groups      TOTP secret (add it to any authenticator app)',
-          ...rows,
-          '',
-          'Next, in another terminal:',
-          `  pnpm ztsh login --proxy ${proxy}`,
-          '  pnpm ztsh status',
-          '  pnpm ztsh kube ls',
-          '  pnpm ztsh kube login sandbox',
-          '  kubectl get pods',
-          '',
-          'Your browser will warn about the self-signed certificate once; it is the dev CA above.',
-          'Press Ctrl-C to stop.',
-          '',
-        ].join('\n'),
+        devBanner({ stack, users: stack.users, dataDir, tlsCaFile: stack.ztshd.tls.caFile!, trustFile, host: options.host, sandboxOnly }),
       );
       onSignals(stack.close);
     } catch (error) {

@@ -1,0 +1,60 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AgentConfigSchema, kubeAuthorization, kubeTarget, kubeTls } from './config.ts';
+
+function config(kube: Record<string, unknown>) {
+  return AgentConfigSchema.parse({ proxy: 'https://proxy.example', cluster: 'edge', state_dir: 'state', kube });
+}
+
+function files(entries: Record<string, string>): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'ztsh-agent-config-'));
+  const out: Record<string, string> = {};
+  for (const [name, text] of Object.entries(entries)) {
+    out[name] = join(dir, name);
+    writeFileSync(out[name], text);
+  }
+  return out;
+}
+
+describe('kubeTarget', () => {
+  it('signs in to the apiserver with a client certificate and key', () => {
+    const f = files({ crt: 'CERT\n', key: 'KEY\n', ca: 'CA\n' });
+    const target = kubeTarget(config({ server: 'https://10.0.0.1:6443', client_certificate_file: f.crt, client_key_file: f.key, ca_file: f.ca }), {});
+    expect(target.clientCert).toEqual({ cert: 'CERT', key: 'KEY' });
+    expect(target.token).toBeUndefined();
+    expect(kubeAuthorization(target)).toBeUndefined();
+    expect(kubeTls(target)).toEqual({ ca: 'CA', cert: 'CERT', key: 'KEY' });
+  });
+
+  it('re-reads a token file for each request', () => {
+    const f = files({ token: 'one\n' });
+    const target = kubeTarget(config({ server: 'https://10.0.0.1:6443', token_file: f.token }), {});
+    expect(kubeAuthorization(target)).toBe('Bearer one');
+    writeFileSync(f.token!, 'two\n');
+    expect(kubeAuthorization(target)).toBe('Bearer two');
+    expect(kubeTls(target)).toEqual({});
+  });
+
+  it('drops the CA and stops checking the certificate only when asked to skip the check', () => {
+    expect(kubeTls({ server: new URL('https://x'), ca: 'CA', insecureSkipTlsVerify: true })).toEqual({ rejectUnauthorized: false });
+  });
+
+  it('says what is missing', () => {
+    const f = files({ crt: 'CERT' });
+    expect(() => kubeTarget(config({ server: 'https://10.0.0.1:6443' }), {})).toThrow(
+      'kube: give token, token_file, or client_certificate_file with client_key_file (or in_cluster: true)',
+    );
+    expect(() => kubeTarget(config({ server: 'https://10.0.0.1:6443', client_certificate_file: f.crt }), {})).toThrow('kube: client_certificate_file needs client_key_file');
+    expect(() => kubeTarget(config({ server: 'https://10.0.0.1:6443', client_key_file: f.crt }), {})).toThrow('kube: client_key_file needs client_certificate_file');
+    expect(() => kubeTarget(config({ server: 'http://10.0.0.1:8080', token: 't' }), {})).toThrow('kube.server: must be an https:// URL');
+    expect(() => kubeTarget(config({ server: 'https://10.0.0.1:6443', client_certificate_file: '/nonexistent.crt', client_key_file: f.crt }), {})).toThrow(
+      'cannot read kube client certificate /nonexistent.crt',
+    );
+  });
+
+  it('rejects unknown keys under kube', () => {
+    expect(AgentConfigSchema.safeParse({ proxy: 'https://p', cluster: 'c', state_dir: 's', kube: { server: 'https://k', client_cert: 'x' } }).success).toBe(false);
+  });
+});
