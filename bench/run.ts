@@ -1,7 +1,8 @@
 // pnpm bench: speed figures, each measured against a baseline in the same
 // run (machines are noisy; ratios travel, absolute numbers do not): CA
-// issuance against raw signing, full logins, and small kube GETs through
-// proxy + tunnel + agent against the same GETs sent to the apiserver double.
+// issuance against raw signing, full logins, small kube GETs and an exec
+// stdout stream through proxy + tunnel + agent against the same sent to the
+// apiserver double, and what an idle agent tunnel costs the proxy in memory.
 //   pnpm bench          human-readable table
 //   pnpm bench --json   the same as JSON (also written to bench/results/)
 import 'reflect-metadata';
@@ -13,7 +14,10 @@ import { pino } from 'pino';
 import { checkPublicKey, issueCertificate, loadOrCreateAuthority, ManualClock, systemClock } from '@ztsh/auth';
 import type { Identity } from '@ztsh/protocol';
 import { DEV_USERS, startDevStack } from '@ztsh/server';
+import type { KubeEnv } from '../test/helpers/kube-env.ts';
 import { httpLogin } from '../test/helpers/http-login.ts';
+import { execStream, type StreamTarget } from './exec-stream.ts';
+import { measureIdleTunnels, openFilesLimit } from './idle-tunnels.ts';
 
 interface Result {
   name: string;
@@ -105,14 +109,16 @@ async function benchLogins(): Promise<void> {
 /** p-th percentile of sorted numbers. */
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function benchKubeGet(): Promise<void> {
-  say('Small GETs, directly to the apiserver double and through proxy + tunnel + agent…\n');
-  const { startKubeEnv, SA_TOKEN } = await import('../test/helpers/kube-env.ts');
-  const { Agent, request } = await import('undici');
-  const k = await startKubeEnv();
-  k.kube.addPod('default', 'web-1');
+/** alice's client certificate and key, as `ztsh login` stored them. */
+async function aliceFiles(k: KubeEnv): Promise<{ certPem: string; keyPem: string }> {
   const { ZtshHome } = await import('@ztsh/cli');
-  const files = new ZtshHome(k.home).readProfile(k.stack.url)!;
+  return new ZtshHome(k.home).readProfile(k.stack.url)!;
+}
+
+async function benchKubeGet(k: KubeEnv, SA_TOKEN: string): Promise<void> {
+  say('Small GETs, directly to the apiserver double and through proxy + tunnel + agent…\n');
+  const { Agent, request } = await import('undici');
+  const files = await aliceFiles(k);
   const direct: Target = { base: k.kube.url, dispatcher: new Agent({ connections: 64, connect: { ca: k.kubeCa } }), headers: { authorization: `Bearer ${SA_TOKEN}` }, path: '/api/v1/namespaces/default/pods/web-1' };
   const proxied: Target = { base: k.stack.url, dispatcher: new Agent({ connections: 64, connect: { ca: k.stack.tlsCa, cert: files.certPem, key: files.keyPem } }), headers: {}, path: '/k8s/sandbox/api/v1/namespaces/default/pods/web-1' };
   type Target = { base: URL; dispatcher: InstanceType<typeof Agent>; headers: Record<string, string>; path: string };
@@ -151,12 +157,60 @@ async function benchKubeGet(): Promise<void> {
   results.push({ name: 'GET requests/s through ztsh (c=64)', value: p64, unit: 'req/s', baseline: base('direct req/s', d64), ratio: p64 / d64, goal: '>= 50% of direct', met: p64 / d64 >= 0.5 });
   await direct.dispatcher.close();
   await proxied.dispatcher.close();
-  await k.close();
+}
+
+const MiB = 2 ** 20;
+
+async function benchExecStream(k: KubeEnv, SA_TOKEN: string): Promise<void> {
+  say('exec stdout stream (head -c N /dev/zero over v5.channel.k8s.io), directly and through proxy + tunnel + agent…\n');
+  const files = await aliceFiles(k);
+  const direct: StreamTarget = { base: k.kube.url, options: { ca: k.kubeCa, headers: { authorization: `Bearer ${SA_TOKEN}` } } };
+  const proxied: StreamTarget = { base: new URL('/k8s/sandbox/', k.stack.url), options: { ca: k.stack.tlsCa, cert: files.certPem, key: files.keyPem } };
+  // A warm-up run picks the size of the measured runs: about 2 s each at its speed, 32 to 512 MiB.
+  const best = async (name: string, t: StreamTarget) => {
+    const warm = await execStream(t, 'default', 'web-1', 16 * MiB);
+    const bytes = MiB * Math.round(Math.min(512, Math.max(32, (warm.mbPerSec * 1e6 * 2) / MiB)));
+    let mbPerSec = 0;
+    for (let i = 0; i < 2; i++) mbPerSec = Math.max(mbPerSec, (await execStream(t, 'default', 'web-1', bytes)).mbPerSec);
+    say(`  ${name}: 2 × ${bytes / MiB} MiB, best ${mbPerSec.toFixed(1)} MB/s\n`);
+    return mbPerSec;
+  };
+  const d = await best('direct', direct);
+  const p = await best('through ztsh', proxied);
+  results.push({ name: 'exec stdout MB/s through ztsh (best of 2)', value: p, unit: 'MB/s', baseline: { name: 'direct MB/s', value: d }, ratio: p / d, goal: '>= 50% of direct', met: p / d >= 0.5 });
+}
+
+const IDLE_AGENTS = 1000;
+
+async function benchIdleTunnels(): Promise<void> {
+  // Each agent holds a socket in this process and the proxy one in its own; keep room for the rest.
+  const limit = openFilesLimit();
+  const agents = limit === undefined ? IDLE_AGENTS : Math.min(IDLE_AGENTS, limit - 256);
+  if (agents < IDLE_AGENTS) say(`  ulimit -n is ${limit}: measuring ${agents} agents instead of ${IDLE_AGENTS} (raise it with ulimit -n 4096)\n`);
+  say(`Proxy memory with ${agents} idle agent tunnels (proxy in a child process, agents here)…\n`);
+  const r = await measureIdleTunnels(agents);
+  say(`  ${agents} agents connected in ${r.connectSeconds.toFixed(1)} s\n`);
+  const perTunnel = (bytes: number) => bytes / 1024 / agents;
+  const rss = perTunnel(r.after.rss - r.before.rss);
+  const js = perTunnel(r.after.heapUsed + r.after.external - (r.before.heapUsed + r.before.external));
+  results.push({ name: `proxy RSS per idle agent tunnel (${agents} agents)`, value: rss, unit: 'KiB', baseline: { name: 'proxy RSS MiB before them', value: r.before.rss / MiB }, goal: '<= 50 KiB', met: rss <= 50 });
+  results.push({ name: 'proxy heap+external per idle agent tunnel', value: js, unit: 'KiB', baseline: { name: 'heap+external MiB before them', value: (r.before.heapUsed + r.before.external) / MiB } });
 }
 
 await benchIssuance();
 await benchLogins();
-await benchKubeGet();
+{
+  const { startKubeEnv, SA_TOKEN } = await import('../test/helpers/kube-env.ts');
+  const k = await startKubeEnv();
+  try {
+    k.kube.addPod('default', 'web-1');
+    await benchKubeGet(k, SA_TOKEN);
+    await benchExecStream(k, SA_TOKEN);
+  } finally {
+    await k.close();
+  }
+}
+await benchIdleTunnels();
 
 const report = { at: new Date().toISOString(), node: process.version, results };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

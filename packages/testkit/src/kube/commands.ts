@@ -1,8 +1,10 @@
-// The few programs a pod of the double can run through exec: echo, cat, true, false, test,
-// ls, mkdir, sleep, tar (for kubectl cp), and sh — `sh -c 'cmd; exit N'` or an interactive
-// line-reading shell for `exec -it … sh`. Anything else exits 127 like a missing binary.
+// The few programs a pod of the double can run through exec: echo, cat, head (with /dev/zero,
+// for output in bulk), true, false, test, ls, mkdir, sleep, tar (for kubectl cp), and sh —
+// `sh -c 'cmd; exit N'` or an interactive line-reading shell for `exec -it … sh`. Anything
+// else exits 127 like a missing binary.
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import { head } from './head.ts';
 import { resolvePath } from './pod-fs.ts';
 import type { Command, ProcessIo } from './process-io.ts';
 import { tar } from './tar.ts';
@@ -30,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
     }
     return code;
   },
+  head,
   true: async () => 0,
   false: async () => 1,
   test: async (io) => testCommand(io.args.slice(1), io),

@@ -16,6 +16,8 @@ const STDERR = 2;
 const ERROR = 3;
 const RESIZE = 4;
 const CLOSE = 255;
+/** Output queued beyond this makes io.drain() wait for the socket. */
+const HIGH_WATER_MARK = 1024 * 1024;
 
 export interface ChannelSession {
   query: URLSearchParams;
@@ -65,11 +67,16 @@ export function serveChannels(ws: WebSocket, s: ChannelSession): void {
     abort.abort();
   });
 
+  // Settles once the last message sent has gone to the socket (or the socket is gone).
+  let lastSent: Promise<void> = Promise.resolve();
   const send = (channel: number, chunk: Buffer | string) => {
     if (ws.readyState !== WebSocket.OPEN) return;
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (bytes.length > 0) ws.send(Buffer.concat([Buffer.from([channel]), bytes]));
+    if (bytes.length === 0) return;
+    const message = Buffer.concat([Buffer.from([channel]), bytes]);
+    lastSent = new Promise((resolve) => ws.send(message, () => resolve()));
   };
+  const drain = () => (ws.readyState === WebSocket.OPEN && ws.bufferedAmount >= HIGH_WATER_MARK ? lastSent : Promise.resolve());
   const stdout = (chunk: Buffer | string) => wants('stdout') && send(STDOUT, chunk);
   // With a TTY there is one output stream, as from a real pty.
   const stderr = (chunk: Buffer | string) => (tty ? stdout(chunk) : wants('stderr') && send(STDERR, chunk));
@@ -79,7 +86,7 @@ export function serveChannels(ws: WebSocket, s: ChannelSession): void {
     ws.send(Buffer.concat([Buffer.from([ERROR]), Buffer.from(JSON.stringify(exitStatus(code, s.args)))]));
     ws.close(1000);
   };
-  s.run({ args: s.args, tty, stdin, stdout, stderr, fs: s.fs, signal: abort.signal }).then(finish, (err: unknown) => {
+  s.run({ args: s.args, tty, stdin, stdout, stderr, drain, fs: s.fs, signal: abort.signal }).then(finish, (err: unknown) => {
     stderr(`${(err as Error).message}\n`);
     finish(126);
   });

@@ -8,7 +8,7 @@
 //                                       │             └─ rest.ts ─▶ store.ts, patch.ts, table.ts,
 //                                       │                          watch.ts, scale.ts, protobuf.ts
 //                                       └─ upgrade ─▶ upgrade.ts ─┬─ exec.ts (v5/v4.channel.k8s.io)
-//                                                                 │   └─ commands.ts, tar.ts, pod-fs.ts
+//                                                                 │   └─ commands.ts, head.ts, tar.ts, pod-fs.ts
 //                                                                 └─ portforward.ts ─ spdy.ts ─▶ echo-server.ts
 //
 // kubectl-runner.ts holds helpers for tests that drive the real kubectl.

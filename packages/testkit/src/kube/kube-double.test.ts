@@ -166,6 +166,14 @@ spec:
     expect(seen?.headers['sec-websocket-protocol']).toContain('v5.channel.k8s.io');
   });
 
+  it('exec -- head -c 4M /dev/zero prints every byte', async () => {
+    const r = await kubectl(['exec', 'web', '--', 'head', '-c', '4M', '/dev/zero']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.length).toBe(4 * 1024 * 1024);
+    expect(/^\0*$/.test(r.stdout)).toBe(true);
+  });
+
   it("exec -- sh -c 'exit 3' makes kubectl exit 3", async () => {
     const r = await kubectl(['exec', 'web', '--', 'sh', '-c', 'exit 3']);
     expect(r.code).toBe(3);

@@ -1,6 +1,7 @@
 // What a command run by exec/attach gets: its arguments, stdin as a stream that ends when the
-// client closes it, writers for stdout/stderr, the pod's filesystem, and an abort signal that
-// fires when the client goes away. A command resolves to its exit code.
+// client closes it, writers for stdout/stderr (and drain, to wait for a slow reader), the pod's
+// filesystem, and an abort signal that fires when the client goes away. A command resolves to
+// its exit code.
 import type { Readable } from 'node:stream';
 import type { PodFs } from './pod-fs.ts';
 
@@ -10,6 +11,12 @@ export interface ProcessIo {
   stdin: Readable;
   stdout(chunk: Buffer | string): void;
   stderr(chunk: Buffer | string): void;
+  /**
+   * Resolves when the output written so far no longer piles up on the way to the client (at
+   * once unless much is queued). A command that writes a lot awaits it after each write, so
+   * a slow reader slows it down the way a full pipe would.
+   */
+  drain(): Promise<void>;
   fs: PodFs;
   signal: AbortSignal;
 }

@@ -1,5 +1,5 @@
 // Wire-level checks that need no kubectl: Status bodies, watch semantics, the SPDY refusal,
-// exec over the older v4 channel protocol, and the PATCH types.
+// exec over the older v4 channel protocol, exec output in bulk, and the PATCH types.
 import { once } from 'node:events';
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +160,28 @@ describe('exec and SPDY', () => {
       [1, 'hi\n'],
       [3, '{"metadata":{},"status":"Success"}'],
     ]);
+  });
+});
+
+describe('exec output in bulk', () => {
+  it('head -c 8M /dev/zero arrives whole over v5.channel.k8s.io, then Success', async () => {
+    const ws = new WebSocket(
+      new URL('/api/v1/namespaces/default/pods/web/exec?command=head&command=-c&command=8M&command=/dev/zero&stdout=true', double.url.href.replace('https', 'wss')),
+      ['v5.channel.k8s.io'],
+      { ca: tls.caCert, headers: { authorization: `Bearer ${TOKEN}` } },
+    );
+    let stdout = 0;
+    let nonZero = 0;
+    const other: [number | undefined, string][] = [];
+    ws.on('message', (d: Buffer) => {
+      if (d[0] !== 1) return other.push([d[0], d.subarray(1).toString()]);
+      stdout += d.length - 1;
+      for (let i = 1; i < d.length; i++) nonZero += d[i] === 0 ? 0 : 1;
+    });
+    await once(ws, 'close');
+    expect(stdout).toBe(8 * 1024 * 1024);
+    expect(nonZero).toBe(0);
+    expect(other).toEqual([[3, '{"metadata":{},"status":"Success"}']]);
   });
 });
 
