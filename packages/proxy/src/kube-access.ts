@@ -18,6 +18,8 @@ export interface KubeDeps {
   now: () => Date;
   log: Logger;
   streams: LiveStreams;
+  /** Session content is recorded unless this is false (the benchmark measures what recording costs). */
+  recordSessions?: boolean;
 }
 
 export type KubeAccess =

@@ -38,6 +38,8 @@ export interface ProxyServer {
   tunnels: AgentTunnels;
   /** Requests and sessions in flight (a lock ends those it covers). */
   liveStreams: LiveStreams;
+  /** For the benchmark only: turns recording of session content off and on (metadata and audit stay). */
+  setRecording(on: boolean): void;
   listen(port: number, host: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -84,6 +86,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     server,
     tunnels,
     liveStreams: streams,
+    setRecording: (on) => {
+      deps.recordSessions = on;
+    },
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -23,6 +23,7 @@ export class AsciicastWriter {
   private readonly decoders = { o: new TextDecoder('utf-8'), i: new TextDecoder('utf-8') };
   /** What was typed and shown, for the full-text index (escape sequences removed). */
   readonly text = { input: '', output: '' };
+  private readonly indexed = { input: 0, output: 0 };
 
   constructor(
     readonly path: string,
@@ -54,8 +55,14 @@ export class AsciicastWriter {
     const text = this.decoders[kind].decode(data, { stream: true });
     if (!text) return;
     this.push(`[${this.elapsed()},"${kind}",${JSON.stringify(text)}]\n`);
+    // The index sees the first TEXT_CAP characters each way; after that only the file keeps it.
     const key = kind === 'o' ? 'output' : 'input';
-    if (this.text[key].length < TEXT_CAP) this.text[key] += plainText(text).slice(0, TEXT_CAP - this.text[key].length);
+    const left = TEXT_CAP - this.indexed[key];
+    if (left > 0) {
+      const part = text.length > left ? text.slice(0, left) : text;
+      this.indexed[key] += part.length;
+      this.text[key] += plainText(part);
+    }
   }
 
   private elapsed(): string {

@@ -67,7 +67,7 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
   const tty = query.get('tty') === 'true' || query.get('tty') === '1';
   const startedAt = deps.now().getTime();
   const channels = protocol.endsWith('channel.k8s.io') && !protocol.startsWith('base64');
-  const record = kind !== 'portforward' && channels;
+  const record = kind !== 'portforward' && channels && deps.recordSessions !== false;
   const day = new Date(startedAt).toISOString().slice(0, 10);
   const recordingPath = record ? `${day}/${id}.cast` : null;
   const session: SessionRecord = {
