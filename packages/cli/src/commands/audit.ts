@@ -2,6 +2,7 @@
 import { AuditSearchResponse, AuditVerifyResponse, type AuditEvent } from '@ztsh/protocol';
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
+import { formatTable } from '../table.ts';
 
 export interface AuditSearchOptions {
   proxy?: string;
@@ -82,10 +83,7 @@ export async function auditSearch(ctx: CliContext, options: AuditSearchOptions):
     eventSummary(e),
   ]);
   const head = ['TIME', 'TYPE', 'USER', 'CLUSTER', 'OUTCOME', 'WHAT'];
-  const widths = head.slice(0, -1).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)) + 2);
-  const line = (r: string[]) => r.slice(0, -1).map((c, i) => c.padEnd(widths[i]!)).join('') + r[r.length - 1] + '\n';
-  ctx.stdout(line(head));
-  for (const r of rows) ctx.stdout(line(r));
+  ctx.stdout(formatTable(head, rows));
   if (events.length === want) ctx.stderr(`(showing the newest ${want}; --limit shows more)\n`);
 }
 

@@ -3,6 +3,7 @@ import { LockSchema, LocksResponse, type LockInfo } from '@ztsh/protocol';
 import { z } from 'zod';
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
+import { formatTable } from '../table.ts';
 
 export async function lockAdd(ctx: CliContext, options: { proxy?: string; user?: string; role?: string; ttl?: string; message?: string; format: string }): Promise<void> {
   if (Boolean(options.user) === Boolean(options.role)) throw new CliError('give exactly one of --user and --role', 'ztsh lock add --user alice --message "incident 42"', 2);
@@ -23,10 +24,7 @@ export async function lockLs(ctx: CliContext, options: { proxy?: string; format:
   if (locks.length === 0) return ctx.stdout('No locks in force.\n');
   const rows = locks.map((l) => [l.id, describe(l), l.createdBy, l.createdAt.replace(/\.\d+Z$/, 'Z'), l.expiresAt?.replace(/\.\d+Z$/, 'Z') ?? 'never', l.message ?? '-']);
   const head = ['LOCK', 'TARGET', 'BY', 'CREATED', 'EXPIRES', 'MESSAGE'];
-  const widths = head.slice(0, -1).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)) + 2);
-  const line = (r: string[]) => r.slice(0, -1).map((c, i) => c.padEnd(widths[i]!)).join('') + r[r.length - 1] + '\n';
-  ctx.stdout(line(head));
-  for (const r of rows) ctx.stdout(line(r));
+  ctx.stdout(formatTable(head, rows));
 }
 
 export async function lockRm(ctx: CliContext, id: string, options: { proxy?: string }): Promise<void> {

@@ -4,6 +4,7 @@
 import { parseAsciicast, RecordingsResponse, type SessionInfo } from '@ztsh/protocol';
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
+import { formatTable } from '../table.ts';
 import { parseLimit } from './audit.ts';
 
 export interface RecordingsOptions {
@@ -63,10 +64,7 @@ function printSessions(ctx: CliContext, sessions: SessionInfo[], format: string)
     s.command.join(' ') || '-',
   ]);
   const head = ['SESSION', 'STARTED', 'USER', 'CLUSTER', 'KIND', 'POD', 'DURATION', 'EXIT', 'COMMAND'];
-  const widths = head.slice(0, -1).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)) + 2);
-  const line = (r: string[]) => r.slice(0, -1).map((c, i) => c.padEnd(widths[i]!)).join('') + r[r.length - 1] + '\n';
-  ctx.stdout(line(head));
-  for (const r of rows) ctx.stdout(line(r));
+  ctx.stdout(formatTable(head, rows));
 }
 
 export async function recordingsLs(ctx: CliContext, options: RecordingsOptions): Promise<void> {
