@@ -122,7 +122,10 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     hostCa,
     rp: { id: config.webauthn.rp_id ?? options.publicUrl.hostname, name: config.webauthn.rp_name, origin: options.publicUrl.origin },
   };
-  const sweep = setInterval(() => storage.logins.deleteExpired(clock.now().getTime() - 3_600_000), 60_000);
+  const sweep = setInterval(() => {
+    storage.logins.deleteExpired(clock.now().getTime() - 3_600_000);
+    storage.webSessions.deleteExpired(clock.now().getTime());
+  }, 60_000);
   sweep.unref();
   return {
     app: createAuthApp(deps, { log, trustProxy: options.trustProxy ?? false, recordingsDir: join(options.dataDir, 'recordings') }),

@@ -11,7 +11,10 @@ import { lockRoutes } from '../routes/locks-api.ts';
 import { loginApiRoutes } from '../routes/login-api.ts';
 import { joinRoutes } from '../routes/join-api.ts';
 import { loginPageRoutes } from '../routes/login-pages.ts';
+import { webAssets } from '../routes/web-assets.ts';
+import { webPageRoutes } from '../routes/web-pages.ts';
 import { errorMiddleware } from './error-middleware.ts';
+import { webSessionMiddleware } from './web-session.ts';
 
 export interface AuthAppOptions {
   log: Logger;
@@ -36,7 +39,19 @@ export function createAuthApp(deps: LoginDeps, options: AuthAppOptions): Koa {
   });
   app.use(errorMiddleware());
   app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '64kb', formLimit: '16kb' }));
-  for (const router of [assetRoutes(), loginApiRoutes(deps), loginPageRoutes(deps), joinRoutes(deps), auditApiRoutes(deps, options), lockRoutes(deps)]) {
+  app.use(webSessionMiddleware(deps));
+  const web = webAssets();
+  const routers = [
+    assetRoutes(),
+    web.router,
+    loginApiRoutes(deps),
+    loginPageRoutes(deps, web.href),
+    webPageRoutes(deps, web.href),
+    joinRoutes(deps),
+    auditApiRoutes(deps, options),
+    lockRoutes(deps),
+  ];
+  for (const router of routers) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   app.use((ctx) => {

@@ -1,19 +1,24 @@
 // The end of a login: approval hands the browser a one-time code (or marks
 // a device login approved); the client trades that code, with the verifier
-// only it knows, for a certificate issued to its own public key.
+// only it knows, for a certificate issued to its own public key. A web login
+// ends in a session of the auditors' page instead (web-session.ts).
 import type { Certificates, Identity } from '@ztsh/protocol';
 import { isErrorCode, ZtshError } from '@ztsh/protocol';
 import { checkPublicKey, issueCertificate } from '../ca/issuer.ts';
 import { lockMessage } from '../locks/locks.ts';
 import type { LoginRecord } from '../storage/storage.ts';
 import { CODE_TTL_MS, DEVICE_POLL_INTERVAL_SEC, sameHash, sha256, type LoginDeps } from './login-deps.ts';
+import { openWebSession, refuseLockedWebLogin, type OpenedWebSession } from './web-session.ts';
 
 export interface Approval {
   /** Browser logins: where to send the browser (the client's localhost callback). */
   redirect?: URL;
+  /** Web logins: the session to set as the browser's cookie. */
+  webSession?: OpenedWebSession;
 }
 
 export function approve(deps: LoginDeps, login: LoginRecord, mfaMethod: 'totp' | 'webauthn' | null): Approval {
+  if (login.kind === 'web') refuseLockedWebLogin(deps, login);
   const now = deps.clock.now().getTime();
   const code = login.kind === 'browser' ? deps.ids.id(32) : null;
   const moved = deps.storage.logins.transition(login.id, 'mfa', {
@@ -36,6 +41,7 @@ export function approve(deps: LoginDeps, login: LoginRecord, mfaMethod: 'totp' |
       client: login.client ?? undefined,
     },
   });
+  if (login.kind === 'web') return { webSession: openWebSession(deps, login) };
   if (!code) return {};
   const redirect = new URL(login.redirect!);
   redirect.searchParams.set('code', code);

@@ -1,29 +1,24 @@
-// The first step of both login flows: the client sends its public key and a
-// hash of a verifier only it knows; nothing secret comes over the wire.
+// The first step of every login. The CLI's flows (browser, device) send the
+// client's public key and a hash of a verifier only it knows; nothing secret
+// comes over the wire. A web login (the auditors' page) sends neither.
 import type { DeviceStartRequest, DeviceStartResponse, LoginStartRequest, LoginStartResponse } from '@ztsh/protocol';
 import { checkPublicKey } from '../ca/issuer.ts';
 import { parseDuration } from '../duration.ts';
 import type { LoginRecord } from '../storage/storage.ts';
 import { connectorFor, DEVICE_POLL_INTERVAL_SEC, LOGIN_TTL_MS, sha256, type LoginDeps } from './login-deps.ts';
 
-function newLogin(
-  deps: LoginDeps,
-  request: LoginStartRequest | DeviceStartRequest,
-  clientIp: string,
-  kind: LoginRecord['kind'],
-): LoginRecord {
-  const connector = connectorFor(deps, request.connector);
-  checkPublicKey(request.publicKey);
+/** A login record with nothing done yet; the client's key and verifier are filled in by the flows that issue certificates. */
+function blankLogin(deps: LoginDeps, kind: LoginRecord['kind'], connector: string, clientIp: string): LoginRecord {
   const now = deps.clock.now().getTime();
   return {
     id: deps.ids.id(),
     kind,
-    connector: connector.name,
-    publicKey: request.publicKey,
+    connector,
+    publicKey: '',
     redirect: null,
-    verifierHash: request.verifierHash,
-    ttlMs: request.ttl ? parseDuration(request.ttl) : null,
-    client: request.client ?? null,
+    verifierHash: '',
+    ttlMs: null,
+    client: null,
     clientIp,
     status: 'started',
     browserHash: null,
@@ -45,6 +40,23 @@ function newLogin(
   };
 }
 
+function newLogin(
+  deps: LoginDeps,
+  request: LoginStartRequest | DeviceStartRequest,
+  clientIp: string,
+  kind: LoginRecord['kind'],
+): LoginRecord {
+  const connector = connectorFor(deps, request.connector);
+  checkPublicKey(request.publicKey);
+  return {
+    ...blankLogin(deps, kind, connector.name, clientIp),
+    publicKey: request.publicKey,
+    verifierHash: request.verifierHash,
+    ttlMs: request.ttl ? parseDuration(request.ttl) : null,
+    client: request.client ?? null,
+  };
+}
+
 export function startBrowserLogin(deps: LoginDeps, request: LoginStartRequest, clientIp: string): LoginStartResponse {
   const login = { ...newLogin(deps, request, clientIp, 'browser'), redirect: request.redirect };
   deps.storage.logins.insert(login);
@@ -53,6 +65,16 @@ export function startBrowserLogin(deps: LoginDeps, request: LoginStartRequest, c
     url: new URL(`/login/${login.id}`, deps.publicUrl).toString(),
     expiresAt: new Date(login.expiresAt).toISOString(),
   };
+}
+
+/**
+ * A sign-in to the auditors' web page: the same IdP and second factor, but
+ * no key and no code; approval opens a web session instead (web-session.ts).
+ */
+export function startWebLogin(deps: LoginDeps, connector: string | undefined, clientIp: string): LoginRecord {
+  const login = blankLogin(deps, 'web', connectorFor(deps, connector).name, clientIp);
+  deps.storage.logins.insert(login);
+  return login;
 }
 
 /** Letters no one confuses with each other or with digits. */

@@ -5,6 +5,10 @@ import type { LoginRecord } from '../storage/storage.ts';
 import { html, page, raw, type Html } from './html.ts';
 
 function clientLine(login: LoginRecord): Html {
+  if (login.kind === 'web') {
+    return html`<p class="client">Signing in to <strong>the ztsh audit page</strong>
+from ${login.clientIp}${login.user ? html` as <strong id="user">${login.user}</strong>` : ''}.</p>`;
+  }
   const c = login.client;
   return html`<p class="client">Signing in <strong>${c ? `${c.name} on ${c.hostname}` : 'a ztsh client'}</strong>
 from ${login.clientIp}${login.user ? html` as <strong id="user">${login.user}</strong>` : ''}.</p>`;

@@ -1,11 +1,13 @@
 // Browser routes of the login: /login/:id sends the browser to the IdP,
 // /oidc/callback takes it back, /login/:id/mfa/* do the second factor,
-// /device/* are the device-code pages.
+// /device/* are the device-code pages. Web logins (the auditors' page) share
+// all of it and end with a session cookie instead of a code.
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { ZtshError } from '@ztsh/protocol';
 import { parseBody } from '../http/guard.ts';
+import { setWebSessionCookie } from '../http/web-session.ts';
 import { beginIdp, idpCallback, LoginFailed } from '../login/idp.ts';
 import { approve } from '../login/finish.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
@@ -19,6 +21,7 @@ import {
 } from '../login/mfa-step.ts';
 import { normalizeUserCode } from '../login/start.ts';
 import { approvedPage, deviceCodePage, deviceConfirmPage, mfaPage } from '../pages/login-pages.ts';
+import { continuePage, type AssetHref } from '../pages/web-pages.ts';
 import type { LoginRecord } from '../storage/storage.ts';
 
 export const BROWSER_COOKIE = 'ztsh_login';
@@ -27,7 +30,7 @@ const CodeForm = z.object({ code: z.string().max(16) });
 const WebauthnBody = z.object({ mode: z.enum(['register', 'authenticate']), response: z.unknown().optional() });
 const UserCodeForm = z.object({ user_code: z.string().max(32) });
 
-export function loginPageRoutes(deps: LoginDeps): Router {
+export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
   const router = new Router();
   const secretOf = (ctx: Context) => ctx.cookies.get(BROWSER_COOKIE) ?? undefined;
 
@@ -37,10 +40,22 @@ export function loginPageRoutes(deps: LoginDeps): Router {
     ctx.redirect(url.toString());
   };
 
-  /** After the second factor (or none): code to the CLI, or the approval notice. */
+  /** After the second factor (or none): code to the CLI, the auditors' page, or the approval notice. */
   const finish = (ctx: Context, login: LoginRecord, method: 'totp' | 'webauthn' | null) => {
-    const { redirect } = approve(deps, login, method);
-    if (redirect) ctx.redirect(redirect.toString());
+    const { redirect, webSession } = approve(deps, login, method);
+    if (webSession) {
+      setWebSessionCookie(ctx, webSession);
+      // With no second factor this answers the IdP's redirect, a navigation
+      // another site began: the browser would hold the new SameSite=Strict
+      // cookie back from a redirect, but not from a page of ours.
+      if (method === null) {
+        ctx.type = 'html';
+        ctx.body = continuePage(webHref, '/web');
+      } else {
+        ctx.status = 303;
+        ctx.redirect('/web');
+      }
+    } else if (redirect) ctx.redirect(redirect.toString());
     else {
       ctx.type = 'html';
       ctx.body = approvedPage(login);
@@ -134,8 +149,9 @@ export function loginPageRoutes(deps: LoginDeps): Router {
       }
       throw error;
     }
-    const { redirect } = approve(deps, login, 'webauthn');
-    ctx.body = { redirect: redirect?.toString() ?? `/login/${login.id}/approved` };
+    const { redirect, webSession } = approve(deps, login, 'webauthn');
+    if (webSession) setWebSessionCookie(ctx, webSession);
+    ctx.body = { redirect: webSession ? '/web' : (redirect?.toString() ?? `/login/${login.id}/approved`) };
   });
 
   router.get('/login/:id/approved', (ctx) => {

@@ -128,6 +128,21 @@ const MIGRATIONS: string[] = [
      created_at INTEGER NOT NULL,
      expires_at INTEGER
    );`,
+  // Signed-in browsers of the auditors' web page: only the hash of each
+  // cookie's token is kept.
+  `CREATE TABLE web_sessions (
+     hash TEXT PRIMARY KEY,
+     user TEXT NOT NULL,
+     roles TEXT NOT NULL,
+     login_id TEXT NOT NULL,
+     client_ip TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX web_sessions_expires ON web_sessions (expires_at);`,
+  // Audit search over millions of events: user and cluster together are an
+  // auditor's commonest pair, and without this index one of them is scanned.
+  `CREATE INDEX audit_events_user_cluster ON audit_events (user, cluster, time);`,
 ];
 
 export function migrate(db: Database): void {

@@ -7,6 +7,7 @@ import type { AuditEvent } from '@ztsh/protocol';
 import { migrate } from './migrations.ts';
 import { sqliteAudit } from './sqlite-audit.ts';
 import { sqliteLocks, sqliteSessions } from './sqlite-sessions.ts';
+import { sqliteWebSessions } from './sqlite-web-sessions.ts';
 import type { LoginRecord, MfaDevice, NewAuditEvent, Storage } from './storage.ts';
 
 const LOGIN_COLUMNS: Record<keyof LoginRecord, string> = {
@@ -208,6 +209,7 @@ export function openSqliteStorage(path: string): Storage {
     audit: sqliteAudit(db),
     sessions: sqliteSessions(db),
     locks: sqliteLocks(db),
+    webSessions: sqliteWebSessions(db),
     close: () => db.close(),
   };
 }

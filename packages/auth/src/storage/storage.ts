@@ -2,15 +2,18 @@
 // embedded default; the interface keeps the engine replaceable.
 import type { AuditEvent } from '@ztsh/protocol';
 
-export type LoginKind = 'browser' | 'device';
+/** browser and device logins end in a certificate; web logins in a session on the auditors' page. */
+export type LoginKind = 'browser' | 'device' | 'web';
 export type LoginStatus = 'started' | 'idp' | 'mfa' | 'approved' | 'exchanged' | 'failed';
 
 export interface LoginRecord {
   id: string;
   kind: LoginKind;
   connector: string;
+  /** The client's public key (PEM); empty for web logins, which get no certificate. */
   publicKey: string;
   redirect: string | null;
+  /** Empty for web logins: no client waits to exchange a code. */
   verifierHash: string;
   ttlMs: number | null;
   client: { name: string; hostname: string; version?: string | undefined } | null;
@@ -163,6 +166,19 @@ export interface LockRecord {
   expiresAt: number | null;
 }
 
+/** A signed-in browser on the auditors' web page. */
+export interface WebSessionRecord {
+  /** SHA-256 of the cookie's token; the token itself is never stored. */
+  hash: string;
+  user: string;
+  /** The roles granted at sign-in; what they permit is looked up on every request. */
+  roles: string[];
+  loginId: string;
+  clientIp: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface Storage {
   logins: {
     insert(login: LoginRecord): void;
@@ -227,6 +243,13 @@ export interface Storage {
     remove(id: string): boolean;
     /** Locks in force at `now` (expired ones are left out). */
     active(now: number): LockRecord[];
+  };
+  webSessions: {
+    insert(session: WebSessionRecord): void;
+    /** The session with this token hash, if it is still alive at `now`. */
+    get(hash: string, now: number): WebSessionRecord | undefined;
+    remove(hash: string): boolean;
+    deleteExpired(before: number): number;
   };
   close(): void;
 }
