@@ -1,6 +1,6 @@
 // Streams a pod's stdout over the exec WebSocket (v5.channel.k8s.io, as kubectl ≥ 1.30 does)
-// and times it: `head -c N /dev/zero` in the apiserver double, read either straight from the
-// double or through proxy + tunnel + agent.
+// and times it: `head -c N /dev/zero` (or a file of the pod) in the apiserver double, read
+// either straight from the double or through proxy + tunnel + agent.
 import { WebSocket, type ClientOptions } from 'ws';
 
 const STDOUT = 1;
@@ -20,8 +20,8 @@ export interface StreamRun {
   mbPerSec: number;
 }
 
-export function execStream(target: StreamTarget, namespace: string, pod: string, bytes: number): Promise<StreamRun> {
-  const query = new URLSearchParams([['command', 'head'], ['command', '-c'], ['command', String(bytes)], ['command', '/dev/zero'], ['stdout', 'true']]);
+export function execStream(target: StreamTarget, namespace: string, pod: string, bytes: number, file = '/dev/zero'): Promise<StreamRun> {
+  const query = new URLSearchParams([['command', 'head'], ['command', '-c'], ['command', String(bytes)], ['command', file], ['stdout', 'true']]);
   const url = new URL(`api/v1/namespaces/${namespace}/pods/${pod}/exec?${query}`, target.base);
   url.protocol = 'wss:';
   return new Promise((resolve, reject) => {

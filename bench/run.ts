@@ -2,7 +2,9 @@
 // run (machines are noisy; ratios travel, absolute numbers do not): CA
 // issuance against raw signing, full logins, small kube GETs and an exec
 // stdout stream through proxy + tunnel + agent against the same sent to the
-// apiserver double, and what an idle agent tunnel costs the proxy in memory.
+// apiserver double, what session recording costs an exec stream and how much
+// it keeps of a busy interactive shell, what an idle agent tunnel costs the
+// proxy in memory, and audit search over a million events.
 //   pnpm bench          human-readable table
 //   pnpm bench --json   the same as JSON (also written to bench/results/)
 import 'reflect-metadata';
@@ -16,8 +18,11 @@ import type { Identity } from '@ztsh/protocol';
 import { DEV_USERS, startDevStack } from '@ztsh/server';
 import type { KubeEnv } from '../test/helpers/kube-env.ts';
 import { httpLogin } from '../test/helpers/http-login.ts';
+import { measureAuditSearch } from './audit-search.ts';
 import { execStream, type StreamTarget } from './exec-stream.ts';
 import { measureIdleTunnels, openFilesLimit } from './idle-tunnels.ts';
+import { interactiveSession } from './interactive-session.ts';
+import { APP_CONFIG, APP_LOG, seedPodFiles } from './pod-files.ts';
 
 interface Result {
   name: string;
@@ -31,6 +36,8 @@ interface Result {
 
 const json = process.argv.includes('--json');
 const results: Result[] = [];
+/** What a row sums up, for the JSON report (the table shows it as progress lines). */
+const details: Record<string, unknown> = {};
 const say = (text: string) => {
   if (!json) process.stdout.write(text);
 };
@@ -180,6 +187,76 @@ async function benchExecStream(k: KubeEnv, SA_TOKEN: string): Promise<void> {
   results.push({ name: 'exec stdout MB/s through ztsh (best of 2)', value: p, unit: 'MB/s', baseline: { name: 'direct MB/s', value: d }, ratio: p / d, goal: '>= 50% of direct', met: p / d >= 0.5 });
 }
 
+/** Size of the pod's application log: the most a text stream run reads. */
+const LOG_MIB = 128;
+
+/** The sandbox cluster through proxy + tunnel + agent, as alice. */
+async function throughZtsh(k: KubeEnv): Promise<StreamTarget> {
+  const files = await aliceFiles(k);
+  return { base: new URL('/k8s/sandbox/', k.stack.url), options: { ca: k.stack.tlsCa, cert: files.certPem, key: files.keyPem } };
+}
+
+async function benchRecordingCost(k: KubeEnv): Promise<void> {
+  say(`exec stdout of printable text (head -c N ${APP_LOG}) through ztsh, session recording off and on, alternating…\n`);
+  const proxied = await throughZtsh(k);
+  const proxy = k.stack.ztshd.proxy;
+  const run = async (recording: boolean, bytes: number) => {
+    proxy.setRecording(recording);
+    try {
+      return (await execStream(proxied, 'default', 'web-1', bytes, APP_LOG)).mbPerSec;
+    } finally {
+      proxy.setRecording(true);
+    }
+  };
+  await run(true, 8 * MiB);
+  const warm = await run(false, 16 * MiB);
+  // About 2 s a run at the speed without recording, 16 MiB to the whole log.
+  const bytes = MiB * Math.round(Math.min(LOG_MIB, Math.max(16, (warm * 1e6 * 2) / MiB)));
+  const best = { off: 0, on: 0 };
+  for (const round of [[false, true], [true, false], [false, true]]) {
+    for (const recording of round) {
+      const mbPerSec = await run(recording, bytes);
+      const key = recording ? 'on' : 'off';
+      best[key] = Math.max(best[key], mbPerSec);
+    }
+  }
+  say(`  3 × ${bytes / MiB} MiB each way: recording off best ${best.off.toFixed(1)} MB/s, on best ${best.on.toFixed(1)} MB/s\n`);
+  results.push({ name: 'exec text MB/s through ztsh, recording on (best of 3)', value: best.on, unit: 'MB/s', baseline: { name: 'recording off MB/s', value: best.off }, ratio: best.on / best.off, goal: '>= 80% of off', met: best.on / best.off >= 0.8 });
+}
+
+/** What an engineer types and looks at in a minute or so of debugging a pod. */
+const BUSY_COMMANDS = [
+  'ls /app',
+  `cat ${APP_CONFIG}`,
+  `head -n 20 ${APP_LOG}`,
+  'ls /var/log/app',
+  'cat /etc/resolv.conf',
+  'echo checking',
+  `head -n 5 ${APP_LOG}`,
+  'cat /etc/hostname',
+  'ls /tmp',
+];
+const PACE = { keysPerSecond: 12, readMs: 400 };
+
+async function benchInteractiveRecording(k: KubeEnv): Promise<void> {
+  say(`Recording of a busy interactive sh through ztsh (tty, keys typed one by one at ${PACE.keysPerSecond}/s, output awaited, ${PACE.readMs} ms to read it)…\n`);
+  k.stack.ztshd.proxy.setRecording(true);
+  const run = await interactiveSession(await throughZtsh(k), 'default', 'web-1', BUSY_COMMANDS, PACE);
+  // The proxy completes the session's record once it has seen the socket close.
+  const storage = k.stack.ztshd.auth.storage;
+  let session = storage.sessions.search({ user: 'alice', limit: 1 })[0];
+  for (let i = 0; i < 250 && !(session?.endedAt && session.recordingSize !== null); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    session = storage.sessions.search({ user: 'alice', limit: 1 })[0];
+  }
+  if (!session?.endedAt || session.recordingSize === null || !session.tty) throw new Error(`no finished interactive session recorded: ${JSON.stringify(session)}`);
+  const minutes = (session.endedAt - session.startedAt) / 60_000;
+  const perMinute = session.recordingSize / 1024 / minutes;
+  const streamPerMinute = (session.bytesIn + session.bytesOut) / 1024 / minutes;
+  say(`  ${run.commands} commands, ${run.keys} keys in ${(minutes * 60).toFixed(1)} s: recording ${(session.recordingSize / 1024).toFixed(1)} KiB, stdin+stdout ${((session.bytesIn + session.bytesOut) / 1024).toFixed(1)} KiB; at this pace ≈ ${((perMinute * 60 * 8) / 1024).toFixed(1)} MiB per 8-hour day\n`);
+  results.push({ name: 'recording KiB/min, busy interactive sh (tty)', value: perMinute, unit: 'KiB/min', baseline: { name: 'stdin+stdout KiB/min', value: streamPerMinute }, ratio: perMinute / streamPerMinute });
+}
+
 const IDLE_AGENTS = 1000;
 
 async function benchIdleTunnels(): Promise<void> {
@@ -197,6 +274,18 @@ async function benchIdleTunnels(): Promise<void> {
   results.push({ name: 'proxy heap+external per idle agent tunnel', value: js, unit: 'KiB', baseline: { name: 'heap+external MiB before them', value: (r.before.heapUsed + r.before.external) / MiB } });
 }
 
+const AUDIT_EVENTS = 1_000_000;
+
+async function benchAuditSearch(): Promise<void> {
+  say(`Audit search over ${AUDIT_EVENTS / 1e6}M generated events (SQLite, hash chain + FTS5), auditors' queries…\n`);
+  const r = await measureAuditSearch(AUDIT_EVENTS, say);
+  details.auditSearchKinds = r.kinds;
+  const baseline = { name: 'primary-key lookup p50 ms', value: r.primaryKeyP50 };
+  results.push({ name: `audit events appended/s (${AUDIT_EVENTS / 1e6}M, batches of 10k)`, value: AUDIT_EVENTS / r.generateSeconds, unit: 'events/s' });
+  results.push({ name: `audit search p50 (${AUDIT_EVENTS / 1e6}M events, ${r.kinds.length} query kinds)`, value: r.p50, unit: 'ms', baseline });
+  results.push({ name: `audit search p95 (${AUDIT_EVENTS / 1e6}M events, ${r.kinds.length} query kinds)`, value: r.p95, unit: 'ms', baseline, goal: '<= 50 ms', met: r.p95 <= 50 });
+}
+
 await benchIssuance();
 await benchLogins();
 {
@@ -204,15 +293,19 @@ await benchLogins();
   const k = await startKubeEnv();
   try {
     k.kube.addPod('default', 'web-1');
+    seedPodFiles(k.kube.podFs('default', 'web-1'), LOG_MIB * MiB);
     await benchKubeGet(k, SA_TOKEN);
     await benchExecStream(k, SA_TOKEN);
+    await benchRecordingCost(k);
+    await benchInteractiveRecording(k);
   } finally {
     await k.close();
   }
 }
 await benchIdleTunnels();
+await benchAuditSearch();
 
-const report = { at: new Date().toISOString(), node: process.version, results };
+const report = { at: new Date().toISOString(), node: process.version, results, details };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(report, null, 2) + '\n');
 if (json) {
@@ -220,7 +313,7 @@ if (json) {
 } else {
   say('\n');
   for (const r of results) {
-    const digits = r.unit === 'ms' ? 2 : 0;
+    const digits = r.unit === 'ms' ? (r.baseline && r.baseline.value < 0.1 ? 3 : 2) : r.baseline && r.baseline.value < 100 ? 1 : 0;
     const ratio = r.ratio !== undefined ? `  = ${(100 * r.ratio).toFixed(1)}%` : '';
     const base = r.baseline ? `  vs ${r.baseline.name} ${r.baseline.value.toFixed(digits)}${ratio}` : '';
     const goal = r.goal ? `  goal ${r.goal}: ${r.met ? 'met' : 'NOT met'}` : '';

@@ -97,64 +97,94 @@ export function sqliteAudit(db: Database): Storage['audit'] {
     appendMany: (events) => (events.length === 0 ? [] : appendAll.immediate(events)),
     list: ({ limit = 1000, afterSeq = 0 } = {}) =>
       (db.prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as Row[]).map(fromRow),
-    search: (q) => searchAudit(db, q),
+    search: auditSearch(db),
     verify: () => verifyChain(db),
   };
 }
 
-function searchAudit(db: Database, q: AuditQuery): AuditEvent[] {
-  const where: string[] = [];
-  const params: Record<string, unknown> = {};
-  if (q.user) {
-    where.push('e.user = @user');
-    params.user = q.user;
-  }
-  if (q.cluster) {
-    where.push('e.cluster = @cluster');
-    params.cluster = q.cluster;
-  }
-  if (q.type) {
-    if (q.type.endsWith('*') || q.type.endsWith('.')) {
-      const prefix = q.type.replace(/\*$/, '');
-      where.push('e.type >= @typeLo AND e.type < @typeHi');
-      params.typeLo = prefix;
-      params.typeHi = prefix + '\uffff';
-    } else {
-      where.push('e.type = @type');
-      params.type = q.type;
+/**
+ * Above this many text matches, the search walks another filter's index in
+ * time order and keeps the events the text matched (a common word fills a
+ * page within the newest few thousand events); at or below it, it reads the
+ * matches and sorts them.
+ */
+const MANY_TEXT_MATCHES = 10_000;
+
+function auditSearch(db: Database): Storage['audit']['search'] {
+  const countMatches = db.prepare('SELECT count(*) FROM (SELECT 1 FROM audit_fts WHERE audit_fts MATCH ? LIMIT ?)').pluck();
+  const firstType = db.prepare('SELECT type FROM audit_events WHERE type >= ? AND type < ? ORDER BY type LIMIT 1').pluck();
+  const nextType = db.prepare('SELECT type FROM audit_events WHERE type > ? AND type < ? ORDER BY type LIMIT 1').pluck();
+  /** The distinct types under a prefix, one index seek each. */
+  const typesStartingWith = (prefix: string): string[] => {
+    const end = prefix + '\uffff';
+    const types: string[] = [];
+    for (let t = firstType.get(prefix, end) as string | undefined; t !== undefined; t = nextType.get(t, end) as string | undefined) types.push(t);
+    return types;
+  };
+
+  return (q) => {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (q.user) {
+      where.push('e.user = @user');
+      params.user = q.user;
     }
-  }
-  if (q.success !== undefined) {
-    where.push('e.success = @success');
-    params.success = q.success ? 1 : 0;
-  }
-  if (q.sessionId) {
-    where.push('e.session_id = @sessionId');
-    params.sessionId = q.sessionId;
-  }
-  if (q.since) {
-    where.push('e.time >= @since');
-    params.since = q.since;
-  }
-  if (q.until) {
-    where.push('e.time < @until');
-    params.until = q.until;
-  }
-  if (q.before) {
-    where.push('(e.time < @beforeTime OR (e.time = @beforeTime AND e.seq < @beforeSeq))');
-    params.beforeTime = q.before.time;
-    params.beforeSeq = q.before.seq;
-  }
-  let from = 'audit_events e';
-  if (q.text) {
-    from = 'audit_fts f JOIN audit_events e ON e.seq = f.rowid';
-    where.push('audit_fts MATCH @text');
-    params.text = ftsPhrase(q.text);
-  }
-  params.limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-  // Newest first; seq breaks ties; (time, seq) is the page cursor.
-  const sql = `SELECT e.* FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.time DESC, e.seq DESC LIMIT @limit`;
-  return (db.prepare(sql).all(params) as Row[]).map(fromRow);
+    if (q.cluster) {
+      where.push('e.cluster = @cluster');
+      params.cluster = q.cluster;
+    }
+    if (q.type) {
+      if (q.type.endsWith('*') || q.type.endsWith('.')) {
+        const prefix = q.type.replace(/\*$/, '');
+        if (prefix) {
+          // The few types under the prefix, by name: each is then read from the
+          // (type, time) index in time order, where a range of types cannot be.
+          const types = typesStartingWith(prefix);
+          if (types.length === 0) return [];
+          where.push(`e.type IN (${types.map((_, i) => `@type${i}`).join(', ')})`);
+          types.forEach((type, i) => (params[`type${i}`] = type));
+        }
+      } else {
+        where.push('e.type = @type');
+        params.type = q.type;
+      }
+    }
+    if (q.success !== undefined) {
+      // A literal, not a parameter: only then can SQLite use the partial index of failures.
+      where.push(q.success ? 'e.success = 1' : 'e.success = 0');
+    }
+    if (q.sessionId) {
+      where.push('e.session_id = @sessionId');
+      params.sessionId = q.sessionId;
+    }
+    if (q.since) {
+      where.push('e.time >= @since');
+      params.since = q.since;
+    }
+    if (q.until) {
+      where.push('e.time < @until');
+      params.until = q.until;
+    }
+    if (q.before) {
+      where.push('(e.time < @beforeTime OR (e.time = @beforeTime AND e.seq < @beforeSeq))');
+      params.beforeTime = q.before.time;
+      params.beforeSeq = q.before.seq;
+    }
+    if (q.text) {
+      params.text = ftsPhrase(q.text);
+      const found = countMatches.get(params.text, MANY_TEXT_MATCHES + 1) as number;
+      if (found === 0) return [];
+      // A common word: "+" keeps SQLite from reading every match by seq, so it
+      // walks an index in time order and tests each event against the matches.
+      where.push(`${found > MANY_TEXT_MATCHES ? '+e.seq' : 'e.seq'} IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH @text)`);
+    }
+    params.limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+    // Newest first; seq breaks ties; (time, seq) is the page cursor. The page
+    // is picked by (time, seq) alone, then only its events are read whole.
+    const page = `SELECT e.seq FROM audit_events e ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.time DESC, e.seq DESC LIMIT @limit`;
+    const sql = `SELECT * FROM audit_events WHERE seq IN (${page}) ORDER BY time DESC, seq DESC`;
+    return (db.prepare(sql).all(params) as Row[]).map(fromRow);
+  };
 }
 
 function verifyChain(db: Database): AuditVerdict {

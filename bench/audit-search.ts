@@ -1,0 +1,123 @@
+// Audit search as an auditor uses it, over a month of a busy deployment's
+// events (audit-events.ts) in the real SQLite store: by user, user and
+// cluster, type, refusals, the last week, words (a command, a pod name, a
+// common word), user and words, and the second page of some of those.
+// Each kind runs many times with varying users and clusters; the baseline is
+// a primary-key lookup in the same database.
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStorage, type AuditQuery, type Storage } from '@ztsh/auth';
+import { CLUSTERS, DAYS, END, generateAudit, USERS } from './audit-events.ts';
+
+export interface AuditSearchRun {
+  events: number;
+  generateSeconds: number;
+  dbBytes: number;
+  /** All queries together. */
+  p50: number;
+  p95: number;
+  kinds: { kind: string; queries: number; p50: number; p95: number }[];
+  /** `SELECT * FROM audit_events WHERE seq = ?`, p50 ms. */
+  primaryKeyP50: number;
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+export async function measureAuditSearch(events: number, say: (text: string) => void): Promise<AuditSearchRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'ztsh-bench-audit-'));
+  const path = join(dir, 'ztsh.db');
+  const storage = openSqliteStorage(path);
+  try {
+    const generated = generateAudit(events);
+    const start = performance.now();
+    let done = 0;
+    for (const batch of generated.batches(10_000)) {
+      storage.audit.appendMany(batch);
+      done += batch.length;
+      if (done % 250_000 === 0) say(`  ${done / 1000}k events appended (${((performance.now() - start) / 1000).toFixed(0)} s)\n`);
+    }
+    const generateSeconds = (performance.now() - start) / 1000;
+    const dbBytes = statSync(path).size;
+    say(`  ${events} events over ${DAYS} days appended in ${generateSeconds.toFixed(1)} s (${(events / generateSeconds).toFixed(0)}/s), database ${(dbBytes / 2 ** 20).toFixed(0)} MiB\n`);
+
+    const kinds = auditorQueries(storage, generated.somePod);
+    const all: number[] = [];
+    const perKind: AuditSearchRun['kinds'] = [];
+    for (const [kind, queries] of kinds) {
+      for (const q of queries.slice(0, 10)) storage.audit.search(q); // warm up
+      const times: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (const q of queries) {
+          const t = performance.now();
+          storage.audit.search(q);
+          times.push(performance.now() - t);
+        }
+      }
+      times.sort((a, b) => a - b);
+      all.push(...times);
+      perKind.push({ kind, queries: times.length, p50: pct(times, 50), p95: pct(times, 95) });
+      say(`  ${kind.padEnd(28)} ${String(times.length).padStart(4)} queries  p50 ${pct(times, 50).toFixed(2).padStart(6)} ms  p95 ${pct(times, 95).toFixed(2).padStart(6)} ms\n`);
+    }
+    all.sort((a, b) => a - b);
+    return { events, generateSeconds, dbBytes, p50: pct(all, 50), p95: pct(all, 95), kinds: perKind, primaryKeyP50: primaryKeyLookup(path, events) };
+  } finally {
+    storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function primaryKeyLookup(path: string, events: number): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    const get = db.prepare('SELECT * FROM audit_events WHERE seq = ?');
+    const times: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const seq = 1 + ((i * 7919 * 104_729) % events);
+      const t = performance.now();
+      get.get(seq);
+      times.push(performance.now() - t);
+    }
+    const measured = times.slice(200).sort((a, b) => a - b); // the first ones warm the cache
+    return pct(measured, 50);
+  } finally {
+    db.close();
+  }
+}
+
+/** The queries of each kind, with users, clusters and cursors taken from the data as an auditor would. */
+function auditorQueries(storage: Storage, somePod: string): [string, AuditQuery[]][] {
+  const since = new Date(END - 7 * 86_400_000).toISOString();
+  // Where each user mostly works, from their newest requests.
+  const mainCluster = new Map<string, string>();
+  for (const user of USERS) {
+    const counts = new Map<string, number>();
+    for (const e of storage.audit.search({ user, type: 'kube.request', limit: 200 })) {
+      const c = String(e.fields.cluster);
+      counts.set(c, (counts.get(c) ?? 0) + 1);
+    }
+    mainCluster.set(user, [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? CLUSTERS[0]!);
+  }
+  const users = (n: number) => Array.from({ length: n }, (_, i) => USERS[(i * 7) % USERS.length]!);
+  const cycle = <T>(xs: T[], n: number) => Array.from({ length: n }, (_, i) => xs[i % xs.length]!);
+  const N = 50;
+  const texts = ['rm -rf', somePod, 'secrets', 'kill -9', 'psql'];
+  const kinds: [string, AuditQuery[]][] = [
+    ['by user', users(N).map((user) => ({ user }))],
+    ['by user + cluster', users(N).map((user) => ({ user, cluster: mainCluster.get(user)! }))],
+    ['by type', cycle<AuditQuery>([{ type: 'session.start' }, { type: 'user.login' }, { type: 'session.*' }, { type: 'cert.issued' }, { type: 'lock.' }, { type: 'port_forward.' }], N)],
+    ['failures', cycle<AuditQuery>([{ success: false }, { success: false, text: 'secrets' }, ...CLUSTERS.map((cluster) => ({ success: false, cluster }))], N)],
+    ['last 7 days', cycle<AuditQuery>([{ since }, ...CLUSTERS.map((cluster) => ({ since, cluster })), { since, type: 'session.start' }], N)],
+    ['text', cycle(texts.map((text) => ({ text })), N)],
+    ['user + text', users(N).map((user, i) => ({ user, text: i % 2 ? 'secrets' : 'sh' }))],
+  ];
+  // Page 2 of some of the above: the cursor is page 1's last event.
+  const firstPages = [...kinds[0]![1].slice(0, 10), ...kinds[3]![1].slice(0, 10), ...kinds[5]![1].slice(0, 10), ...kinds[6]![1].slice(0, 10)];
+  const secondPages = firstPages.flatMap((q) => {
+    const last = storage.audit.search(q).at(-1);
+    return last ? [{ ...q, before: { time: last.time, seq: last.seq } }] : [];
+  });
+  kinds.push(['page 2 (before cursor)', cycle(secondPages, N)]);
+  return kinds;
+}
