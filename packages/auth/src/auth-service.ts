@@ -38,7 +38,8 @@ export interface AuthService {
   storage: Storage;
   userCa: CertAuthority;
   hostCa: CertAuthority;
-  dataDir: string;
+  /** Where the proxy writes session recordings and the auditors' API reads them. */
+  recordingsDir: string;
   close(): void;
 }
 
@@ -95,6 +96,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   const hostCa = await loadOrCreateAuthority({ dir: caDir, kind: 'host', clusterName: config.cluster_name, clock, keySecret, onEvent });
 
   const storage = openSqliteStorage(join(options.dataDir, 'ztsh.db'));
+  const recordingsDir = join(options.dataDir, 'recordings');
   const redirectUri = new URL('/oidc/callback', options.publicUrl).toString();
   const connectors = new Map<string, OidcConnector>(
     config.connectors.map((c, i) => [
@@ -128,12 +130,12 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   }, 60_000);
   sweep.unref();
   return {
-    app: createAuthApp(deps, { log, trustProxy: options.trustProxy ?? false, recordingsDir: join(options.dataDir, 'recordings') }),
+    app: createAuthApp(deps, { log, trustProxy: options.trustProxy ?? false, recordingsDir }),
     deps,
     storage,
     userCa,
     hostCa,
-    dataDir: options.dataDir,
+    recordingsDir,
     close: () => {
       clearInterval(sweep);
       audit.flush();

@@ -1,5 +1,6 @@
 // What every command gets from the entry point: environment, the ztsh home,
 // and where to write. Commands never read process.env themselves.
+import { X509Certificate } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -58,9 +59,18 @@ export function apiFor(ctx: CliContext, proxy: URL, caFile?: string, client?: { 
   return new ApiClient({ proxy, ca, client });
 }
 
-/** An API client that presents the user's certificate (for the auditor and admin APIs). */
+/** The stored login for this proxy; refuses when there is none or its certificate has expired. */
+export function loggedIn(ctx: CliContext, proxy: URL) {
+  const profile = ctx.home.readProfile(proxy);
+  if (!profile) throw new CliError(`not logged in to ${proxy.origin}`, `run ztsh login --proxy ${proxy.origin}`);
+  if (new Date(new X509Certificate(profile.certPem).validTo).getTime() <= Date.now()) {
+    throw new CliError(`your ztsh certificate for ${proxy.host} has expired: run ztsh login`, `ztsh login --proxy ${proxy.origin}`);
+  }
+  return profile;
+}
+
+/** An API client that presents the user's certificate (clusters, the auditor and admin APIs). */
 export async function withUserApi<T>(ctx: CliContext, proxyFlag: string | undefined, fn: (api: ApiClient) => Promise<T>): Promise<T> {
-  const { loggedIn } = await import('./commands/kube.ts');
   const proxy = resolveProxy(ctx, proxyFlag);
   const profile = loggedIn(ctx, proxy);
   const api = apiFor(ctx, proxy, undefined, { cert: profile.certPem, key: profile.keyPem });

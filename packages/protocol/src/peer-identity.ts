@@ -6,7 +6,23 @@ import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { identityFromCertificate, type Identity } from './identity.ts';
 
-export type PeerCheck = { ok: true; identity: Identity; notAfter: Date } | { ok: false; reason: 'no_certificate' | 'untrusted' | 'expired' | 'no_identity' };
+export type PeerRefusal = 'no_certificate' | 'untrusted' | 'expired' | 'no_identity';
+
+export type PeerCheck = { ok: true; identity: Identity; notAfter: Date } | { ok: false; reason: PeerRefusal };
+
+/** What to tell a user whose certificate was refused; `noCertificate` says what to present where none was. */
+export function peerRefusalMessage(reason: PeerRefusal, noCertificate: string): string {
+  switch (reason) {
+    case 'no_certificate':
+      return noCertificate;
+    case 'untrusted':
+      return 'this certificate was not issued by this ztsh: run ztsh login';
+    case 'expired':
+      return 'your ztsh certificate has expired: run ztsh login';
+    case 'no_identity':
+      return 'this certificate carries no ztsh identity: run ztsh login';
+  }
+}
 
 type Verdict = { ok: true; identity: Identity; notBefore: Date; notAfter: Date } | { ok: false; reason: 'no_certificate' | 'untrusted' | 'no_identity' };
 

@@ -3,7 +3,6 @@
 // events and session records. In one process it is a direct call; split
 // apart it would be HTTPS with the proxy's host certificate. The proxy never
 // opens the database.
-import { join } from 'node:path';
 import { lockMessage, type AuditInput, type AuthService, type Role, type SessionRecord } from '@ztsh/auth';
 import type { AuditEventType } from '@ztsh/protocol';
 
@@ -49,7 +48,7 @@ export function inProcessAuthClient(auth: AuthService): AuthClient {
       index: (id, command, content) => storage.sessions.index(id, command, content),
       unfinished: () => storage.sessions.unfinished(),
     },
-    recordingsDir: join(auth.dataDir, 'recordings'),
+    recordingsDir: auth.recordingsDir,
   };
 }
 
@@ -58,7 +57,7 @@ export function inProcessAuthClient(auth: AuthService): AuthClient {
  * listens first, to learn its port). Until bind(), it trusts no CA, so every
  * kube request is refused, and there is nothing to audit against.
  */
-export function lateAuthClient(recordingsDir: string): { client: AuthClient; bind(real: AuthClient): void } {
+export function lateAuthClient(): { client: AuthClient; bind(real: AuthClient): void } {
   let real: AuthClient | undefined;
   const lockListeners = new Set<() => void>();
   const client: AuthClient = {
@@ -80,7 +79,10 @@ export function lateAuthClient(recordingsDir: string): { client: AuthClient; bin
       index: (id, command, content) => real?.sessions.index(id, command, content),
       unfinished: () => real?.sessions.unfinished() ?? [],
     },
-    recordingsDir,
+    get recordingsDir() {
+      if (!real) throw new Error('the auth service is not ready');
+      return real.recordingsDir;
+    },
   };
   return {
     client,

@@ -10,7 +10,7 @@ import type { AuthClient } from './auth-client.ts';
 import { authorizeKube } from './kube-authorize.ts';
 import type { LiveStreams } from './live-streams.ts';
 import { parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
-import { peerIdentity } from '@ztsh/protocol';
+import { peerIdentity, peerRefusalMessage } from '@ztsh/protocol';
 
 export interface KubeDeps {
   auth: AuthClient;
@@ -37,12 +37,6 @@ export type KubeAccess =
     }
   | { ok: false; code: number; message: string };
 
-const CERT_PROBLEMS = {
-  no_certificate: 'a ztsh certificate is required: run ztsh login, then ztsh kube login',
-  untrusted: 'this certificate was not issued by this ztsh: run ztsh login',
-  expired: 'your ztsh certificate has expired: run ztsh login',
-  no_identity: 'this certificate carries no ztsh identity: run ztsh login',
-} as const;
 
 /** Splits /k8s/<cluster>/<rest> into the cluster and the path the apiserver sees. */
 export function splitKubePath(url: string): { cluster: string; path: string; query: URLSearchParams; upstreamPath: string } | undefined {
@@ -82,7 +76,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
     return { ok: false, code, message };
   };
   const peer = peerIdentity(socket, deps.auth.userCaCertificates(), deps.now());
-  if (!peer.ok) return deny(401, CERT_PROBLEMS[peer.reason], peer.reason);
+  if (!peer.ok) return deny(401, peerRefusalMessage(peer.reason, 'a ztsh certificate is required: run ztsh login, then ztsh kube login'), peer.reason);
   identity = peer.identity;
   if (!target) return deny(404, 'not a cluster path: use /k8s/<cluster>/...', 'not_found');
   info = parseKubeRequest(method, target.path, target.query);

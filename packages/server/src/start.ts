@@ -46,7 +46,7 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
   // for the public URL); until then it answers 503.
   let app: ((req: never, res: never) => void) | undefined;
   let auth: AuthService | undefined;
-  const late = lateAuthClient(join(dataDir, 'recordings'));
+  const late = lateAuthClient();
   const proxy = createProxyServer({
     tls,
     auth: late.client,

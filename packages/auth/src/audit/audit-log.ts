@@ -56,40 +56,33 @@ export function createAuditLog(storage: Storage, clock: Clock): AuditLog {
       }
     }
   };
-  const flush = () => {
+  /** Writes the queue in one transaction; returns what was written. */
+  const writeQueue = (): AuditEvent[] => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (pending.length === 0) return;
+    if (pending.length === 0) return [];
     const batch = pending;
     pending = [];
-    written(storage.audit.appendMany(batch));
+    const events = storage.audit.appendMany(batch);
+    written(events);
+    return events;
   };
   return {
     emit(type, success, input) {
-      const event = build(type, success, input);
-      if (pending.length > 0) {
-        pending.push(event);
-        const batch = pending;
-        pending = [];
-        if (timer) clearTimeout(timer);
-        timer = undefined;
-        const events = storage.audit.appendMany(batch);
-        written(events);
-        return events[events.length - 1]!;
-      }
-      const appended = storage.audit.append(event);
-      written([appended]);
-      return appended;
+      // Behind whatever is queued, so the chain keeps the order events happened in.
+      pending.push(build(type, success, input));
+      const events = writeQueue();
+      return events[events.length - 1]!;
     },
     queue(type, success, input) {
       pending.push(build(type, success, input));
-      if (pending.length >= MAX_QUEUE) flush();
+      if (pending.length >= MAX_QUEUE) writeQueue();
       else if (!timer) {
-        timer = setTimeout(flush, AUDIT_FLUSH_MS);
+        timer = setTimeout(writeQueue, AUDIT_FLUSH_MS);
         timer.unref();
       }
     },
-    flush,
+    flush: () => void writeQueue(),
     onWritten(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

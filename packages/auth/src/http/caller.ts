@@ -3,7 +3,7 @@
 // page. Either way the permission comes from the roles as defined now.
 import type { Context } from 'koa';
 import type { TLSSocket } from 'node:tls';
-import { peerIdentity, ZtshError } from '@ztsh/protocol';
+import { peerIdentity, peerRefusalMessage, ZtshError } from '@ztsh/protocol';
 import { lockMessage } from '../locks/locks.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
 import type { Permissions, Role } from '../roles/role-schema.ts';
@@ -24,12 +24,6 @@ export function permissionsOf(roles: Role[]): Set<Permission> {
   return granted;
 }
 
-const CERT_PROBLEMS = {
-  no_certificate: 'sign in first: run ztsh login (or use the web page)',
-  untrusted: 'this certificate was not issued by this ztsh: run ztsh login',
-  expired: 'your ztsh certificate has expired: run ztsh login',
-  no_identity: 'this certificate carries no ztsh identity: run ztsh login',
-} as const;
 
 export function caller(ctx: Context, deps: LoginDeps): Caller {
   const web = ctx.state.webSession as { user: string; roles: string[] } | undefined;
@@ -38,7 +32,7 @@ export function caller(ctx: Context, deps: LoginDeps): Caller {
     who = { user: web.user, roles: web.roles, via: 'web' };
   } else {
     const peer = peerIdentity(ctx.req.socket as TLSSocket, deps.userCa.trustBundle, deps.clock.now());
-    if (!peer.ok) throw new ZtshError('unauthenticated', CERT_PROBLEMS[peer.reason], { hint: 'run ztsh login' });
+    if (!peer.ok) throw new ZtshError('unauthenticated', peerRefusalMessage(peer.reason, 'sign in first: run ztsh login (or use the web page)'), { hint: 'run ztsh login' });
     who = { user: peer.identity.user, roles: peer.identity.roles, via: 'certificate' };
   }
   const lock = deps.locks.lockFor(who.user, who.roles);

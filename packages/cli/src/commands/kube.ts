@@ -6,30 +6,15 @@ import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CliError } from '../cli-error.ts';
-import { apiFor, resolveProxy, type CliContext } from '../context.ts';
+import { loggedIn, resolveProxy, withUserApi, type CliContext } from '../context.ts';
 import { kubeconfigPath, writeKubeEntry } from '../kubeconfig.ts';
 
 const ClusterList = z.object({
   clusters: z.array(z.object({ name: z.string(), labels: z.record(z.string(), z.string()), online: z.boolean(), since: z.string() })),
 });
 
-export function loggedIn(ctx: CliContext, proxy: URL) {
-  const profile = ctx.home.readProfile(proxy);
-  if (!profile) throw new CliError(`not logged in to ${proxy.origin}`, `run ztsh login --proxy ${proxy.origin}`);
-  if (new Date(new X509Certificate(profile.certPem).validTo).getTime() <= Date.now()) {
-    throw new CliError(`your ztsh certificate for ${proxy.host} has expired: run ztsh login`, `ztsh login --proxy ${proxy.origin}`);
-  }
-  return profile;
-}
-
-async function clusters(ctx: CliContext, proxy: URL) {
-  const profile = loggedIn(ctx, proxy);
-  const api = apiFor(ctx, proxy, undefined, { cert: profile.certPem, key: profile.keyPem });
-  try {
-    return (await api.call('GET', '/v1/clusters', ClusterList)).clusters;
-  } finally {
-    await api.close();
-  }
+function clusters(ctx: CliContext, proxy: URL) {
+  return withUserApi(ctx, proxy.origin, async (api) => (await api.call('GET', '/v1/clusters', ClusterList)).clusters);
 }
 
 export async function kubeLs(ctx: CliContext, options: { proxy?: string; format: string }): Promise<void> {

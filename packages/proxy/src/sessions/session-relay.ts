@@ -22,12 +22,10 @@ const CH_STDERR = 2;
 const CH_ERROR = 3;
 const CH_RESIZE = 4;
 
-export function sessionKind(access: Access): SessionKind {
-  const { subresource } = access.info;
+export function sessionKind(subresource: string, command: string[]): SessionKind {
   if (subresource === 'portforward') return 'portforward';
   if (subresource === 'attach') return 'attach';
-  const query = new URLSearchParams(access.upstreamPath.split('?')[1] ?? '');
-  return query.getAll('command')[0] === 'tar' ? 'cp' : 'exec';
+  return command[0] === 'tar' ? 'cp' : 'exec';
 }
 
 /** Reads the exit code from the error channel's Status: 0 on Success, N for NonZeroExitCode. */
@@ -61,9 +59,9 @@ class ChannelReader {
 
 export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, stream: ClientHttp2Stream, head: Buffer, protocol: string): void {
   const id = randomUUID();
-  const kind = sessionKind(access);
   const query = new URLSearchParams(access.upstreamPath.split('?')[1] ?? '');
   const command = query.getAll('command');
+  const kind = sessionKind(access.info.subresource, command);
   const tty = query.get('tty') === 'true' || query.get('tty') === '1';
   const startedAt = deps.now().getTime();
   const channels = protocol.endsWith('channel.k8s.io') && !protocol.startsWith('base64');
