@@ -96,11 +96,14 @@ export const ClusterName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?
 
 export const JoinRequest = z.strictObject({
   token: z.string().min(1).max(256),
-  cluster: ClusterName,
+  /** What joins: an agent serving a cluster (the default), or a proxy running apart from auth. */
+  role: z.enum(['agent', 'proxy']).default('agent'),
+  /** The cluster an agent serves; a proxy sends none. */
+  cluster: ClusterName.optional(),
   publicKey: PublicKeyPem,
   hostname: z.string().max(255).optional(),
 });
-export type JoinRequest = z.infer<typeof JoinRequest>;
+export type JoinRequest = z.input<typeof JoinRequest>;
 
 export const JoinResponse = z.strictObject({
   certificate: CertificatePem,

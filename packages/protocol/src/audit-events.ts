@@ -10,6 +10,9 @@ export const AuditEventTypes = {
   'join_token.created': { success: 'ZA1300I', failure: 'ZA1300W' },
   'join_token.removed': { success: 'ZA1301I', failure: 'ZA1301W' },
   'agent.join': { success: 'ZA1302I', failure: 'ZA1302W' },
+  /** A proxy that runs apart from auth joins with its token, or renews its host certificate. */
+  'proxy.join': { success: 'ZA1303I', failure: 'ZA1303W' },
+  'proxy.renew': { success: 'ZA1304I', failure: 'ZA1304W' },
   /** Every request to a cluster, allowed (I) or refused (W). */
   'kube.request': { success: 'ZA2000I', failure: 'ZA2000W' },
   /** exec, attach and cp: a recorded session begins and ends. */

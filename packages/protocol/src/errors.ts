@@ -29,6 +29,8 @@ export const ErrorCodes = {
   authorization_pending: 400,
   slow_down: 400,
   internal: 500,
+  bad_gateway: 502,
+  unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

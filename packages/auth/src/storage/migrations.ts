@@ -146,6 +146,24 @@ const MIGRATIONS: string[] = [
   // Refusals are a few percent of all events: an auditor's search for them
   // reads this small index newest first instead of passing over the rest.
   `CREATE INDEX audit_events_failures ON audit_events (time) WHERE success = 0;`,
+  // A proxy may run apart from auth: proxies join with their own token type,
+  // and each session remembers which proxy relayed it (NULL: the proxy in
+  // this process), so a restarted proxy closes only its own interrupted
+  // sessions. SQLite cannot change a CHECK in place: the table is rebuilt.
+  `CREATE TABLE join_tokens_v7 (
+     id TEXT PRIMARY KEY,
+     hash TEXT NOT NULL UNIQUE,
+     type TEXT NOT NULL CHECK (type IN ('agent', 'proxy')),
+     cluster TEXT NOT NULL,
+     uses_left INTEGER,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   INSERT INTO join_tokens_v7 SELECT id, hash, type, cluster, uses_left, created_at, expires_at FROM join_tokens;
+   DROP TABLE join_tokens;
+   ALTER TABLE join_tokens_v7 RENAME TO join_tokens;
+   ALTER TABLE sessions ADD COLUMN proxy_id TEXT;
+   CREATE INDEX sessions_unfinished ON sessions (proxy_id) WHERE ended_at IS NULL;`,
 ];
 
 export function migrate(db: Database): void {

@@ -49,7 +49,7 @@ function sessionFromRow(row: Row): SessionRecord {
 export function sqliteSessions(db: Database): Storage['sessions'] {
   const fields = Object.keys(SESSION_COLUMNS) as (keyof SessionRecord)[];
   const insert = db.prepare(
-    `INSERT INTO sessions (${fields.map((f) => SESSION_COLUMNS[f]).join(', ')}) VALUES (${fields.map((f) => `@${f}`).join(', ')})`,
+    `INSERT INTO sessions (${fields.map((f) => SESSION_COLUMNS[f]).join(', ')}, proxy_id) VALUES (${fields.map((f) => `@${f}`).join(', ')}, @proxyId)`,
   );
   const get = db.prepare('SELECT * FROM sessions WHERE id = ?');
   const replaceText = db.transaction((id: string, command: string, content: string) => {
@@ -57,8 +57,8 @@ export function sqliteSessions(db: Database): Storage['sessions'] {
     db.prepare('INSERT INTO sessions_fts (session_id, command, content) VALUES (?, ?, ?)').run(id, command, content);
   });
   return {
-    insert: (session) => {
-      const params: Record<string, unknown> = {};
+    insert: (session, proxyId = null) => {
+      const params: Record<string, unknown> = { proxyId };
       for (const f of fields) params[f] = toColumn(f, session[f]);
       insert.run(params);
     },
@@ -75,7 +75,12 @@ export function sqliteSessions(db: Database): Storage['sessions'] {
     },
     search: (q) => searchSessions(db, q),
     index: (id, command, content) => void replaceText(id, command, content),
-    unfinished: () => (db.prepare('SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at').all() as Row[]).map(sessionFromRow),
+    unfinished: (proxyId = null) =>
+      (db.prepare('SELECT * FROM sessions WHERE ended_at IS NULL AND proxy_id IS ? ORDER BY started_at').all(proxyId) as Row[]).map(sessionFromRow),
+    proxyOf: (id) => {
+      const row = db.prepare('SELECT proxy_id FROM sessions WHERE id = ?').get(id) as { proxy_id: string | null } | undefined;
+      return row ? row.proxy_id : undefined;
+    },
   };
 }
 

@@ -8,7 +8,7 @@ import { migrate } from './migrations.ts';
 import { sqliteAudit } from './sqlite-audit.ts';
 import { sqliteLocks, sqliteSessions } from './sqlite-sessions.ts';
 import { sqliteWebSessions } from './sqlite-web-sessions.ts';
-import type { LoginRecord, MfaDevice, NewAuditEvent, Storage } from './storage.ts';
+import type { JoinTokenType, LoginRecord, MfaDevice, NewAuditEvent, Storage } from './storage.ts';
 
 const LOGIN_COLUMNS: Record<keyof LoginRecord, string> = {
   id: 'id',
@@ -121,10 +121,11 @@ export function openSqliteStorage(path: string): Storage {
     createdAt: row.created_at as number,
     expiresAt: row.expires_at as number,
   });
-  const redeemToken = db.transaction((hash: string, cluster: string, now: number) => {
+  const redeemToken = db.transaction((hash: string, type: JoinTokenType, cluster: string, now: number) => {
     const row = db.prepare('SELECT * FROM join_tokens WHERE hash = ?').get(hash) as Row | undefined;
     if (!row) return 'unknown' as const;
     const token = tokenFromRow(row);
+    if (token.type !== type) return 'wrong_type' as const;
     if (token.expiresAt <= now) return 'expired' as const;
     if (token.cluster !== cluster) return 'wrong_cluster' as const;
     if (token.usesLeft !== null) {
@@ -142,7 +143,7 @@ export function openSqliteStorage(path: string): Storage {
           .run(t.id, t.hash, t.type, t.cluster, t.usesLeft, t.createdAt, t.expiresAt),
       list: () => (db.prepare('SELECT * FROM join_tokens ORDER BY created_at').all() as Row[]).map(tokenFromRow),
       remove: (id) => db.prepare('DELETE FROM join_tokens WHERE id = ?').run(id).changes === 1,
-      redeem: (hash, cluster, now) => redeemToken.immediate(hash, cluster, now),
+      redeem: (hash, type, cluster, now) => redeemToken.immediate(hash, type, cluster, now),
     },
     logins: {
       insert: (login) => {

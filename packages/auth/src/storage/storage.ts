@@ -78,12 +78,15 @@ export interface MfaFailures {
   lockedUntil: number;
 }
 
+export type JoinTokenType = 'agent' | 'proxy';
+
 export interface JoinTokenRecord {
   /** Public handle for ls/rm: never the token itself. */
   id: string;
   /** SHA-256 of the token; the token is shown once and not stored. */
   hash: string;
-  type: 'agent';
+  type: JoinTokenType;
+  /** The cluster an agent token is bound to; empty for a proxy token. */
   cluster: string;
   /** null: until it expires. */
   usesLeft: number | null;
@@ -212,10 +215,11 @@ export interface Storage {
     list(): JoinTokenRecord[];
     remove(id: string): boolean;
     /**
-     * Atomically spends one use of the token with this hash, if it is for
-     * `cluster` and alive at `now`; returns the token as it was, or why not.
+     * Atomically spends one use of the token with this hash, if it is of
+     * this type, for `cluster` (agents) and alive at `now`; returns the token
+     * as it was, or why not.
      */
-    redeem(hash: string, cluster: string, now: number): JoinTokenRecord | 'unknown' | 'expired' | 'wrong_cluster' | 'used';
+    redeem(hash: string, type: JoinTokenType, cluster: string, now: number): JoinTokenRecord | 'unknown' | 'wrong_type' | 'expired' | 'wrong_cluster' | 'used';
   };
   audit: {
     /** One event, on disk when this returns. */
@@ -229,14 +233,18 @@ export interface Storage {
     verify(): AuditVerdict;
   };
   sessions: {
-    insert(session: SessionRecord): void;
+    /** proxyId: the host id of the proxy that relays it, when that proxy runs apart from auth. */
+    insert(session: SessionRecord, proxyId?: string | null): void;
     update(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): void;
     get(id: string): SessionRecord | undefined;
     /** Newest first. */
     search(query: SessionQuery): SessionRecord[];
     /** Stores the text the full-text search sees for this session (replaces any earlier). */
     index(id: string, command: string, content: string): void;
-    unfinished(): SessionRecord[];
+    /** Sessions not ended yet that this proxy relays (null: the proxy in this process). */
+    unfinished(proxyId?: string | null): SessionRecord[];
+    /** The proxy that relays this session (null: the one in this process); undefined when there is no such session. */
+    proxyOf(id: string): string | null | undefined;
   };
   locks: {
     insert(lock: LockRecord): void;
