@@ -13,14 +13,13 @@ import { DEV_USERS } from '@ztsh/server';
 import { parseAsciicast, plainText, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
 import { findKubectl, runKubectl, startKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, newZtshHome } from './helpers/cli.ts';
+import { cli } from './helpers/cli.ts';
 import { httpLogin } from './helpers/http-login.ts';
 import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
-import { storeLogin } from './helpers/profile.ts';
+import { loggedInEnv } from './helpers/profile.ts';
 import { runOnTty } from './helpers/tty.ts';
 
 let k: KubeEnv;
-const envOf = (home: string) => ({ PATH: process.env.PATH!, HOME: home, ZTSH_HOME: home });
 let carol: Record<string, string>;
 let bob: Record<string, string>;
 let alice: Record<string, string>;
@@ -30,14 +29,8 @@ beforeAll(async () => {
   k = await startKubeEnv();
   k.kube.addPod('default', 'web-1', { logs: ['started'] });
   alice = k.env as Record<string, string>;
-  for (const [user, set] of [
-    [DEV_USERS[2]!, (e: Record<string, string>) => (carol = e)],
-    [DEV_USERS[1]!, (e: Record<string, string>) => (bob = e)],
-  ] as const) {
-    const home = newZtshHome();
-    storeLogin(home, k.stack.url, k.stack.tlsCa, await httpLogin(k.stack.url, k.stack.tlsCa, user));
-    set(envOf(home));
-  }
+  carol = await loggedInEnv(k.stack, DEV_USERS[2]!);
+  bob = await loggedInEnv(k.stack, DEV_USERS[1]!);
 });
 afterAll(() => k?.close());
 

@@ -21,7 +21,7 @@ describe('deploy/', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ztsh-deploy-'));
     writeFileSync(join(dir, 'ztsh.yaml'), config);
     const loaded = loadConfigFile(join(dir, 'ztsh.yaml'));
-    checkAuthConfig(loaded.config.auth, loadRoles(loaded.config.auth, loaded.baseDir));
+    checkAuthConfig(loaded.config.auth!, loadRoles(loaded.config.auth!, loaded.baseDir));
     const pod = all.find((d) => d.kind === 'StatefulSet')!.spec.template.spec;
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });

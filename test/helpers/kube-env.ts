@@ -31,13 +31,15 @@ export interface KubeEnv {
 
 export const SA_TOKEN = 'agent-service-account-token';
 
-export async function startKubeEnv(): Promise<KubeEnv> {
-  const stack = await startTestStack();
+export async function startKubeEnv(options: { split?: boolean } = {}): Promise<KubeEnv> {
+  const stack = await startTestStack(options.split ? { split: true } : {});
+  // Join tokens live with the auth service: in its own data dir when it runs apart.
+  const authDataDir = options.split ? join(stack.dataDir, 'auth') : stack.dataDir;
   const tls = await createTestTls();
   const kube = await startKubeDouble({ tls: { cert: tls.cert, key: tls.key }, token: SA_TOKEN });
   const agents: RunningAgent[] = [];
   const addAgent = async (cluster: string, labels: Record<string, string>) => {
-    const made = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
+    const made = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', authDataDir, '--format', 'json'], { encoding: 'utf8' });
     const token = (JSON.parse(made.stdout) as { token: string }).token;
     const agent = await startAgent({
       proxy: stack.url,

@@ -24,3 +24,12 @@ export function storeLogin(home: string, proxy: URL, tlsCa: string, login: Await
   h.setCurrent(proxy);
   h.writeTrust(proxy, tlsCa);
 }
+
+/** A fresh ztsh home with `user` logged in to the stack over HTTP: the environment to run the CLI as them. */
+export async function loggedInEnv(stack: { url: URL; tlsCa: string }, user: Parameters<typeof import('./http-login.ts').httpLogin>[2]): Promise<Record<string, string>> {
+  const { httpLogin } = await import('./http-login.ts');
+  const { newZtshHome } = await import('./cli.ts');
+  const home = newZtshHome();
+  storeLogin(home, stack.url, stack.tlsCa, await httpLogin(stack.url, stack.tlsCa, user));
+  return { PATH: process.env.PATH!, HOME: home, ZTSH_HOME: home };
+}

@@ -16,3 +16,4 @@ export { checkTotp, newTotpSecret, TOTP_PERIOD_SEC } from './mfa/totp.ts';
 export * from './tokens/join-tokens.ts';
 export { createAuditLog, AUDIT_FLUSH_MS, type AuditLog, type AuditInput } from './audit/audit-log.ts';
 export * from './locks/locks.ts';
+export { internalRoutes, proxyState } from './routes/internal-api.ts';

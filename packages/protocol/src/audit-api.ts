@@ -2,6 +2,7 @@
 // recordings, locks. Shared by ztshd, the CLI and the web page.
 import { z } from 'zod';
 import { AuditEventSchema } from './audit-events.ts';
+import { SessionRecordSchema } from './internal-api.ts';
 
 export const AuditSearchResponse = z.object({
   events: z.array(AuditEventSchema),
@@ -16,28 +17,12 @@ export const AuditVerifyResponse = z.union([
 ]);
 export type AuditVerifyResponse = z.infer<typeof AuditVerifyResponse>;
 
-export const SessionSchema = z.object({
+/** A session as the API shows it: times as ISO strings, and whether its content was recorded. */
+export const SessionSchema = SessionRecordSchema.omit({ id: true, startedAt: true, endedAt: true, recordingPath: true }).extend({
   id: z.string(),
-  kind: z.enum(['exec', 'attach', 'cp', 'portforward']),
-  user: z.string(),
-  roles: z.array(z.string()),
-  cluster: z.string(),
-  namespace: z.string(),
-  pod: z.string(),
-  container: z.string().nullable(),
-  command: z.array(z.string()),
-  tty: z.boolean(),
-  kubernetesUser: z.string(),
-  kubernetesGroups: z.array(z.string()),
-  clientIp: z.string().nullable(),
   startedAt: z.string(),
   endedAt: z.string().nullable(),
-  exitCode: z.number().nullable(),
-  endReason: z.string().nullable(),
-  bytesIn: z.number(),
-  bytesOut: z.number(),
   recorded: z.boolean(),
-  recordingSize: z.number().nullable(),
 });
 export type SessionInfo = z.infer<typeof SessionSchema>;
 

@@ -40,7 +40,10 @@ function ca(pem: string): X509Certificate {
 }
 
 function judge(socket: TLSSocket, caBundle: string[]): Verdict {
-  const peer = socket.getPeerX509Certificate?.();
+  return judgeCertificate(socket.getPeerX509Certificate?.(), caBundle);
+}
+
+function judgeCertificate(peer: X509Certificate | undefined, caBundle: string[]): Verdict {
   if (!peer) return { ok: false, reason: 'no_certificate' };
   if (!caBundle.some((pem) => peer.checkIssued(ca(pem)) && peer.verify(ca(pem).publicKey))) return { ok: false, reason: 'untrusted' };
   let identity: Identity | null;
@@ -51,6 +54,27 @@ function judge(socket: TLSSocket, caBundle: string[]): Verdict {
   }
   if (!identity) return { ok: false, reason: 'no_identity' };
   return { ok: true, identity, notBefore: new Date(peer.validFrom), notAfter: new Date(peer.validTo) };
+}
+
+function current(verdict: Verdict, now: Date): PeerCheck {
+  if (!verdict.ok) return verdict;
+  if (verdict.notAfter.getTime() <= now.getTime() || verdict.notBefore.getTime() > now.getTime()) return { ok: false, reason: 'expired' };
+  return { ok: true, identity: verdict.identity, notAfter: verdict.notAfter };
+}
+
+/**
+ * The same check for a certificate a client showed to a proxy, which the
+ * proxy passed on (DER, base64) with a request it forwarded to auth.
+ */
+export function forwardedIdentity(derBase64: string | undefined, caBundle: string[], now: Date): PeerCheck {
+  if (!derBase64) return { ok: false, reason: 'no_certificate' };
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(Buffer.from(derBase64, 'base64'));
+  } catch {
+    return { ok: false, reason: 'untrusted' };
+  }
+  return current(judgeCertificate(cert, caBundle), now);
 }
 
 export function peerIdentity(socket: TLSSocket, caBundle: string[], now: Date): PeerCheck {
@@ -65,7 +89,5 @@ export function peerIdentity(socket: TLSSocket, caBundle: string[], now: Date): 
     verdict = judge(socket, caBundle);
     bySocket.set(key, verdict);
   }
-  if (!verdict.ok) return verdict;
-  if (verdict.notAfter.getTime() <= now.getTime() || verdict.notBefore.getTime() > now.getTime()) return { ok: false, reason: 'expired' };
-  return { ok: true, identity: verdict.identity, notAfter: verdict.notAfter };
+  return current(verdict, now);
 }

@@ -1,8 +1,12 @@
 // What the proxy needs from the auth service, and nothing more: the CAs to
 // trust, the current definition of roles, locks, and a place to put audit
-// events and session records. In one process it is a direct call; split
-// apart it would be HTTPS with the proxy's host certificate. The proxy never
-// opens the database.
+// events and session records. In one process it is a direct call; with the
+// proxy run apart it is HTTPS with the proxy's host certificate
+// (http-auth-client.ts). The proxy never opens the database.
+//
+// What must be stored before the proxy goes on (a refusal's audit event, a
+// session's start) may return a promise: in one process it is already on
+// disk and nothing is returned, so the common path stays synchronous.
 import { lockMessage, type AuditInput, type AuthService, type Role, type SessionRecord } from '@ztsh/auth';
 import type { AuditEventType } from '@ztsh/protocol';
 
@@ -15,16 +19,36 @@ export interface AuthClient {
   lockFor(user: string, roles: readonly string[]): { id: string; message: string } | undefined;
   /** Called when a lock is added or removed. */
   onLocksChanged(listener: () => void): () => void;
-  /** durable: on disk before this returns (security events); otherwise batched. */
-  audit(type: AuditEventType, success: boolean, input: AuditInput, durable: boolean): void;
+  /** Why no request can be served now (the proxy has lost touch with auth), or undefined. */
+  unavailable(): string | undefined;
+  /**
+   * durable: stored before this returns or its promise resolves (security
+   * events); a rejected promise means it could not be stored yet. Otherwise
+   * batched.
+   */
+  audit(type: AuditEventType, success: boolean, input: AuditInput, durable: boolean): MaybePromise<void>;
   sessions: {
-    start(session: SessionRecord): void;
-    update(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): void;
-    index(id: string, command: string, content: string): void;
-    unfinished(): SessionRecord[];
+    /** Rejects (or throws) when the session cannot be recorded: it must then not run. */
+    start(session: SessionRecord): MaybePromise<void>;
+    /** A patch with endedAt says the session is over and its recording complete. */
+    update(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): MaybePromise<void>;
+    index(id: string, command: string, content: string): MaybePromise<void>;
+    /** Sessions this proxy relayed that were never ended (it stopped without closing them). */
+    unfinished(): MaybePromise<SessionRecord[]>;
   };
   /** Where session recordings are written. */
   recordingsDir: string;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Runs `then` once `stored` has settled (at once when it is no promise); a failure to store is logged. */
+export function whenStored(stored: MaybePromise<void>, onFailure: (error: unknown) => void, then: () => void): void {
+  if (!(stored instanceof Promise)) return then();
+  stored.then(then, (error: unknown) => {
+    onFailure(error);
+    then();
+  });
 }
 
 export function inProcessAuthClient(auth: AuthService): AuthClient {
@@ -38,6 +62,7 @@ export function inProcessAuthClient(auth: AuthService): AuthClient {
       return lock ? { id: lock.id, message: lockMessage(lock) } : undefined;
     },
     onLocksChanged: (listener) => deps.locks.subscribe(listener),
+    unavailable: () => undefined,
     audit: (type, success, input, durable) => {
       if (durable) deps.audit.emit(type, success, input);
       else deps.audit.queue(type, success, input);
@@ -69,11 +94,12 @@ export function lateAuthClient(): { client: AuthClient; bind(real: AuthClient): 
       lockListeners.add(listener);
       return () => lockListeners.delete(listener);
     },
+    unavailable: () => (real ? real.unavailable() : 'ztshd is starting'),
     audit: (...args) => real?.audit(...args),
     sessions: {
       start: (s) => {
         if (!real) throw new Error('the auth service is not ready');
-        real.sessions.start(s);
+        return real.sessions.start(s);
       },
       update: (id, patch) => real?.sessions.update(id, patch),
       index: (id, command, content) => real?.sessions.index(id, command, content),

@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { isDroppedRequestHeader, type Identity } from '@ztsh/protocol';
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
-import type { AuthClient } from './auth-client.ts';
+import type { AuthClient, MaybePromise } from './auth-client.ts';
 import { authorizeKube } from './kube-authorize.ts';
 import type { LiveStreams } from './live-streams.ts';
 import { parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
@@ -35,7 +35,13 @@ export type KubeAccess =
       /** performance.now() when the request arrived. */
       started: number;
     }
-  | { ok: false; code: number; message: string };
+  | {
+      ok: false;
+      code: number;
+      message: string;
+      /** The refusal's audit event: answer only once it has settled (whenStored). */
+      stored: MaybePromise<void>;
+    };
 
 
 /** Splits /k8s/<cluster>/<rest> into the cluster and the path the apiserver sees. */
@@ -60,7 +66,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   let info: KubeRequestInfo | undefined;
   // Every refusal is a security event: on disk before kubectl hears of it.
   const deny = (code: number, message: string, reason: string): KubeAccess => {
-    deps.auth.audit('kube.request', false, {
+    const stored = deps.auth.audit('kube.request', false, {
       user: identity?.user,
       clientIp,
       message,
@@ -73,11 +79,13 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
         reason,
       },
     }, true);
-    return { ok: false, code, message };
+    return { ok: false, code, message, stored };
   };
   const peer = peerIdentity(socket, deps.auth.userCaCertificates(), deps.now());
   if (!peer.ok) return deny(401, peerRefusalMessage(peer.reason, 'a ztsh certificate is required: run ztsh login, then ztsh kube login'), peer.reason);
   identity = peer.identity;
+  const unavailable = deps.auth.unavailable();
+  if (unavailable) return deny(503, unavailable, 'auth_unreachable');
   if (!target) return deny(404, 'not a cluster path: use /k8s/<cluster>/...', 'not_found');
   info = parseKubeRequest(method, target.path, target.query);
   const lock = deps.auth.lockFor(identity.user, identity.roles);

@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { HOP_BY_HOP_HEADERS, kubeStatus } from '@ztsh/protocol';
 import { auditAllowed, checkKubeAccess, upstreamHeaders, type KubeDeps } from './kube-access.ts';
 import { sendStatus } from './kube-status.ts';
+import { whenStored } from './auth-client.ts';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -16,7 +17,7 @@ type Res = ServerResponse | Http2ServerResponse;
 export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   const access = checkKubeAccess(deps, req.socket as TLSSocket, req.method ?? 'GET', req.url ?? '/', req.headers);
   if (!access.ok) {
-    sendStatus(res as never, access.code, access.message);
+    whenStored(access.stored, (err) => deps.log.error({ err }, 'the audit event of a refusal was not stored yet'), () => sendStatus(res as never, access.code, access.message));
     return;
   }
   let stream;

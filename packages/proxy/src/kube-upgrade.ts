@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { auditAllowed, checkKubeAccess, upstreamHeaders, type KubeDeps } from './kube-access.ts';
 import { refuseUpgrade } from './kube-status.ts';
+import { whenStored } from './auth-client.ts';
 import { relaySession } from './sessions/session-relay.ts';
 
 export const SPDY_REFUSAL =
@@ -22,7 +23,10 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
   socket.on('error', () => undefined);
   // Access first: a refusal must read the same on kubectl's WebSocket try and its SPDY retry.
   const access = checkKubeAccess(deps, req.socket as TLSSocket, req.method ?? 'GET', req.url ?? '/', req.headers);
-  if (!access.ok) return refuseUpgrade(socket, access.code, access.message);
+  if (!access.ok) {
+    whenStored(access.stored, (err) => deps.log.error({ err }, 'the audit event of a refusal was not stored yet'), () => refuseUpgrade(socket, access.code, access.message));
+    return;
+  }
   if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
     auditAllowed(deps, access, 400, { error: 'SPDY upgrade refused' });
     return refuseUpgrade(socket, 400, SPDY_REFUSAL);

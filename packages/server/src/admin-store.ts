@@ -14,6 +14,9 @@ export interface StoreOptions {
 export function dataDirOf(options: StoreOptions): string {
   if (options.config) {
     const loaded = loadConfigFile(options.config);
+    if (!loaded.config.services.includes('auth')) {
+      throw new ZtshError('bad_request', `${loaded.path} runs a proxy alone: its data dir has no database`, { hint: 'run this beside the auth service, with its ztsh.yaml' });
+    }
     return resolve(loaded.baseDir, loaded.config.data_dir);
   }
   if (options.dataDir) return resolve(options.dataDir);

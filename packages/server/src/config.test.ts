@@ -62,7 +62,7 @@ describe('loadConfigFile', () => {
       roles: [],
       roles_files: [],
     });
-    expect(config.auth.connectors[0]).toEqual({
+    expect(config.auth!.connectors[0]).toEqual({
       name: 'corp',
       type: 'oidc',
       issuer: 'https://idp.example.com',
@@ -81,10 +81,10 @@ describe('loadConfigFile', () => {
     const { config } = loadConfigFile(file(text));
     expect(config.data_dir).toBe('/var/lib/ztsh');
     expect(config.log_level).toBe('debug');
-    expect(config.proxy.listen).toBe('[::]:443');
-    expect(config.proxy.trust_proxy).toBe(true);
-    expect(config.auth.default_ttl).toBe('1h30m');
-    expect(config.auth.mfa).toBe('optional');
+    expect(config.proxy!.listen).toBe('[::]:443');
+    expect(config.proxy!.trust_proxy).toBe(true);
+    expect(config.auth!.default_ttl).toBe('1h30m');
+    expect(config.auth!.mfa).toBe('optional');
   });
 
   it('names the path of an unknown key deep inside', () => {
@@ -280,5 +280,48 @@ describe('auth config cross-checks', () => {
       const error = errorOf(() => loadRoles(auth({ roles_files: ['bad-roles.yaml'] }), dir));
       expect(error.message).toBe(`${path} (document 1): spec.allow.verbs: unknown key`);
     });
+  });
+});
+
+describe('services: auth and proxy apart', () => {
+  const authOnly = minimal.replace('proxy:\n  public_addr: https://ztsh.example.com\n', 'services: [auth]\n').replace('auth:\n', 'auth:\n  listen: 0.0.0.0:3025\n  public_addr: https://ztsh.example.com\n');
+  const proxyOnly = `version: v1
+services: [proxy]
+proxy:
+  public_addr: https://ztsh.example.com
+  auth_server: https://auth.internal:3025
+  auth_ca_file: auth-ca.pem
+  join_token: { file: proxy-token }
+`;
+
+  it('runs both by default', () => {
+    expect(loadConfigFile(file(minimal)).config.services).toEqual(['auth', 'proxy']);
+  });
+
+  it('loads auth alone with its listen address and the public address', () => {
+    const { config } = loadConfigFile(file(authOnly));
+    expect(config.services).toEqual(['auth']);
+    expect(config.proxy).toBeUndefined();
+    expect(config.auth).toMatchObject({ listen: '0.0.0.0:3025', public_addr: 'https://ztsh.example.com' });
+  });
+
+  it('loads a proxy alone with no auth section', () => {
+    const { config } = loadConfigFile(file(proxyOnly));
+    expect(config.auth).toBeUndefined();
+    expect(config.proxy).toMatchObject({ auth_server: 'https://auth.internal:3025', join_token: { file: 'proxy-token' } });
+  });
+
+  it('names what each mode needs and what it must not have', () => {
+    const cases: [string, string][] = [
+      [proxyOnly.replace('  auth_server: https://auth.internal:3025\n', ''), 'proxy.auth_server: required when the proxy runs alone (services: [proxy])'],
+      [authOnly.replace('  public_addr: https://ztsh.example.com\n', ''), "auth.public_addr: required when auth runs alone (services: [auth]): the proxies' public address"],
+      [authOnly.replace('services: [auth]', 'services: [proxy]'), 'proxy: required when services include proxy'],
+      [minimal.replace('auth:\n', 'auth:\n  listen: 0.0.0.0:3025\n'), 'auth.listen: only for auth run alone (services: [auth]); this one uses proxy.listen'],
+      [minimal.replace('proxy:\n', 'proxy:\n  auth_server: https://auth.internal\n'), 'proxy.auth_server: only for a proxy run alone (services: [proxy]); this one runs with auth'],
+      [minimal.replace('version: v1\n', 'version: v1\nservices: [proxy]\n'), 'auth: this ztshd runs no auth service (services: [proxy]): remove this section'],
+      [minimal.replace('version: v1\n', 'version: v1\nservices: []\n'), 'services: name at least one of auth, proxy'],
+      [minimal.replace('version: v1\n', 'version: v1\nservices: [proxy, proxy]\n'), 'services: each service once'],
+    ];
+    for (const [text, message] of cases) expect(errorOf(() => loadConfigFile(file(text))).message).toContain(message);
   });
 });

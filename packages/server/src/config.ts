@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { AuthConfigSchema, parseConfig } from '@ztsh/auth';
+import { AuthConfigSchema, parseConfig, SecretSource } from '@ztsh/auth';
 import { ZtshError } from '@ztsh/protocol';
 
 const HostPort = z
@@ -12,23 +12,78 @@ const HostPort = z
   .regex(/^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:3080')
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be 0 to 65535');
 
-export const ZtshdConfigSchema = z.strictObject({
-  version: z.literal('v1'),
-  /** Where the database, CA keys and the self-signed TLS pair live; relative to the config file. */
-  data_dir: z.string().default('./data'),
-  log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
-  proxy: z.strictObject({
-    /** Address to bind. */
-    listen: HostPort.default('0.0.0.0:3080'),
-    /** The one address users, browsers and agents know. */
-    public_addr: z.url().refine((u) => u.startsWith('https://'), 'must be an https:// URL'),
-    /** Serving certificate; without it ztshd makes a self-signed one in data_dir/tls. */
-    tls: z.strictObject({ cert_file: z.string(), key_file: z.string() }).optional(),
-    /** Trust X-Forwarded-For / -Proto / -Host from an L7 load balancer in front; only the hop it appended counts. */
-    trust_proxy: z.boolean().default(false),
-  }),
-  auth: AuthConfigSchema,
+const TlsFiles = z.strictObject({ cert_file: z.string(), key_file: z.string() });
+const HttpsUrl = z.url().refine((u) => u.startsWith('https://'), 'must be an https:// URL');
+
+export const ProxyConfigSchema = z.strictObject({
+  /** Address to bind. */
+  listen: HostPort.default('0.0.0.0:3080'),
+  /** The one address users, browsers and agents know. */
+  public_addr: HttpsUrl,
+  /** Serving certificate; without it ztshd makes a self-signed one in data_dir/tls. */
+  tls: TlsFiles.optional(),
+  /** Trust X-Forwarded-For / -Proto / -Host from an L7 load balancer in front; only the hop it appended counts. */
+  trust_proxy: z.boolean().default(false),
+  /** A proxy run apart from auth (services: [proxy]): where the auth service listens. */
+  auth_server: HttpsUrl.optional(),
+  /** PEM CA bundle trusted for auth_server's TLS certificate, when it is not publicly trusted; relative to the config file. */
+  auth_ca_file: z.string().optional(),
+  /** A proxy run apart from auth: the token (ztshd tokens add --type proxy) it joins with the first time. */
+  join_token: SecretSource.optional(),
 });
+
+export const AuthServerConfigSchema = AuthConfigSchema.extend({
+  /** Auth run apart from the proxy (services: [auth]): the address proxies connect to. */
+  listen: HostPort.optional(),
+  /** Auth run apart: the proxies' public address, which users know (login URLs, OIDC redirect, WebAuthn origin). */
+  public_addr: HttpsUrl.optional(),
+  /** Auth run apart: its serving certificate for proxies; without it, a self-signed one in data_dir/tls. */
+  tls: TlsFiles.optional(),
+});
+
+const SERVICES = ['auth', 'proxy'] as const;
+
+export const ZtshdConfigSchema = z
+  .strictObject({
+    version: z.literal('v1'),
+    /** What this ztshd runs: both (the default), or one of them alone. */
+    services: z
+      .array(z.enum(SERVICES))
+      .min(1, 'name at least one of auth, proxy')
+      .refine((list) => new Set(list).size === list.length, 'each service once')
+      .default(['auth', 'proxy']),
+    /** Where the database, CA keys and the self-signed TLS pair live; relative to the config file. */
+    data_dir: z.string().default('./data'),
+    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+    proxy: ProxyConfigSchema.optional(),
+    auth: AuthServerConfigSchema.optional(),
+  })
+  .superRefine((config, ctx) => {
+    const runs = new Set(config.services);
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (runs.has('proxy') && !config.proxy) issue(['proxy'], 'required when services include proxy');
+    if (runs.has('auth') && !config.auth) issue(['auth'], 'required when services include auth');
+    if (!runs.has('proxy') && config.proxy) issue(['proxy'], 'this ztshd runs no proxy (services: [auth]): remove this section');
+    if (!runs.has('auth') && config.auth) issue(['auth'], 'this ztshd runs no auth service (services: [proxy]): remove this section');
+    const alone = runs.size === 1;
+    if (config.proxy) {
+      const remote = { auth_server: config.proxy.auth_server, auth_ca_file: config.proxy.auth_ca_file, join_token: config.proxy.join_token };
+      if (alone && !remote.auth_server) issue(['proxy', 'auth_server'], 'required when the proxy runs alone (services: [proxy])');
+      if (!alone) {
+        for (const [key, value] of Object.entries(remote)) {
+          if (value !== undefined) issue(['proxy', key], 'only for a proxy run alone (services: [proxy]); this one runs with auth');
+        }
+      }
+    }
+    if (config.auth) {
+      if (alone && !config.auth.public_addr) issue(['auth', 'public_addr'], "required when auth runs alone (services: [auth]): the proxies' public address");
+      if (!alone) {
+        for (const key of ['listen', 'public_addr', 'tls'] as const) {
+          if (config.auth[key] !== undefined) issue(['auth', key], `only for auth run alone (services: [auth]); this one uses proxy.${key === 'tls' ? 'tls' : key}`);
+        }
+      }
+    }
+  });
 export type ZtshdConfig = z.infer<typeof ZtshdConfigSchema>;
 export type ZtshdConfigInput = z.input<typeof ZtshdConfigSchema>;
 

@@ -10,7 +10,9 @@ import { type AuthConfigInput, type Clock, type RoleSchema } from '@ztsh/auth';
 import { startDevIdp, type DevIdp } from '@ztsh/testkit';
 import type { z } from 'zod';
 import { ZtshdConfigSchema, type ZtshdConfig } from './config.ts';
-import { startZtshd, type RunningZtshd } from './start.ts';
+import { startAuthAlone, startProxyAlone, startZtshd, type RunningAuthAlone, type RunningProxyAlone, type RunningZtshd, type StartOptions } from './start.ts';
+import { createServer } from 'node:net';
+import { createJoinToken } from '@ztsh/auth';
 import { servingTls } from './tls.ts';
 import { startDevCluster, type DevCluster } from './dev-cluster.ts';
 import type { DevSandbox } from './dev-sandbox.ts';
@@ -102,10 +104,19 @@ export interface DevStackOptions {
   kubeconfig?: boolean;
   /** The kubeconfig context to serve instead of the current one (implies `kubeconfig`). */
   kubeContext?: string | undefined;
+  /**
+   * Run auth and the proxy apart, as `services: [auth]` and `services: [proxy]`
+   * do: two listeners in this process, talking HTTPS with the proxy's host
+   * certificate. The auth service keeps its data in <dataDir>/auth.
+   */
+  split?: boolean;
 }
 
 export interface DevStack {
+  /** Auth and proxy; when split, the proxy's URL, port and TLS with the auth service of the other listener. */
   ztshd: RunningZtshd;
+  /** Set when auth and the proxy run apart. */
+  split?: { auth: RunningAuthAlone; proxy: RunningProxyAlone } | undefined;
   idp: DevIdp;
   /** The cluster behind the dev stack's agent, if one runs. */
   cluster?: DevCluster | undefined;
@@ -153,37 +164,82 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     },
   });
   let idp: DevIdp | undefined;
-  const ztshd = await startZtshd({
-    config: base,
+  const prepare: StartOptions['prepare'] = async (url, config) => {
+    const tls = await servingTls({ baseDir: options.dataDir, dataDir: options.dataDir, hostname: publicHost });
+    idp = await startDevIdp({
+      host: options.host ?? '127.0.0.1',
+      port: 0,
+      publicHost,
+      tls: { cert: tls.cert, key: tls.key },
+      users: users.map((u) => ({ username: u.username, password: u.password, email: `${u.username}@example.com`, name: u.username, groups: u.groups })),
+      clients: [{ clientId: 'ztsh', clientSecret, redirectUris: [new URL('/oidc/callback', url).toString()] }],
+      ...(options.tamperIdToken ? { tamperIdToken: options.tamperIdToken } : {}),
+    });
+    const caFile = join(options.dataDir, 'tls', 'ca.crt');
+    const auth = config.auth!;
+    return {
+      ...config,
+      auth: { ...auth, connectors: auth.connectors.map((c) => (c.name === 'dev' ? { ...c, issuer: idp!.issuer, ca_file: caFile } : c)) },
+    };
+  };
+  const common = {
     baseDir: options.dataDir,
     env: options.env ?? {},
     log: options.log,
     ...(options.clock ? { clock: options.clock } : {}),
-    publicUrlFor: (port) => new URL(`https://${publicHost}:${port}`),
-    prepare: async (url, config) => {
-      const tls = await servingTls({ baseDir: options.dataDir, dataDir: options.dataDir, hostname: publicHost });
-      idp = await startDevIdp({
-        host: options.host ?? '127.0.0.1',
-        port: 0,
-        publicHost,
-        tls: { cert: tls.cert, key: tls.key },
-        users: users.map((u) => ({ username: u.username, password: u.password, email: `${u.username}@example.com`, name: u.username, groups: u.groups })),
-        clients: [{ clientId: 'ztsh', clientSecret, redirectUris: [new URL('/oidc/callback', url).toString()] }],
-        ...(options.tamperIdToken ? { tamperIdToken: options.tamperIdToken } : {}),
-      });
-      const caFile = join(options.dataDir, 'tls', 'ca.crt');
-      return {
-        ...config,
-        auth: {
-          ...config.auth,
-          connectors: config.auth.connectors.map((c) => (c.name === 'dev' ? { ...c, issuer: idp!.issuer, ca_file: caFile } : c)),
-        },
-      };
-    },
-  }).catch(async (error: unknown) => {
+    publicUrlFor: (port: number) => new URL(`https://${publicHost}:${port}`),
+  };
+  let split: DevStack['split'];
+  const ztshd = await (options.split ? startSplit() : startZtshd({ config: base, prepare, ...common })).catch(async (error: unknown) => {
     await idp?.close();
     throw error;
   });
+
+  /** Auth alone on its own port, then a proxy alone that joins it with a proxy token. */
+  async function startSplit(): Promise<RunningZtshd> {
+    const host = options.host ?? '127.0.0.1';
+    // Auth must know the proxies' public address before the proxy exists.
+    const proxyPort = options.port || (await freePort(host));
+    const authConfig = ZtshdConfigSchema.parse({
+      ...base,
+      services: ['auth'],
+      data_dir: join(options.dataDir, 'auth'),
+      proxy: undefined,
+      auth: { ...base.auth, listen: `${host}:0`, public_addr: `https://${publicHost}:${proxyPort}` },
+    });
+    const auth = await startAuthAlone({ config: authConfig, prepare, ...common });
+    try {
+      const { token } = createJoinToken(auth.auth.deps, { type: 'proxy', ttlMs: 10 * 60_000, uses: 1 });
+      const proxyConfig = ZtshdConfigSchema.parse({
+        ...base,
+        services: ['proxy'],
+        auth: undefined,
+        proxy: {
+          ...base.proxy,
+          listen: `${host}:${proxyPort}`,
+          auth_server: `https://127.0.0.1:${auth.port}`,
+          auth_ca_file: auth.tls.caFile,
+          join_token: token,
+        },
+      });
+      const proxy = await startProxyAlone({ config: proxyConfig, ...common });
+      split = { auth, proxy };
+      return {
+        url: proxy.url,
+        port: proxy.port,
+        auth: auth.auth,
+        tls: proxy.tls,
+        proxy: proxy.proxy,
+        close: async () => {
+          await proxy.close();
+          await auth.close();
+        },
+      };
+    } catch (error) {
+      await auth.close();
+      throw error;
+    }
+  }
   enrollDevTotp(ztshd, users, options.clock);
   const { cluster, kubeconfigNotUsed } = await startDevCluster({
     auth: ztshd.auth,
@@ -202,6 +258,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   });
   return {
     ztshd,
+    split,
     idp: idp!,
     cluster,
     sandbox: cluster?.sandbox,
@@ -240,4 +297,16 @@ export function trustForCli(ztshHome: string, url: URL, caPem: string): string {
   const file = join(dir, `${url.hostname}_${url.port || '443'}.pem`);
   writeFileSync(file, caPem, { mode: 0o644 });
   return file;
+}
+
+/** A port nothing listens on now (the split dev stack's proxy port, which auth must know first). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { ZtshError } from '@ztsh/protocol';
 import { loadConfigFile } from './config.ts';
-import { startZtshd } from './start.ts';
+import { startFromConfig } from './start.ts';
 import { tokensCommand } from './tokens-command.ts';
 import { agentCommand } from './agent-command.ts';
 
@@ -37,13 +37,13 @@ const program = new Command('ztshd').description('ztsh access plane server: auth
 
 program
   .command('start')
-  .description('run the auth service and proxy from a config file')
+  .description('run the auth service and proxy from a config file (both by default; `services` in the file runs one alone)')
   .requiredOption('-c, --config <file>', 'path to ztsh.yaml')
   .action(async (options: { config: string }) => {
     try {
       const loaded = loadConfigFile(options.config);
       const log = pino({ level: loaded.config.log_level, base: { svc: 'ztshd' } });
-      const running = await startZtshd({ config: loaded.config, baseDir: loaded.baseDir, env, log });
+      const running = await startFromConfig({ config: loaded.config, baseDir: loaded.baseDir, env, log });
       onSignals(running.close);
     } catch (error) {
       fail(error);
@@ -61,8 +61,9 @@ program
   .option('--port <port>', 'port of the proxy', '3080')
   .addOption(new Option('--sandbox-only', 'serve the sandbox test double; do not look at the kubeconfig').conflicts('kubeContext'))
   .option('--kube-context <name>', 'serve this kubeconfig context instead of the current one, wherever its apiserver is')
+  .option('--split', 'run auth and the proxy apart (two listeners speaking HTTPS), as services: [auth] and [proxy] do')
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('warn'))
-  .action(async (options: { dataDir: string; host: string; port: string; logLevel: string; sandboxOnly?: boolean; kubeContext?: string }) => {
+  .action(async (options: { dataDir: string; host: string; port: string; logLevel: string; sandboxOnly?: boolean; kubeContext?: string; split?: boolean }) => {
     try {
       // Loaded only here: the dev IdP is a development tool, not part of a production ztshd.
       const { startDevStack, trustForCli } = await import('./dev-stack.ts');
@@ -79,6 +80,7 @@ program
         sandbox: true,
         kubeconfig: !sandboxOnly,
         kubeContext: options.kubeContext,
+        split: options.split === true,
       });
       const ztshHome = env.ZTSH_HOME ?? join(homedir(), '.ztsh');
       const trustFile = trustForCli(ztshHome, stack.url, stack.ztshd.tls.selfSignedCa!);

@@ -1,9 +1,30 @@
-// Starts ztshd from a loaded config: the auth service behind one HTTPS
-// listener at the public address.
+// Starts ztshd from a loaded config. By default the auth service and the
+// proxy run together behind one HTTPS listener at the public address; either
+// may run alone (services: [auth] or [proxy]), the proxy then talking to
+// auth over HTTPS with its host certificate.
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { hostname as machineName } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { createAuthService, type AuthService, type Clock, type IdSource } from '@ztsh/auth';
-import { createProxyServer, inProcessAuthClient, lateAuthClient, recoverSessions, type ProxyServer } from '@ztsh/proxy';
+import { createAuthService, resolveSecret, type AuthService, type Clock, type IdSource } from '@ztsh/auth';
+import {
+  authForwarder,
+  createProxyServer,
+  ensureProxyIdentity,
+  httpAuthClient,
+  inProcessAuthClient,
+  lateAuthClient,
+  newKeyPair,
+  recoverSessions,
+  renewalDue,
+  storeIdentity,
+  type HttpAuthClient,
+  type ProxyIdentity,
+  type ProxyServer,
+} from '@ztsh/proxy';
+import { ZtshError } from '@ztsh/protocol';
 import type { ZtshdConfig } from './config.ts';
 import { servingTls, type ServingTls } from './tls.ts';
 
@@ -29,18 +50,72 @@ export interface RunningZtshd {
   close(): Promise<void>;
 }
 
+export interface RunningAuthAlone {
+  /** Where proxies reach this auth service. */
+  url: URL;
+  port: number;
+  /** The proxies' public address, which users know. */
+  publicUrl: URL;
+  auth: AuthService;
+  tls: ServingTls;
+  close(): Promise<void>;
+}
+
+export interface RunningProxyAlone {
+  url: URL;
+  port: number;
+  tls: ServingTls;
+  proxy: ProxyServer;
+  authClient: HttpAuthClient;
+  close(): Promise<void>;
+}
+
+/** How long a proxy run alone waits for the auth service at start. */
+const AUTH_WAIT_MS = 15_000;
+const RENEWAL_CHECK_MS = 3_600_000;
+
 function splitHostPort(listen: string): { host: string; port: number } {
   const at = listen.lastIndexOf(':');
   return { host: listen.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(listen.slice(at + 1)) };
 }
 
+function section<K extends 'auth' | 'proxy'>(config: ZtshdConfig, key: K): NonNullable<ZtshdConfig[K]> {
+  const value = config[key];
+  if (!value) throw new ZtshError('invalid_config', `${key}: required when services include ${key}`, { hint: 'see docs/configuration.md' });
+  return value as NonNullable<ZtshdConfig[K]>;
+}
+
+function authServiceOptions(options: StartOptions, config: ZtshdConfig, dataDir: string, publicUrl: URL, trustProxy: boolean) {
+  return {
+    config: section(config, 'auth'),
+    dataDir,
+    publicUrl,
+    log: options.log.child({ component: 'auth' }),
+    secrets: { env: options.env, baseDir: options.baseDir },
+    trustProxy,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.ids ? { ids: options.ids } : {}),
+  };
+}
+
+/** `ztshd start`: whatever the config's services say. */
+export async function startFromConfig(options: StartOptions): Promise<{ close(): Promise<void> }> {
+  const services = new Set(options.config.services);
+  if (services.size === 2) return startZtshd(options);
+  if (services.has('auth')) return startAuthAlone(options);
+  return startProxyAlone(options);
+}
+
+/** Auth and proxy in one process, on one listener. */
 export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
   const { log } = options;
   let config = options.config;
+  const proxyConfig = section(config, 'proxy');
+  section(config, 'auth');
   const dataDir = resolve(options.baseDir, config.data_dir);
-  const configured = new URL(config.proxy.public_addr);
-  const tls = await servingTls({ files: config.proxy.tls, baseDir: options.baseDir, dataDir, hostname: configured.hostname });
-  const { host, port } = splitHostPort(config.proxy.listen);
+  const configured = new URL(proxyConfig.public_addr);
+  const tls = await servingTls({ files: proxyConfig.tls, baseDir: options.baseDir, dataDir, hostname: configured.hostname, key: 'proxy.tls' });
+  const { host, port } = splitHostPort(proxyConfig.listen);
 
   // The listener is up before the auth service exists (tests need the port
   // for the public URL); until then it answers 503.
@@ -62,22 +137,13 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
 
   try {
     if (options.prepare) config = await options.prepare(url, config);
-    auth = await createAuthService({
-      config: config.auth,
-      dataDir: join(dataDir),
-      publicUrl: url,
-      log: log.child({ component: 'auth' }),
-      secrets: { env: options.env, baseDir: options.baseDir },
-      trustProxy: config.proxy.trust_proxy,
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.ids ? { ids: options.ids } : {}),
-    });
+    auth = await createAuthService(authServiceOptions(options, config, dataDir, url, proxyConfig.trust_proxy));
   } catch (error) {
     await proxy.close();
     throw error;
   }
   late.bind(inProcessAuthClient(auth));
-  recoverSessions(late.client, log);
+  await recoverSessions(late.client, log);
   app = auth.app.callback() as never;
   const started = auth;
   log.info({ listen: `${host}:${boundPort}`, publicUrl: url.toString() }, 'ztshd listening');
@@ -91,6 +157,145 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     close: async () => {
       await proxy.close();
       started.close();
+    },
+  };
+}
+
+/**
+ * The auth service alone: its own HTTPS listener (auth.listen) where proxies
+ * connect with their host certificates; users reach it only through them.
+ */
+export async function startAuthAlone(options: StartOptions): Promise<RunningAuthAlone> {
+  const { log } = options;
+  let config = options.config;
+  const authConfig = section(config, 'auth');
+  const dataDir = resolve(options.baseDir, config.data_dir);
+  const { host, port } = splitHostPort(authConfig.listen ?? '0.0.0.0:3025');
+  const serverName = host === '0.0.0.0' || host === '::' ? machineName() : host;
+  const tls = await servingTls({ files: authConfig.tls, baseDir: options.baseDir, dataDir, hostname: serverName, key: 'auth.tls' });
+  let publicUrl = new URL(authConfig.public_addr!);
+  if (options.publicUrlFor) publicUrl = options.publicUrlFor(Number(publicUrl.port || 443));
+  if (options.prepare) config = await options.prepare(publicUrl, config);
+  const auth = await createAuthService(authServiceOptions(options, config, dataDir, publicUrl, false));
+
+  const server: Server = createServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, auth.app.callback());
+  // Proxies hold their connections open (keep-alive, the watch): no idle cut-offs.
+  server.keepAliveTimeout = 120_000;
+  server.requestTimeout = 0;
+  server.on('secureConnection', (socket) => socket.setNoDelay(true));
+  const boundPort = await new Promise<number>((done, fail) => {
+    server.once('error', (error) => {
+      auth.close();
+      fail(new ZtshError('invalid_config', `auth.listen: cannot listen on ${host}:${port}: ${error.message}`, { cause: error }));
+    });
+    server.listen(port, host, () => done((server.address() as AddressInfo).port));
+  });
+  const url = new URL(`https://${serverName.includes(':') ? `[${serverName}]` : serverName}:${boundPort}`);
+  log.info({ listen: `${host}:${boundPort}`, publicUrl: publicUrl.toString() }, 'ztshd auth service listening for proxies');
+  return {
+    url,
+    port: boundPort,
+    publicUrl,
+    auth,
+    tls,
+    close: async () => {
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      server.closeAllConnections();
+      await closed;
+      auth.close();
+    },
+  };
+}
+
+/**
+ * The proxy alone: joins the auth service the first time (proxy.join_token),
+ * keeps its host certificate fresh, and serves users and agents on its
+ * listener, forwarding what is auth's to auth.
+ */
+export async function startProxyAlone(options: StartOptions): Promise<RunningProxyAlone> {
+  const { log, config } = options;
+  const proxyConfig = section(config, 'proxy');
+  const dataDir = resolve(options.baseDir, config.data_dir);
+  const authServer = new URL(proxyConfig.auth_server!);
+  let authCa: string | undefined;
+  if (proxyConfig.auth_ca_file) {
+    const path = resolve(options.baseDir, proxyConfig.auth_ca_file);
+    try {
+      authCa = readFileSync(path, 'utf8');
+    } catch (cause) {
+      throw new ZtshError('invalid_config', `proxy.auth_ca_file: cannot read ${path}`, { cause });
+    }
+  }
+  const now = () => options.clock?.now() ?? new Date();
+  const identityDir = join(dataDir, 'proxy-identity');
+  let identity: ProxyIdentity = await ensureProxyIdentity({
+    authServer,
+    authCa,
+    dir: identityDir,
+    token: () => (proxyConfig.join_token ? resolveSecret(proxyConfig.join_token, 'proxy.join_token', { env: options.env, baseDir: options.baseDir }) : undefined),
+    now,
+  });
+  const client = httpAuthClient({
+    server: authServer,
+    ca: authCa,
+    credentials: identity,
+    recordingsDir: join(dataDir, 'recordings'),
+    log: log.child({ component: 'auth-client' }),
+    now: () => now().getTime(),
+  });
+  try {
+    await client.ready(AUTH_WAIT_MS);
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+
+  const renew = async () => {
+    if (!renewalDue(identity, now())) return;
+    const pair = newKeyPair();
+    const renewed = await client.renew(pair.publicKey);
+    identity = storeIdentity(identityDir, pair.privateKey, renewed.certificate);
+    client.setCredentials(identity);
+    log.info({ validUntil: renewed.validUntil }, 'renewed the proxy host certificate');
+  };
+  await renew().catch((error: unknown) => log.error({ err: error }, 'renewing the proxy host certificate failed; will try again'));
+  const renewTimer = setInterval(() => {
+    renew().catch((error: unknown) => log.error({ err: error }, 'renewing the proxy host certificate failed; will try again'));
+  }, RENEWAL_CHECK_MS);
+  renewTimer.unref();
+
+  const configured = new URL(proxyConfig.public_addr);
+  const tls = await servingTls({ files: proxyConfig.tls, baseDir: options.baseDir, dataDir, hostname: configured.hostname, key: 'proxy.tls' });
+  const { host, port } = splitHostPort(proxyConfig.listen);
+  const proxy = createProxyServer({
+    tls,
+    auth: client,
+    fallback: authForwarder(client, { trustProxy: proxyConfig.trust_proxy, log }),
+    log,
+  });
+  let boundPort: number;
+  try {
+    boundPort = await proxy.listen(port, host);
+  } catch (error) {
+    clearInterval(renewTimer);
+    await client.close();
+    throw error;
+  }
+  const url = options.publicUrlFor ? options.publicUrlFor(boundPort) : configured;
+  // Sessions this proxy left open when it last stopped, and recordings it could not hand over then.
+  await recoverSessions(client, log).catch((error: unknown) => log.error({ err: error }, 'closing interrupted sessions failed'));
+  void client.handOverLeftovers();
+  log.info({ listen: `${host}:${boundPort}`, publicUrl: url.toString(), authServer: authServer.origin }, 'ztshd proxy listening');
+  return {
+    url,
+    port: boundPort,
+    tls,
+    proxy,
+    authClient: client,
+    close: async () => {
+      clearInterval(renewTimer);
+      await proxy.close();
+      await client.close();
     },
   };
 }

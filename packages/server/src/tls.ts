@@ -17,6 +17,8 @@ export async function servingTls(options: {
   baseDir: string;
   dataDir: string;
   hostname: string;
+  /** The config key of `files`, for errors. */
+  key?: string;
 }): Promise<ServingTls> {
   if (options.files) {
     const read = (key: 'cert_file' | 'key_file') => {
@@ -24,7 +26,7 @@ export async function servingTls(options: {
       try {
         return readFileSync(path, 'utf8');
       } catch (cause) {
-        throw new ZtshError('invalid_config', `proxy.tls.${key}: cannot read ${path}`, { cause });
+        throw new ZtshError('invalid_config', `${options.key ?? 'proxy.tls'}.${key}: cannot read ${path}`, { cause });
       }
     };
     return { cert: read('cert_file'), key: read('key_file') };

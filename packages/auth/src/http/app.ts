@@ -14,6 +14,8 @@ import { loginPageRoutes } from '../routes/login-pages.ts';
 import { webAssets } from '../routes/web-assets.ts';
 import { webPageRoutes } from '../routes/web-pages.ts';
 import { errorMiddleware } from './error-middleware.ts';
+import { forwardedMiddleware } from './forwarded.ts';
+import { internalRoutes } from '../routes/internal-api.ts';
 import { webSessionMiddleware } from './web-session.ts';
 
 export interface AuthAppOptions {
@@ -28,6 +30,12 @@ export function createAuthApp(deps: LoginDeps, options: AuthAppOptions): Koa {
   // last X-Forwarded-For hop): earlier entries are whatever the client sent.
   const app = new Koa({ proxy: options.trustProxy ?? false, maxIpsCount: 1 });
   app.context.log = options.log;
+  // A client that goes away in the middle of a streamed answer (a watch, an
+  // export) is no error of ours; anything else is logged, never printed raw.
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET' || error.code === 'EPIPE') return;
+    options.log.error({ err: error }, 'unhandled error in the auth service');
+  });
   app.use(async (ctx, next) => {
     const id = randomUUID();
     ctx.state.log = options.log.child({ reqId: id });
@@ -38,6 +46,10 @@ export function createAuthApp(deps: LoginDeps, options: AuthAppOptions): Koa {
     await next();
   });
   app.use(errorMiddleware());
+  app.use(forwardedMiddleware(deps));
+  // Before the body parser: the internal routes read bodies of their own sizes.
+  const internal = internalRoutes(deps, options);
+  app.use(internal.routes()).use(internal.allowedMethods());
   app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '64kb', formLimit: '16kb' }));
   app.use(webSessionMiddleware(deps));
   const web = webAssets();

@@ -2,9 +2,9 @@
 // `ztsh login` (the CLI), or a web session from signing in on the auditors'
 // page. Either way the permission comes from the roles as defined now.
 import type { Context } from 'koa';
-import type { TLSSocket } from 'node:tls';
-import { peerIdentity, peerRefusalMessage, ZtshError } from '@ztsh/protocol';
+import { peerRefusalMessage, ZtshError } from '@ztsh/protocol';
 import { lockMessage } from '../locks/locks.ts';
+import { clientCertificate } from './forwarded.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
 import type { Permissions, Role } from '../roles/role-schema.ts';
 
@@ -31,7 +31,7 @@ export function caller(ctx: Context, deps: LoginDeps): Caller {
   if (web) {
     who = { user: web.user, roles: web.roles, via: 'web' };
   } else {
-    const peer = peerIdentity(ctx.req.socket as TLSSocket, deps.userCa.trustBundle, deps.clock.now());
+    const peer = clientCertificate(ctx, deps.userCa.trustBundle, deps.clock.now());
     if (!peer.ok) throw new ZtshError('unauthenticated', peerRefusalMessage(peer.reason, 'sign in first: run ztsh login (or use the web page)'), { hint: 'run ztsh login' });
     who = { user: peer.identity.user, roles: peer.identity.roles, via: 'certificate' };
   }

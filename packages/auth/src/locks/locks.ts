@@ -29,6 +29,12 @@ export function lockMessage(lock: LockRecord): string {
   return `access locked for ${who}${lock.message ? `: ${lock.message}` : ''} (lock ${lock.id})`;
 }
 
+/** Whether this lock, in force at `now`, shuts out this user or one of these roles. */
+export function lockApplies(lock: LockRecord, user: string, roles: readonly string[], now: number): boolean {
+  if (lock.expiresAt !== null && lock.expiresAt <= now) return false;
+  return 'user' in lock.target ? lock.target.user === user : roles.includes(lock.target.role);
+}
+
 export function createLocks(storage: Storage, clock: Clock, ids: IdSource, audit: AuditLog): Locks {
   // Kept in memory: every kube request asks, and a lock must apply to the
   // very next one. Expiry is checked against the clock on each question.
@@ -77,7 +83,7 @@ export function createLocks(storage: Storage, clock: Clock, ids: IdSource, audit
     lockFor(user, roles) {
       if (cache.length === 0) return undefined;
       const now = clock.now().getTime();
-      return cache.find((l) => alive(l, now) && ('user' in l.target ? l.target.user === user : roles.includes(l.target.role)));
+      return cache.find((l) => lockApplies(l, user, roles, now));
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -8,8 +8,8 @@ import type { Logger } from 'pino';
 import { parseAsciicast, plainText } from '@ztsh/protocol';
 import type { AuthClient } from '../auth-client.ts';
 
-export function recoverSessions(auth: AuthClient, log: Logger): void {
-  for (const session of auth.sessions.unfinished()) {
+export async function recoverSessions(auth: AuthClient, log: Logger): Promise<void> {
+  for (const session of await auth.sessions.unfinished()) {
     let endedAt = session.startedAt;
     let recordingSize: number | null = null;
     let input = '';
@@ -29,9 +29,9 @@ export function recoverSessions(auth: AuthClient, log: Logger): void {
         log.warn({ err: error, sessionId: session.id, path }, 'the recording of an interrupted session cannot be read');
       }
     }
-    auth.sessions.update(session.id, { endedAt, endReason: 'interrupted', recordingSize });
-    if (session.recordingPath) auth.sessions.index(session.id, session.command.join(' '), `${plainText(input)}\n${plainText(output)}`);
-    auth.audit(session.kind === 'portforward' ? 'port_forward.end' : 'session.end', false, {
+    await auth.sessions.update(session.id, { endedAt, endReason: 'interrupted', recordingSize });
+    if (session.recordingPath) await auth.sessions.index(session.id, session.command.join(' '), `${plainText(input)}\n${plainText(output)}`);
+    await auth.audit(session.kind === 'portforward' ? 'port_forward.end' : 'session.end', false, {
       user: session.user,
       message: `${session.kind} ${session.namespace}/${session.pod} was interrupted: the proxy stopped while it ran`,
       fields: { sessionId: session.id, kind: session.kind, cluster: session.cluster, namespace: session.namespace, pod: session.pod, endReason: 'interrupted', recordingSize },

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { kubeStatus } from '@ztsh/protocol';
 import type { SessionKind, SessionRecord } from '@ztsh/auth';
 import { auditAllowed, type KubeAccess, type KubeDeps } from '../kube-access.ts';
+import type { MaybePromise } from '../auth-client.ts';
 import { AsciicastWriter } from './asciicast.ts';
 import { closeFrame, FrameParser, OP_BINARY, OP_CLOSE, OP_CONTINUATION, serverFrame, type Frame } from './ws-frames.ts';
 
@@ -92,8 +93,15 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
     recordingSize: null,
   };
   let writer: AsciicastWriter | undefined;
+  const refuse = (error: unknown) => {
+    // Not recorded means not allowed: refuse rather than run unwatched.
+    deps.log.error({ err: error, sessionId: id }, 'cannot record the session');
+    socket.end(closeFrame(1011, 'ztsh cannot record this session; try again later'));
+    stream.close(constants.NGHTTP2_CANCEL);
+  };
+  let started: MaybePromise<void>;
   try {
-    deps.auth.sessions.start(session);
+    started = deps.auth.sessions.start(session);
     if (recordingPath) {
       writer = new AsciicastWriter(join(deps.auth.recordingsDir, recordingPath), {
         version: 2,
@@ -107,19 +115,42 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
       }, () => deps.now().getTime());
     }
   } catch (error) {
-    // Not recorded means not allowed: refuse rather than run unwatched.
-    deps.log.error({ err: error, sessionId: id }, 'cannot record the session');
-    socket.end(closeFrame(1011, 'ztsh cannot record this session; try again later'));
-    stream.close(constants.NGHTTP2_CANCEL);
-    return;
+    return refuse(error);
   }
   const startType = kind === 'portforward' ? 'port_forward.start' : 'session.start';
-  deps.auth.audit(startType, true, {
+  const startEvent = deps.auth.audit(startType, true, {
     user: session.user,
     clientIp: access.clientIp,
     message: `${kind} ${session.namespace}/${session.pod}${command.length ? ': ' + command.join(' ') : ''}`,
     fields: { sessionId: id, kind, cluster: session.cluster, namespace: session.namespace, pod: session.pod, container: session.container, command, tty, roles: session.roles, kubernetesUser: access.user, kubernetesGroups: access.groups },
   }, true);
+  // With auth in another process, the session runs only once auth has its start.
+  if (started instanceof Promise || startEvent instanceof Promise) {
+    Promise.all([started, startEvent]).then(
+      () => relayFrames(deps, access, socket, stream, head, { session, writer, channels }),
+      (error: unknown) => {
+        try {
+          writer?.close();
+        } catch {
+          // refused either way
+        }
+        refuse(error);
+      },
+    );
+    return;
+  }
+  relayFrames(deps, access, socket, stream, head, { session, writer, channels });
+}
+
+function relayFrames(
+  deps: KubeDeps,
+  access: Access,
+  socket: Duplex,
+  stream: ClientHttp2Stream,
+  head: Buffer,
+  { session, writer, channels }: { session: SessionRecord; writer: AsciicastWriter | undefined; channels: boolean },
+): void {
+  const { id, kind, command, startedAt } = session;
   auditAllowed(deps, access, 101, { sessionId: id });
 
   let errorText = '';
@@ -201,18 +232,17 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
       deps.log.error({ err: error, sessionId: id }, 'closing the recording failed');
     }
     const patch = { endedAt, exitCode: exit.code, endReason, bytesIn: session.bytesIn, bytesOut: session.bytesOut, recordingSize };
-    try {
-      deps.auth.sessions.update(id, patch);
-      if (writer) deps.auth.sessions.index(id, command.join(' '), `${writer.text.input}\n${writer.text.output}`);
-      deps.auth.audit(kind === 'portforward' ? 'port_forward.end' : 'session.end', true, {
+    const record = async () => {
+      await deps.auth.sessions.update(id, patch);
+      if (writer) await deps.auth.sessions.index(id, command.join(' '), `${writer.text.input}\n${writer.text.output}`);
+      await deps.auth.audit(kind === 'portforward' ? 'port_forward.end' : 'session.end', true, {
         user: session.user,
         clientIp: access.clientIp,
         message: `${kind} ${session.namespace}/${session.pod} ended${exit.code !== null ? ` with exit code ${exit.code}` : ''}${endReason ? ` (${endReason})` : ''}`,
         fields: { sessionId: id, kind, cluster: session.cluster, namespace: session.namespace, pod: session.pod, exitCode: exit.code, bytesIn: session.bytesIn, bytesOut: session.bytesOut, durationMs: endedAt - startedAt, endReason, recordingSize },
       }, true);
-    } catch (error) {
-      deps.log.error({ err: error, sessionId: id }, 'recording the end of the session failed');
-    }
+    };
+    record().catch((error: unknown) => deps.log.error({ err: error, sessionId: id }, 'recording the end of the session failed'));
   };
   const endBoth = () => {
     if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
@@ -227,4 +257,6 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
   });
   stream.on('error', endBoth);
   socket.on('error', endBoth);
+  // Either side may have gone while auth was being told of the start.
+  if (socket.destroyed || stream.destroyed) endBoth();
 }

@@ -1,0 +1,170 @@
+// /v1/internal/...: what a proxy that runs apart from auth needs, on the
+// proxy's own connection with its host certificate. The proxy keeps a copy
+// of the CAs, roles and locks (the watch streams them, and a new state after
+// every lock change), sends audit events and session records, and hands
+// over each recording when its session ends. Never for forwarded requests.
+import { createWriteStream, mkdirSync, renameSync, fsyncSync, openSync, closeSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import {
+  AuditBatch,
+  JoinResponse,
+  RenewRequest,
+  SessionIndexSchema,
+  SessionPatchSchema,
+  SessionRecordSchema,
+  SessionsResponse,
+  WATCH_HEARTBEAT_MS,
+  ZtshError,
+  peerRefusalMessage,
+  type Identity,
+  type ProxyState,
+} from '@ztsh/protocol';
+import { parseBody, respond } from '../http/guard.ts';
+import { proxyPeer } from '../http/forwarded.ts';
+import type { LoginDeps } from '../login/login-deps.ts';
+import { renewProxyCertificate } from '../tokens/join-tokens.ts';
+
+/** Largest recording a proxy may hand over. */
+const MAX_RECORDING_BYTES = 4 * 1024 ** 3;
+
+interface ProxyCaller {
+  identity: Identity;
+  hostId: string;
+}
+
+function requireProxy(ctx: Context, deps: LoginDeps): ProxyCaller {
+  if (ctx.state.forwarded) throw new ZtshError('not_found', 'not found');
+  const peer = proxyPeer(ctx, deps);
+  if (!peer) throw new ZtshError('access_denied', 'only a ztsh proxy may call this', { hint: 'a proxy joins with: ztshd tokens add --type proxy' });
+  if (!peer.check.ok) throw new ZtshError('unauthenticated', peerRefusalMessage(peer.check.reason, 'a proxy host certificate is required'));
+  return { identity: peer.check.identity, hostId: peer.user };
+}
+
+export function proxyState(deps: LoginDeps): ProxyState {
+  return {
+    userCaCertificates: deps.userCa.trustBundle,
+    hostCaCertificates: deps.hostCa.trustBundle,
+    roles: [...deps.roles.values()],
+    locks: deps.locks.list(),
+  };
+}
+
+export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string }): Router {
+  const router = new Router({ prefix: '/v1/internal' });
+  // Session text for the search index can be a few MiB: more than the user API allows.
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16mb' });
+  router.use(async (ctx, next) => {
+    ctx.state.proxy = requireProxy(ctx, deps);
+    await next();
+  });
+  const caller = (ctx: Context) => ctx.state.proxy as ProxyCaller;
+
+  router.get('/watch', (ctx) => {
+    const out = new PassThrough();
+    const send = (line: unknown) => out.write(JSON.stringify(line) + '\n');
+    send({ state: proxyState(deps) });
+    const unsubscribe = deps.locks.subscribe(() => send({ state: proxyState(deps) }));
+    const heartbeat = setInterval(() => send({ heartbeat: deps.clock.now().getTime() }), WATCH_HEARTBEAT_MS);
+    const stop = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      out.end();
+    };
+    ctx.res.on('close', stop);
+    out.on('error', stop);
+    ctx.req.socket.setNoDelay?.(true);
+    ctx.type = 'application/x-ndjson';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = out;
+  });
+
+  router.post('/audit', json, (ctx) => {
+    const { events } = parseBody(ctx, AuditBatch);
+    for (const event of events) {
+      const input = { ...event.input, user: event.input.user ?? undefined };
+      if (event.durable) deps.audit.emit(event.type, event.success, input);
+      else deps.audit.queue(event.type, event.success, input);
+    }
+    ctx.status = 204;
+  });
+
+  router.post('/sessions', json, (ctx) => {
+    const session = parseBody(ctx, SessionRecordSchema);
+    const owner = deps.storage.sessions.proxyOf(session.id);
+    if (owner === undefined) deps.storage.sessions.insert(session, caller(ctx).hostId);
+    else if (owner !== caller(ctx).hostId) throw new ZtshError('conflict', `session ${session.id} exists`);
+    ctx.status = 204; // the same start sent again (a retry) changes nothing
+  });
+
+  const ownSession = (ctx: Context): string => {
+    const id = ctx.params.id!;
+    if (deps.storage.sessions.proxyOf(id) !== caller(ctx).hostId) throw new ZtshError('not_found', `no session ${id} of this proxy`);
+    return id;
+  };
+
+  router.patch('/sessions/:id', json, (ctx) => {
+    const id = ownSession(ctx);
+    deps.storage.sessions.update(id, parseBody(ctx, SessionPatchSchema));
+    ctx.status = 204;
+  });
+
+  router.put('/sessions/:id/text', json, (ctx) => {
+    const id = ownSession(ctx);
+    const body = parseBody(ctx, SessionIndexSchema);
+    deps.storage.sessions.index(id, body.command, body.content);
+    ctx.status = 204;
+  });
+
+  router.get('/sessions/unfinished', (ctx) => {
+    respond(ctx, SessionsResponse, { sessions: deps.storage.sessions.unfinished(caller(ctx).hostId) });
+  });
+
+  router.put('/sessions/:id/recording', async (ctx) => {
+    const id = ownSession(ctx);
+    const session = deps.storage.sessions.get(id)!;
+    if (!session.recordingPath) throw new ZtshError('bad_request', `session ${id} is not recorded`);
+    const declared = Number(ctx.get('content-length'));
+    if (declared > MAX_RECORDING_BYTES) throw new ZtshError('bad_request', 'the recording is too large');
+    const path = join(options.recordingsDir, session.recordingPath);
+    const partial = `${path}.upload`;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Whole or not at all: written beside, synced, then renamed into place.
+    let size = 0;
+    try {
+      await pipeline(
+        ctx.req,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            size += chunk.length;
+            if (size > MAX_RECORDING_BYTES) throw new ZtshError('bad_request', 'the recording is too large');
+            yield chunk;
+          }
+        },
+        createWriteStream(partial, { mode: 0o600 }),
+      );
+      const fd = openSync(partial, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(partial, path);
+    } catch (error) {
+      rmSync(partial, { force: true });
+      throw error;
+    }
+    ctx.status = 204;
+  });
+
+  router.post('/renew', json, (ctx) => {
+    const body = parseBody(ctx, RenewRequest);
+    respond(ctx, JoinResponse, renewProxyCertificate(deps, caller(ctx).identity, body.publicKey, ctx.ip));
+  });
+
+  return router;
+}

@@ -1,0 +1,101 @@
+// What a proxy that runs apart from auth and the auth service say to each
+// other, over HTTPS with the proxy's host certificate (/v1/internal/...).
+// Users never reach these routes: a proxy refuses to forward them, and auth
+// answers them only for a proxy's own connection.
+import { z } from 'zod';
+import { AuditEventTypes, type AuditEventType } from './audit-events.ts';
+
+const EVENT_TYPES = Object.keys(AuditEventTypes) as [AuditEventType, ...AuditEventType[]];
+
+export const INTERNAL_PREFIX = '/v1/internal/';
+
+/**
+ * Headers a proxy adds to the user requests it forwards to auth: who the
+ * client is (its certificate, if it showed one) and where it came from.
+ * Taken from a proxy's connection only; a proxy drops any a client sent.
+ */
+export const FORWARDED_HEADERS = {
+  /** Marks a forwarded request; its value is the client's IP address. */
+  clientIp: 'x-ztsh-forwarded-for',
+  /** The client certificate the user presented to the proxy (DER, base64). */
+  clientCert: 'x-ztsh-forwarded-client-cert',
+} as const;
+
+export const LockEntry = z.object({
+  id: z.string(),
+  target: z.union([z.object({ user: z.string() }), z.object({ role: z.string() })]),
+  message: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: z.number(),
+  expiresAt: z.number().nullable(),
+});
+
+/** Everything a proxy keeps of auth's state; sent whole at the start of the watch and after each change. */
+export const ProxyState = z.object({
+  userCaCertificates: z.array(z.string()).min(1),
+  hostCaCertificates: z.array(z.string()).min(1),
+  /** Role definitions as auth has them (the proxy checks them with the role schema). */
+  roles: z.array(z.unknown()),
+  /** Locks in force. */
+  locks: z.array(LockEntry),
+});
+export type ProxyState = z.infer<typeof ProxyState>;
+
+/** A line of GET /v1/internal/watch: the state, or a heartbeat that says the link is alive. */
+export const WatchLine = z.union([z.object({ state: ProxyState }), z.object({ heartbeat: z.number() })]);
+export type WatchLine = z.infer<typeof WatchLine>;
+/** How often auth sends a heartbeat on the watch. */
+export const WATCH_HEARTBEAT_MS = 5_000;
+
+export const AuditInputSchema = z.object({
+  user: z.string().nullable().optional(),
+  loginId: z.string().optional(),
+  clientIp: z.string().optional(),
+  message: z.string().optional(),
+  fields: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const AuditBatch = z.object({
+  events: z
+    .array(
+      z.object({
+        type: z.enum(EVENT_TYPES),
+        success: z.boolean(),
+        /** Security events: on disk before auth answers. */
+        durable: z.boolean(),
+        input: AuditInputSchema,
+      }),
+    )
+    .max(10_000),
+});
+export type AuditBatch = z.infer<typeof AuditBatch>;
+
+/** A session as the proxy reports it (times in ms since the epoch). */
+export const SessionRecordSchema = z.object({
+  id: z.uuid(),
+  kind: z.enum(['exec', 'attach', 'cp', 'portforward']),
+  user: z.string(),
+  roles: z.array(z.string()),
+  cluster: z.string(),
+  namespace: z.string(),
+  pod: z.string(),
+  container: z.string().nullable(),
+  command: z.array(z.string()),
+  tty: z.boolean(),
+  kubernetesUser: z.string(),
+  kubernetesGroups: z.array(z.string()),
+  clientIp: z.string().nullable(),
+  startedAt: z.number(),
+  endedAt: z.number().nullable(),
+  exitCode: z.number().nullable(),
+  endReason: z.string().nullable(),
+  bytesIn: z.number(),
+  bytesOut: z.number(),
+  recordingPath: z.string().regex(/^\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\.cast$/).nullable(),
+  recordingSize: z.number().nullable(),
+});
+export const SessionPatchSchema = SessionRecordSchema.omit({ id: true }).partial();
+export const SessionIndexSchema = z.object({ command: z.string(), content: z.string() });
+export const SessionsResponse = z.object({ sessions: z.array(SessionRecordSchema) });
+
+export const RenewRequest = z.strictObject({ publicKey: z.string().min(1).max(4096) });
