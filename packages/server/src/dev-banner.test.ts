@@ -56,3 +56,20 @@ describe('devBanner', () => {
     expect(banner(sandbox, { host: '0.0.0.0' })).not.toContain('Warning');
   });
 });
+
+describe('devBanner, auth and proxy apart', () => {
+  it('names both listeners', () => {
+    const text = devBanner({
+      stack: { url: new URL('https://localhost:3080'), idp: { issuer: 'https://localhost:4000' } as never, cluster: undefined, kubeconfigNotUsed: undefined, split: { auth: { url: new URL('https://127.0.0.1:3025') } } },
+      users: [],
+      dataDir: '/tmp/dev',
+      tlsCaFile: '/tmp/dev/tls/ca.crt',
+      trustFile: '/tmp/trust.pem',
+      host: '127.0.0.1',
+      sandboxOnly: true,
+    });
+    expect(text).toContain('  proxy           https://localhost:3080');
+    expect(text).toContain('  auth (apart)    https://127.0.0.1:3025 (proxies only; its data in /tmp/dev/auth)');
+    expect(text).not.toContain('proxy and auth');
+  });
+});

@@ -5,7 +5,7 @@ import type { DevCluster } from './dev-cluster.ts';
 import type { DevStack, DevUser } from './dev-stack.ts';
 
 export interface DevBannerInput {
-  stack: Pick<DevStack, 'url' | 'idp' | 'cluster' | 'kubeconfigNotUsed'>;
+  stack: Pick<DevStack, 'url' | 'idp' | 'cluster' | 'kubeconfigNotUsed'> & { split?: { auth: { url: URL } } | undefined };
   users: DevUser[];
   dataDir: string;
   tlsCaFile: string;
@@ -24,7 +24,9 @@ export function devBanner(input: DevBannerInput): string {
   return [
     '',
     'ztsh dev stack is up',
-    `  proxy and auth  ${proxy}`,
+    ...(stack.split
+      ? [`  proxy           ${proxy}`, `  auth (apart)    ${stack.split.auth.url.origin} (proxies only; its data in ${input.dataDir}/auth)`]
+      : [`  proxy and auth  ${proxy}`]),
     `  dev IdP         ${stack.idp.issuer}`,
     `  cluster         ${cluster ? describeCluster(cluster) : 'none'}`,
     ...(input.sandboxOnly ? ['  kubeconfig      not looked at (--sandbox-only)'] : stack.kubeconfigNotUsed ? [`  kubeconfig      not used: ${stack.kubeconfigNotUsed}`] : []),
