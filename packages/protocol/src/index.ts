@@ -6,3 +6,4 @@ export * from './kube-wire.ts';
 export * from './asciicast.ts';
 export * from './peer-identity.ts';
 export * from './audit-api.ts';
+export * from './tunnel-stream.ts';

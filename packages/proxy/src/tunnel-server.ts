@@ -11,7 +11,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import type { AgentTunnels, AgentTunnel } from './agent-tunnels.ts';
 import { refuseUpgrade } from './kube-status.ts';
-import { peerIdentity } from '@ztsh/protocol';
+import { openTunnelWindow, peerIdentity, TUNNEL_H2_SETTINGS, tunnelStream } from '@ztsh/protocol';
 
 const Labels = z.record(z.string().max(63), z.string().max(63));
 const PING_EVERY_MS = 10_000;
@@ -42,9 +42,10 @@ export function tunnelServer(deps: TunnelServerDeps) {
       }
       const cluster = peer.identity.host.cluster;
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const stream = createWebSocketStream(ws);
+        const stream = tunnelStream(createWebSocketStream(ws), ws);
         stream.on('error', () => undefined);
-        const session = connect('http://agent.ztsh.invalid', { createConnection: () => stream });
+        const session = connect('http://agent.ztsh.invalid', { createConnection: () => stream, settings: TUNNEL_H2_SETTINGS });
+        session.once('connect', () => openTunnelWindow(session));
         const tunnel: AgentTunnel = {
           cluster,
           hostId: peer.identity.user,
