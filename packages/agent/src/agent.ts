@@ -3,6 +3,7 @@
 import { createServer, type ServerHttp2Session } from 'node:http2';
 import type { Logger } from 'pino';
 import { WebSocket, createWebSocketStream } from 'ws';
+import { openTunnelWindow, TUNNEL_H2_SETTINGS, tunnelStream } from '@ztsh/protocol';
 import type { KubeTarget } from './config.ts';
 import { createForwarder } from './forwarder.ts';
 import { ensureHostIdentity } from './join.ts';
@@ -32,11 +33,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const now = options.now ?? (() => new Date());
   const log = options.log.child({ component: 'agent', cluster: options.cluster });
   const identity = await ensureHostIdentity({ proxy: options.proxy, cluster: options.cluster, stateDir: options.stateDir, token: options.token, proxyCa: options.proxyCa, now });
-  const h2 = createServer();
+  const h2 = createServer({ settings: TUNNEL_H2_SETTINGS });
   h2.on('stream', createForwarder(options.kube, log));
   const sessions = new Set<ServerHttp2Session>();
   h2.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
+    session.once('connect', () => openTunnelWindow(session));
     session.on('close', () => sessions.delete(session));
   });
   h2.on('sessionError', (err) => log.warn({ err }, 'tunnel session error'));
@@ -62,7 +64,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     socket.on('open', () => {
       attempt = 0;
       up = true;
-      const stream = createWebSocketStream(socket);
+      const stream = tunnelStream(createWebSocketStream(socket), socket);
       stream.on('error', () => undefined);
       h2.emit('connection', stream);
       log.info('tunnel up');

@@ -7,3 +7,4 @@ export * from './asciicast.ts';
 export * from './peer-identity.ts';
 export * from './audit-api.ts';
 export * from './internal-api.ts';
+export * from './tunnel-stream.ts';

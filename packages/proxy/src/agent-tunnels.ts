@@ -7,7 +7,8 @@ export interface AgentTunnel {
   cluster: string;
   hostId: string;
   labels: Record<string, string>;
-  session: ClientHttp2Session;
+  /** The tunnel's HTTP/2 session; opened by the first request that asks for it. */
+  readonly session: ClientHttp2Session;
   connectedAt: Date;
   close(): void;
 }

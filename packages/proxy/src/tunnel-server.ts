@@ -2,7 +2,7 @@
 // certificate; the WebSocket then carries an HTTP/2 connection on which the
 // proxy is the client and the agent the server, so one tunnel multiplexes
 // many kube requests with HTTP/2's per-stream flow control.
-import { connect } from 'node:http2';
+import { connect, type ClientHttp2Session } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -11,7 +11,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import type { AgentTunnels, AgentTunnel } from './agent-tunnels.ts';
 import { refuseUpgrade } from './kube-status.ts';
-import { peerIdentity } from '@ztsh/protocol';
+import { openTunnelWindow, peerIdentity, TUNNEL_H2_SETTINGS, tunnelStream } from '@ztsh/protocol';
 
 const Labels = z.record(z.string().max(63), z.string().max(63));
 const PING_EVERY_MS = 10_000;
@@ -42,18 +42,28 @@ export function tunnelServer(deps: TunnelServerDeps) {
       }
       const cluster = peer.identity.host.cluster;
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const stream = createWebSocketStream(ws);
+        const stream = tunnelStream(createWebSocketStream(ws), ws);
         stream.on('error', () => undefined);
-        const session = connect('http://agent.ztsh.invalid', { createConnection: () => stream });
+        // HTTP/2 starts at the tunnel's first request: a session costs the proxy ~30 KiB
+        // (nghttp2's frame buffer among it), and most of a large fleet's tunnels sit idle.
+        // Until then the agent's SETTINGS wait in the stream.
+        let session: ClientHttp2Session | undefined;
+        const openSession = (): ClientHttp2Session => {
+          const opened = connect('http://agent.ztsh.invalid', { createConnection: () => stream, settings: TUNNEL_H2_SETTINGS });
+          opened.once('connect', () => openTunnelWindow(opened));
+          opened.on('error', (err) => deps.log.warn({ cluster, err }, 'tunnel session error'));
+          return opened;
+        };
         const tunnel: AgentTunnel = {
           cluster,
           hostId: peer.identity.user,
           labels,
-          session,
+          get session() {
+            return (session ??= openSession());
+          },
           connectedAt: deps.now(),
           close: () => ws.terminate(),
         };
-        session.on('error', (err) => deps.log.warn({ cluster, err }, 'tunnel session error'));
         let alive = true;
         ws.on('pong', () => (alive = true));
         const pinger = setInterval(() => {
@@ -63,7 +73,7 @@ export function tunnelServer(deps: TunnelServerDeps) {
         }, PING_EVERY_MS);
         const gone = () => {
           clearInterval(pinger);
-          if (!session.destroyed) session.destroy();
+          if (session && !session.destroyed) session.destroy();
           deps.tunnels.remove(tunnel, deps.now());
           deps.log.info({ cluster, hostId: tunnel.hostId }, 'agent disconnected');
         };
