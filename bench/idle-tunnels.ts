@@ -133,7 +133,8 @@ export async function measureIdleTunnels(agents: number): Promise<IdleTunnelsRes
       await Promise.all(Array.from({ length: Math.min(DIAL_BATCH, agents + 1 - i) }, (_, j) => connect(i + j)));
     }
     const connectSeconds = (performance.now() - start) / 1000;
-    // Let the HTTP/2 handshakes (SETTINGS and their ACKs) finish on every tunnel.
+    // Let every tunnel settle: the last WebSocket handshakes, and the agents' HTTP/2 SETTINGS, which
+    // wait in the proxy's stream until a tunnel's first request opens its session.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const after = await memory(agents + 1);
     return { agents, connectSeconds, before, after };
