@@ -13,7 +13,7 @@ import { DEV_USERS } from '@ztsh/server';
 import { parseAsciicast, plainText, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
 import { findKubectl, runKubectl, startKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './helpers/cli.ts';
+import { cli, cliJson } from './helpers/cli.ts';
 import { httpLogin } from './helpers/http-login.ts';
 import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
 import { loggedInEnv } from './helpers/profile.ts';
@@ -34,11 +34,6 @@ beforeAll(async () => {
 });
 afterAll(() => k?.close());
 
-const json = async <T>(args: string[], env: Record<string, string>): Promise<T> => {
-  const r = await cli([...args, '--format', 'json'], env);
-  if (r.code !== 0) throw new Error(`ztsh ${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-};
 
 describe('recordings', () => {
   let session: SessionInfo;
@@ -53,7 +48,7 @@ describe('recordings', () => {
     expect(await tty.exited).toBe(0);
     terminal = tty.output();
 
-    const found = await json<SessionInfo[]>(['recordings', 'ls', '--user', 'alice', '--cluster', 'sandbox'], carol);
+    const found = await cliJson<SessionInfo[]>(['recordings', 'ls', '--user', 'alice', '--cluster', 'sandbox'], carol);
     expect(found.length).toBeGreaterThan(0);
     session = found[0]!;
     expect(session).toMatchObject({ kind: 'exec', user: 'alice', cluster: 'sandbox', namespace: 'default', pod: 'web-1', command: ['sh'], tty: true, exitCode: 0, recorded: true, roles: ['developer'], kubernetesGroups: ['developers'] });
@@ -62,10 +57,10 @@ describe('recordings', () => {
   });
 
   it('finds it by a word typed in it, and only it', async () => {
-    const hits = await json<SessionInfo[]>(['recordings', 'search', 'typed-zebra-word'], carol);
+    const hits = await cliJson<SessionInfo[]>(['recordings', 'search', 'typed-zebra-word'], carol);
     expect(hits.map((s) => s.id)).toEqual([session.id]);
-    expect(await json<SessionInfo[]>(['recordings', 'search', 'never-typed-anywhere'], carol)).toEqual([]);
-    expect(await json<SessionInfo[]>(['recordings', 'ls', '--user', 'bob'], carol)).toEqual([]);
+    expect(await cliJson<SessionInfo[]>(['recordings', 'search', 'never-typed-anywhere'], carol)).toEqual([]);
+    expect(await cliJson<SessionInfo[]>(['recordings', 'ls', '--user', 'bob'], carol)).toEqual([]);
   });
 
   it('replays what alice saw, and the file is asciicast v2', async () => {
@@ -94,18 +89,18 @@ describe('recordings', () => {
   it('records non-interactive exec too, with its exit code', async () => {
     const r = await runKubectl(kubectlBin, ['exec', 'web-1', '--', 'sh', '-c', 'echo quiet-otter; exit 3'], { env: k.env, timeoutMs: 30_000 });
     expect(r.code).toBe(3);
-    const [s] = await json<SessionInfo[]>(['recordings', 'search', 'quiet-otter'], carol);
+    const [s] = await cliJson<SessionInfo[]>(['recordings', 'search', 'quiet-otter'], carol);
     expect(s).toMatchObject({ user: 'alice', tty: false, exitCode: 3, command: ['sh', '-c', 'echo quiet-otter; exit 3'] });
     const text = await cli(['play', s!.id, '--format', 'text'], carol);
     expect(text.stdout).toBe('quiet-otter\n');
   });
 
   it('finds the session and its requests in the audit log', async () => {
-    const starts = await json<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--cluster', 'sandbox', '--type', 'session.start'], carol);
+    const starts = await cliJson<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--cluster', 'sandbox', '--type', 'session.start'], carol);
     expect(starts.map((e) => e.fields.sessionId)).toContain(session.id);
-    const bySession = await json<AuditEvent[]>(['audit', 'search', '--session', session.id], carol);
+    const bySession = await cliJson<AuditEvent[]>(['audit', 'search', '--session', session.id], carol);
     expect(bySession.map((e) => e.type).sort()).toEqual(['kube.request', 'session.end', 'session.start']);
-    const gets = await json<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'kube.request', '--query', 'web-1', '--since', '1h'], carol);
+    const gets = await cliJson<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'kube.request', '--query', 'web-1', '--since', '1h'], carol);
     expect(gets.length).toBeGreaterThan(0);
     expect(gets[0]!.fields).toMatchObject({ cluster: 'sandbox', namespace: 'default', kubernetesUser: 'alice', kubernetesGroups: ['developers'], roles: ['developer'] });
     expect(typeof gets[0]!.fields.latencyMs).toBe('number');
@@ -129,13 +124,13 @@ describe('recordings', () => {
     socket.destroy();
     await pf.stop();
     await expect
-      .poll(async () => (await json<SessionInfo[]>(['recordings', 'ls', '--kind', 'portforward', '--user', 'alice'], carol))[0]?.endedAt ?? null, { timeout: 10_000 })
+      .poll(async () => (await cliJson<SessionInfo[]>(['recordings', 'ls', '--kind', 'portforward', '--user', 'alice'], carol))[0]?.endedAt ?? null, { timeout: 10_000 })
       .not.toBeNull();
-    const [s] = await json<SessionInfo[]>(['recordings', 'ls', '--kind', 'portforward', '--user', 'alice'], carol);
+    const [s] = await cliJson<SessionInfo[]>(['recordings', 'ls', '--kind', 'portforward', '--user', 'alice'], carol);
     expect(s).toMatchObject({ kind: 'portforward', recorded: false, pod: 'web-1' });
     expect(s!.bytesIn).toBeGreaterThanOrEqual(14);
     expect(s!.bytesOut).toBeGreaterThanOrEqual(14);
-    const types = (await json<AuditEvent[]>(['audit', 'search', '--session', s!.id], carol)).map((e) => e.type).sort();
+    const types = (await cliJson<AuditEvent[]>(['audit', 'search', '--session', s!.id], carol)).map((e) => e.type).sort();
     expect(types).toEqual(['kube.request', 'port_forward.end', 'port_forward.start']);
     const play = await cli(['play', s!.id], carol);
     expect(play.stderr).toMatch(/its content is not recorded/);
@@ -169,7 +164,7 @@ describe('recordings', () => {
   it('records refusals as failed events', async () => {
     const r = await runKubectl(kubectlBin, ['get', 'secrets'], { env: k.env, timeoutMs: 30_000 });
     expect(r.code).not.toBe(0);
-    const denied = await json<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--outcome', 'failure', '--limit', '1'], carol);
+    const denied = await cliJson<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--outcome', 'failure', '--limit', '1'], carol);
     expect(denied[0]).toMatchObject({ type: 'kube.request', success: false, fields: { resource: 'secrets', verb: 'list', status: 403, reason: 'denied' } });
   });
 });
@@ -237,7 +232,7 @@ describe('locks', () => {
     expect(exec.output()).toContain('incident 42');
     expect(watch.output()).toMatch(/Failure\s+Forbidden\s+access locked for user alice: incident 42/);
     // The proxy ended both as the lock was made, by its own clock.
-    const ends = await json<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'session.end', '--limit', '1'], carol);
+    const ends = await cliJson<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'session.end', '--limit', '1'], carol);
     expect(ends[0]!.fields.endReason).toBe('locked');
     expect(Date.parse(ends[0]!.time) - Date.parse(lock.createdAt)).toBeLessThan(1000);
 
@@ -253,7 +248,7 @@ describe('locks', () => {
     expect(removed.code, removed.stderr).toBe(0);
     const back = await runKubectl(kubectlBin, ['get', 'pods'], { env: k.env, timeoutMs: 30_000 });
     expect(back.code, back.stderr).toBe(0);
-    const audited = await json<AuditEvent[]>(['audit', 'search', '--type', 'lock.'], carol);
+    const audited = await cliJson<AuditEvent[]>(['audit', 'search', '--type', 'lock.'], carol);
     expect(audited.map((e) => e.type)).toEqual(['lock.removed', 'lock.created']);
   });
 

@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import { FORWARDED_HEADERS, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
 import { findKubectl, runKubectl, startKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './helpers/cli.ts';
+import { cli, cliJson } from './helpers/cli.ts';
 import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
 import { loggedInEnv } from './helpers/profile.ts';
 
@@ -38,11 +38,6 @@ beforeAll(async () => {
 });
 afterAll(() => k?.close());
 
-const json = async <T>(args: string[], env: Record<string, string>): Promise<T> => {
-  const r = await cli([...args, '--format', 'json'], env);
-  if (r.code !== 0) throw new Error(`ztsh ${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-};
 
 /** A client certificate from the user's stored login. */
 async function userTls(home: string): Promise<{ cert: string; key: string }> {
@@ -93,9 +88,9 @@ describe('a proxy apart from auth', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('split-heron-word\n');
     await expect
-      .poll(async () => (await json<SessionInfo[]>(['recordings', 'search', 'split-heron-word'], carol))[0]?.recordingSize ?? null, { timeout: 15_000 })
+      .poll(async () => (await cliJson<SessionInfo[]>(['recordings', 'search', 'split-heron-word'], carol))[0]?.recordingSize ?? null, { timeout: 15_000 })
       .not.toBeNull();
-    const [session] = await json<SessionInfo[]>(['recordings', 'search', 'split-heron-word'], carol);
+    const [session] = await cliJson<SessionInfo[]>(['recordings', 'search', 'split-heron-word'], carol);
     expect(session).toMatchObject({ user: 'alice', cluster: 'sandbox', kind: 'exec', exitCode: 0, recorded: true });
     const text = await cli(['play', session!.id, '--format', 'text'], carol);
     expect(text.code, text.stderr).toBe(0);
@@ -104,17 +99,17 @@ describe('a proxy apart from auth', () => {
     const day = new Date(session!.startedAt).toISOString().slice(0, 10);
     expect(existsSync(join(k.stack.dataDir, 'auth', 'recordings', day, `${session!.id}.cast`))).toBe(true);
     expect(existsSync(join(k.stack.dataDir, 'recordings', day, `${session!.id}.cast`))).toBe(false);
-    const events = (await json<AuditEvent[]>(['audit', 'search', '--session', session!.id], carol)).map((e) => e.type).sort();
+    const events = (await cliJson<AuditEvent[]>(['audit', 'search', '--session', session!.id], carol)).map((e) => e.type).sort();
     expect(events).toEqual(['kube.request', 'session.end', 'session.start']);
   });
 
   it('audits requests with the client IP the proxy saw, and the chain verifies', async () => {
     await expect
-      .poll(async () => (await json<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'kube.request', '--outcome', 'failure'], carol)).length, { timeout: 10_000 })
+      .poll(async () => (await cliJson<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'kube.request', '--outcome', 'failure'], carol)).length, { timeout: 10_000 })
       .toBeGreaterThan(0);
-    const [refused] = await json<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'kube.request', '--outcome', 'failure'], carol);
+    const [refused] = await cliJson<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'kube.request', '--outcome', 'failure'], carol);
     expect(refused).toMatchObject({ clientIp: '127.0.0.1', fields: { resource: 'secrets', status: 403 } });
-    const logins = await json<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'cert.issued'], carol);
+    const logins = await cliJson<AuditEvent[]>(['audit', 'search', '--user', 'alice', '--type', 'cert.issued'], carol);
     expect(logins[0]?.clientIp).toBe('127.0.0.1');
     const verify = await cli(['audit', 'verify'], carol);
     expect(verify.code, verify.stderr).toBe(0);

@@ -67,3 +67,10 @@ export async function cli(args: string[], env: Record<string, string>): Promise<
   const code = await run.exit;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
+
+/** Runs the CLI with --format json and parses what it prints; throws with its stderr when it fails. */
+export async function cliJson<T>(args: string[], env: Record<string, string>): Promise<T> {
+  const r = await cli([...args, '--format', 'json'], env);
+  if (r.code !== 0) throw new Error(`ztsh ${args.join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}

@@ -66,7 +66,7 @@ interface Queued {
   settle?: { resolve: () => void; reject: (error: unknown) => void };
 }
 
-interface Reply {
+export interface Reply {
   status: number;
   body: unknown;
 }
@@ -407,7 +407,8 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
   return client;
 }
 
-async function readReply(res: IncomingMessage): Promise<Reply> {
+/** A whole answer: its status, and its body parsed when it is JSON. */
+export async function readReply(res: IncomingMessage): Promise<Reply> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');

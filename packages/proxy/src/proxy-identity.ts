@@ -8,6 +8,7 @@ import { request } from 'node:https';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { JoinResponse, ZtshError } from '@ztsh/protocol';
+import { readReply, type Reply } from './http-auth-client.ts';
 
 export interface ProxyIdentity {
   cert: string;
@@ -69,7 +70,7 @@ export async function ensureProxyIdentity(options: ProxyIdentityOptions): Promis
   }
   const pair = newKeyPair();
   const body = Buffer.from(JSON.stringify({ token, role: 'proxy', publicKey: pair.publicKey, hostname: hostname() }));
-  const reply = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  const reply = await new Promise<Reply>((resolve, reject) => {
     const req = request(new URL('/v1/join', options.authServer), {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'content-length': body.length },
@@ -78,12 +79,7 @@ export async function ensureProxyIdentity(options: ProxyIdentityOptions): Promis
     });
     req.on('timeout', () => req.destroy(new Error('no answer in 10 s')));
     req.on('error', reject);
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    req.on('response', (res) => readReply(res).then(resolve, reject));
     req.end(body);
   }).catch((cause: Error) => {
     throw new ZtshError('unavailable', `cannot reach the auth service at ${options.authServer.origin} to join: ${cause.message}`, {
@@ -91,16 +87,10 @@ export async function ensureProxyIdentity(options: ProxyIdentityOptions): Promis
       hint: 'check proxy.auth_server, and proxy.auth_ca_file when auth uses a self-signed certificate',
     });
   });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(reply.text);
-  } catch {
-    parsed = undefined;
-  }
   if (reply.status !== 200) {
-    const error = (parsed as { error?: { message?: string; hint?: string } } | undefined)?.error;
+    const error = (reply.body as { error?: { message?: string; hint?: string } } | undefined)?.error;
     throw new ZtshError('token_invalid', `joining the auth service failed: ${error?.message ?? `HTTP ${reply.status}`}`, { hint: error?.hint ?? 'ztshd tokens add --type proxy makes a new token' });
   }
-  const joined = JoinResponse.parse(parsed);
+  const joined = JoinResponse.parse(reply.body);
   return storeIdentity(options.dir, pair.privateKey, joined.certificate);
 }

@@ -16,11 +16,14 @@ export interface Forwarded {
   clientCert: string | undefined;
 }
 
-/** The proxy on the other end of this connection, if it is one. */
-export function proxyPeer(ctx: Context, deps: Pick<LoginDeps, 'hostCa' | 'clock'>): { user: string; check: PeerCheck } | undefined {
+/**
+ * The check of this connection's certificate as a proxy's: undefined when it
+ * shows none or is another kind of host, else the check (which may have failed).
+ */
+export function proxyPeer(ctx: Context, deps: Pick<LoginDeps, 'hostCa' | 'clock'>): PeerCheck | undefined {
   const peer = peerIdentity(ctx.req.socket as TLSSocket, deps.hostCa.trustBundle, deps.clock.now());
-  if (peer.ok && peer.identity.host?.role !== 'proxy') return undefined;
-  return peer.ok ? { user: peer.identity.user, check: peer } : peer.reason === 'no_certificate' ? undefined : { user: '', check: peer };
+  if (peer.ok ? peer.identity.host?.role !== 'proxy' : peer.reason === 'no_certificate') return undefined;
+  return peer;
 }
 
 export function forwardedMiddleware(deps: Pick<LoginDeps, 'hostCa' | 'clock'>) {
@@ -31,8 +34,8 @@ export function forwardedMiddleware(deps: Pick<LoginDeps, 'hostCa' | 'clock'>) {
       delete ctx.req.headers[FORWARDED_HEADERS.clientIp];
       delete ctx.req.headers[FORWARDED_HEADERS.clientCert];
       const proxy = proxyPeer(ctx, deps);
-      if (proxy?.check.ok && ip) {
-        const forwarded: Forwarded = { proxy: proxy.user, clientIp: ip, clientCert: cert || undefined };
+      if (proxy?.ok && ip) {
+        const forwarded: Forwarded = { proxy: proxy.identity.user, clientIp: ip, clientCert: cert || undefined };
         ctx.state.forwarded = forwarded;
         ctx.request.ip = ip;
       }

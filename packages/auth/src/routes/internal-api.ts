@@ -41,8 +41,8 @@ function requireProxy(ctx: Context, deps: LoginDeps): ProxyCaller {
   if (ctx.state.forwarded) throw new ZtshError('not_found', 'not found');
   const peer = proxyPeer(ctx, deps);
   if (!peer) throw new ZtshError('access_denied', 'only a ztsh proxy may call this', { hint: 'a proxy joins with: ztshd tokens add --type proxy' });
-  if (!peer.check.ok) throw new ZtshError('unauthenticated', peerRefusalMessage(peer.check.reason, 'a proxy host certificate is required'));
-  return { identity: peer.check.identity, hostId: peer.user };
+  if (!peer.ok) throw new ZtshError('unauthenticated', peerRefusalMessage(peer.reason, 'a proxy host certificate is required'));
+  return { identity: peer.identity, hostId: peer.identity.user };
 }
 
 export function proxyState(deps: LoginDeps): ProxyState {

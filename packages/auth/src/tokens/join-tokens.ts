@@ -83,6 +83,7 @@ export function joinCluster(deps: JoinDeps, request: JoinRequest, clientIp: stri
   }
   const hostId = deps.ids.id(8);
   const issued = issueHostCertificate(deps, publicKey, {
+    hostId,
     user: role === 'agent' ? `agent.${cluster}.${hostId}` : `proxy.${hostId}`,
     hostname: request.hostname,
     loginId: result.id,
@@ -93,16 +94,11 @@ export function joinCluster(deps: JoinDeps, request: JoinRequest, clientIp: stri
     clientIp,
     fields: { cluster, hostId, tokenId: result.id, serial: issued.serial, hostname: request.hostname },
   });
-  return {
-    certificate: issued.pem,
-    hostCaCertificates: deps.hostCa.trustBundle,
-    userCaCertificates: deps.userCa.trustBundle,
-    hostId,
-    validUntil: issued.notAfter.toISOString(),
-  };
+  return issued.response;
 }
 
 interface HostSubject {
+  hostId: string;
   user: string;
   hostname: string | undefined;
   loginId: string;
@@ -110,9 +106,14 @@ interface HostSubject {
   host: NonNullable<Identity['host']>;
 }
 
-function issueHostCertificate(deps: Pick<JoinDeps, 'hostCa' | 'clock'>, publicKey: ReturnType<typeof checkPublicKey>, subject: HostSubject) {
+/** A host certificate for this key, and the answer that hands it over with the CAs to trust. */
+function issueHostCertificate(
+  deps: Pick<JoinDeps, 'hostCa' | 'userCa' | 'clock'>,
+  publicKey: ReturnType<typeof checkPublicKey>,
+  subject: HostSubject,
+): { serial: string; response: JoinResponse } {
   const now = deps.clock.now();
-  return issueCertificate({
+  const issued = issueCertificate({
     ca: deps.hostCa,
     publicKey,
     identity: {
@@ -131,6 +132,16 @@ function issueHostCertificate(deps: Pick<JoinDeps, 'hostCa' | 'clock'>, publicKe
     notBefore: new Date(now.getTime() - 60_000),
     notAfter: new Date(now.getTime() + HOST_CERT_TTL_MS),
   });
+  return {
+    serial: issued.serial,
+    response: {
+      certificate: issued.pem,
+      hostCaCertificates: deps.hostCa.trustBundle,
+      userCaCertificates: deps.userCa.trustBundle,
+      hostId: subject.hostId,
+      validUntil: issued.notAfter.toISOString(),
+    },
+  };
 }
 
 /**
@@ -142,6 +153,7 @@ export function renewProxyCertificate(deps: JoinDeps, current: Identity, publicK
   if (current.host?.role !== 'proxy') throw new ZtshError('access_denied', 'only a proxy renews its certificate this way');
   const publicKey = checkPublicKey(publicKeyPem);
   const issued = issueHostCertificate(deps, publicKey, {
+    hostId: current.user.slice('proxy.'.length),
     user: current.user,
     hostname: current.traits.hostname?.[0],
     loginId: current.loginId,
@@ -149,11 +161,5 @@ export function renewProxyCertificate(deps: JoinDeps, current: Identity, publicK
     host: current.host,
   });
   deps.audit.emit('proxy.renew', true, { user: current.user, clientIp, fields: { serial: issued.serial } });
-  return {
-    certificate: issued.pem,
-    hostCaCertificates: deps.hostCa.trustBundle,
-    userCaCertificates: deps.userCa.trustBundle,
-    hostId: current.user.slice('proxy.'.length),
-    validUntil: issued.notAfter.toISOString(),
-  };
+  return issued.response;
 }
