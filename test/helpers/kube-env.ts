@@ -25,6 +25,8 @@ export interface KubeEnv {
   home: string;
   kubeconfig: string;
   env: NodeJS.ProcessEnv;
+  /** alice's certificate and key, from the login above (for raw requests). */
+  alice: { cert: string; key: string };
   addAgent(cluster: string, labels: Record<string, string>): Promise<RunningAgent>;
   close(): Promise<void>;
 }
@@ -74,6 +76,7 @@ export async function startKubeEnv(options: { split?: boolean } = {}): Promise<K
     home,
     kubeconfig,
     env,
+    alice: { cert: login.json.certificate as string, key: login.keys.privateKey },
     addAgent,
     close: async () => {
       for (const a of agents) await a.stop();
