@@ -8,3 +8,4 @@ export * from './peer-identity.ts';
 export * from './audit-api.ts';
 export * from './internal-api.ts';
 export * from './tunnel-stream.ts';
+export * from './role-evaluator.ts';

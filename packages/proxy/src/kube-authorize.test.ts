@@ -3,6 +3,7 @@ import type { Identity } from '@ztsh/protocol';
 import { describe, expect, it } from 'vitest';
 import { authorizeKube, globMatch, labelsMatch } from './kube-authorize.ts';
 import { parseKubeRequest } from './kube-request-info.ts';
+import { canonicalKubeTarget } from './kube-path.ts';
 
 const role = (name: string, spec: object): Role => RoleSchema.parse({ kind: 'role', version: 'v1', metadata: { name }, spec });
 
@@ -28,8 +29,11 @@ const alice: Identity = {
 const dev = { name: 'dev', labels: { env: 'dev' } };
 const prod = { name: 'prod', labels: { env: 'prod' } };
 const req = (method: string, url: string) => {
-  const u = new URL(url, 'https://x');
-  return parseKubeRequest(method, u.pathname, u.searchParams);
+  const canonical = canonicalKubeTarget(`/k8s/x${url}`);
+  if (!canonical.ok) throw new Error(canonical.message);
+  const parsed = parseKubeRequest(method, canonical.target.segments, canonical.target.query);
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.info;
 };
 const none = { groups: [] };
 
@@ -85,5 +89,67 @@ describe('authorizeKube', () => {
     expect(labelsMatch({ env: ['dev', 'staging'], team: 'a*' }, { env: 'staging', team: 'apps' })).toBe(true);
     expect(labelsMatch({ env: 'dev' }, {})).toBe(false);
     expect(labelsMatch(undefined, { env: 'dev' })).toBe(false);
+  });
+  it('item 13: fills role templates from the certificate\'s traits, as login did', () => {
+    const sso = role('sso', {
+      allow: {
+        kubernetes_labels: { env: 'dev' },
+        kubernetes_groups: ['{{external.groups}}'],
+        kubernetes_users: ['{{ external.email }}'],
+        kubernetes_resources: [{ kind: 'pods', verbs: ['get', 'list'] }],
+      },
+      deny: { kubernetes_groups: ['{{external.blocked}}'] },
+    });
+    const carl: Identity = {
+      ...alice, user: 'carl', roles: ['sso'], kubernetesUsers: ['carl@example.com'], kubernetesGroups: ['eng', 'oncall'],
+      traits: { groups: ['eng', 'oncall', 'admins'], email: ['carl@example.com'], blocked: ['admins'] },
+    };
+    expect(authorizeKube(carl, [sso], dev, req('GET', '/api/v1/namespaces/a/pods'), none)).toEqual({
+      allowed: true,
+      kubernetesUser: 'carl@example.com',
+      kubernetesGroups: ['eng', 'oncall'],
+    });
+    // A value in the traits but not in the certificate is not impersonated: both must agree.
+    expect(authorizeKube({ ...carl, kubernetesGroups: ['eng'] }, [sso], dev, req('GET', '/api/v1/namespaces/a/pods'), none)).toMatchObject({ kubernetesGroups: ['eng'] });
+    // The literal template text is never a principal.
+    const literal = { ...carl, kubernetesGroups: ['{{external.groups}}'], traits: {} };
+    expect(authorizeKube(literal, [sso], dev, req('GET', '/api/v1/namespaces/a/pods'), none)).toMatchObject({ kubernetesGroups: [] });
+  });
+
+  it('item 15: --as may name the user one is impersonated as anyway, so --as-group works', () => {
+    const plain = role('plain', { allow: { kubernetes_labels: { env: 'dev' }, kubernetes_groups: ['developers', 'viewers'], kubernetes_resources: [{ kind: 'pods', verbs: ['get'] }] } });
+    const carl: Identity = { ...alice, user: 'carl', kubernetesUsers: [], kubernetesGroups: ['developers', 'viewers'] };
+    const get = req('GET', '/api/v1/namespaces/a/pods/p');
+    expect(authorizeKube(carl, [plain], dev, get, { user: 'carl', groups: ['viewers'] })).toEqual({ allowed: true, kubernetesUser: 'carl', kubernetesGroups: ['viewers'] });
+    expect(authorizeKube(carl, [plain], dev, get, { user: 'someone-else', groups: ['viewers'] })).toEqual({ allowed: false, reason: 'carl may not impersonate user someone-else' });
+    expect(authorizeKube(carl, [plain], dev, get, { user: 'carl', groups: ['system:masters'] })).toEqual({ allowed: false, reason: 'carl may not impersonate group system:masters' });
+    // With one kubernetes user from the roles, that user is the one named "anyway", not the ztsh user name.
+    expect(authorizeKube(alice, [developer], dev, get, { user: 'alice', groups: [] })).toEqual({ allowed: false, reason: 'alice may not impersonate user alice' });
+    // With several, there is no user "anyway": --as must pick one of them.
+    const two = { ...carl, kubernetesUsers: ['u1', 'u2'] };
+    const both = role('both', { allow: { kubernetes_labels: { env: 'dev' }, kubernetes_users: ['u1', 'u2'], kubernetes_resources: [{ kind: 'pods', verbs: ['get'] }] } });
+    expect(authorizeKube(two, [both], dev, get, { user: 'carl', groups: [] })).toMatchObject({ allowed: false });
+    expect(authorizeKube(two, [both], dev, get, { user: 'u2', groups: [] })).toMatchObject({ allowed: true, kubernetesUser: 'u2' });
+  });
+
+  it('a deny rule refuses a list that would include what it denies', () => {
+    const reader = role('reader', {
+      allow: { kubernetes_labels: { env: 'dev' }, kubernetes_resources: [{ kind: '*', verbs: ['get', 'list'] }] },
+      deny: { kubernetes_resources: [{ kind: 'secrets', namespace: 'kube-system', verbs: ['*'] }, { kind: 'configmaps', name: 'db', verbs: ['get', 'list'] }] },
+    });
+    expect(authorizeKube(alice, [reader], dev, req('GET', '/api/v1/namespaces/default/secrets'), none).allowed).toBe(true);
+    expect(authorizeKube(alice, [reader], dev, req('GET', '/api/v1/namespaces/kube-system/secrets'), none).allowed).toBe(false);
+    expect(authorizeKube(alice, [reader], dev, req('GET', '/api/v1/secrets'), none).allowed).toBe(false);
+    expect(authorizeKube(alice, [reader], dev, req('GET', '/api/v1/namespaces/a/configmaps/web'), none).allowed).toBe(true);
+    expect(authorizeKube(alice, [reader], dev, req('GET', '/api/v1/namespaces/a/configmaps'), none).allowed).toBe(false);
+  });
+
+  it('item 14: a self review passes for anyone who reaches the cluster; the proxy answers it', () => {
+    const ssar = req('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
+    const auditorRole = role('auditor', { allow: { kubernetes_labels: { env: 'dev' }, kubernetes_groups: ['developers'] } });
+    expect(authorizeKube(alice, [auditorRole], dev, ssar, none)).toMatchObject({ allowed: true });
+    expect(authorizeKube(alice, [auditorRole], prod, ssar, none)).toMatchObject({ allowed: false });
+    // Other reviews (about someone else) stay ordinary resources that a role must allow.
+    expect(authorizeKube(alice, [auditorRole], dev, req('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews'), none)).toMatchObject({ allowed: false });
   });
 });
