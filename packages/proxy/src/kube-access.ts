@@ -9,7 +9,9 @@ import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
 import type { AuthClient, MaybePromise } from './auth-client.ts';
 import { authorizeKube } from './kube-authorize.ts';
 import type { LiveStreams } from './live-streams.ts';
-import { parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
+import { CONNECT_SUBRESOURCES, parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
+import { canonicalKubeTarget, type CanonicalTarget } from './kube-path.ts';
+import { nonResourceAllowed } from './kube-nonresource.ts';
 import { peerIdentity, peerRefusalMessage } from '@ztsh/protocol';
 
 export interface KubeDeps {
@@ -18,6 +20,8 @@ export interface KubeDeps {
   now: () => Date;
   log: Logger;
   streams: LiveStreams;
+  /** When this proxy started: agents reconnect in the moments after. */
+  startedAt: Date;
   /** Session content is recorded unless this is false (the benchmark measures what recording costs). */
   recordSessions?: boolean;
 }
@@ -26,7 +30,11 @@ export type KubeAccess =
   | {
       ok: true;
       identity: Identity;
+      /** When the client certificate expires: streams end then. */
+      notAfter: Date;
       info: KubeRequestInfo;
+      /** The canonical request target: what was decided on is what is forwarded. */
+      target: CanonicalTarget;
       tunnel: AgentTunnel;
       user: string;
       groups: string[];
@@ -43,25 +51,33 @@ export type KubeAccess =
       stored: MaybePromise<void>;
     };
 
-
-/** Splits /k8s/<cluster>/<rest> into the cluster and the path the apiserver sees. */
-export function splitKubePath(url: string): { cluster: string; path: string; query: URLSearchParams; upstreamPath: string } | undefined {
-  const m = /^\/k8s\/([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\/[^?]*)?(\?.*)?$/.exec(url);
-  if (!m) return undefined;
-  const path = m[3] || '/';
-  const search = m[4] ?? '';
-  return { cluster: m[1]!, path, query: new URLSearchParams(search), upstreamPath: path + search };
-}
+/** How long after the proxy starts an unknown cluster may still be one whose agent has not reconnected yet. */
+const RECONNECT_GRACE_MS = 30_000;
 
 function headerList(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
   return (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
 }
 
-export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: string, url: string, headers: IncomingHttpHeaders): KubeAccess {
+/** A raw path for the audit log of a request that could not be read: bounded, control characters made visible. */
+function rawPathForAudit(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return JSON.stringify(path.slice(0, 512)).slice(1, -1);
+}
+
+/**
+ * `plain` requests are forwarded as they are; an `upgrade` opens a stream
+ * (exec, attach, cp, port-forward), which the proxy records. Each kind is
+ * let through only for what it is: an exec must not arrive as a plain
+ * request, where nothing would record it, nor a plain request as an
+ * upgrade, where it would be recorded as what it is not.
+ */
+export type RequestKind = 'plain' | 'upgrade';
+
+export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: string, url: string, headers: IncomingHttpHeaders, kind: RequestKind): KubeAccess {
   const started = performance.now();
   const clientIp = socket.remoteAddress ?? '';
-  const target = splitKubePath(url);
+  let cluster: string | undefined;
   let identity: Identity | undefined;
   let info: KubeRequestInfo | undefined;
   // Every refusal is a security event: on disk before kubectl hears of it.
@@ -71,8 +87,8 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
       clientIp,
       message,
       fields: {
-        cluster: target?.cluster,
-        ...(info ? kubeFields(info) : { path: url.split('?')[0] }),
+        cluster,
+        ...(info ? kubeFields(info) : { path: rawPathForAudit(url) }),
         method,
         roles: identity?.roles,
         status: code,
@@ -86,19 +102,51 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   identity = peer.identity;
   const unavailable = deps.auth.unavailable();
   if (unavailable) return deny(503, unavailable, 'auth_unreachable');
-  if (!target) return deny(404, 'not a cluster path: use /k8s/<cluster>/...', 'not_found');
-  info = parseKubeRequest(method, target.path, target.query);
+  const canonical = canonicalKubeTarget(url);
+  if (!canonical.ok) return deny(canonical.code, canonical.message, canonical.reason);
+  const { target } = canonical;
+  cluster = target.cluster;
+  const parsed = parseKubeRequest(method, target.segments, target.query);
+  if (!parsed.ok) return deny(parsed.message.startsWith('the method') ? 405 : 400, parsed.message, 'non_canonical_request');
+  info = parsed.info;
+  const connect = info.isResourceRequest && info.apiGroup === '' && info.resource === 'pods' && CONNECT_SUBRESOURCES.has(info.subresource);
+  if (kind === 'plain' && CONNECT_SUBRESOURCES.has(info.subresource)) {
+    return deny(400, `${info.subresource} needs a connection upgrade (WebSocket, as kubectl 1.30 and newer send it)`, 'not_an_upgrade');
+  }
+  if (kind === 'upgrade' && !connect) {
+    return deny(400, 'only exec, attach and port-forward on pods open a stream through ztsh', 'not_a_session');
+  }
   const lock = deps.auth.lockFor(identity.user, identity.roles);
   if (lock) return deny(403, lock.message, 'locked');
   const labels = deps.tunnels.labels(target.cluster);
-  if (!labels) return deny(404, `cluster "${target.cluster}" not found: ztsh kube ls lists the clusters you can reach`, 'unknown_cluster');
+  if (!labels) {
+    if (deps.now().getTime() - deps.startedAt.getTime() < RECONNECT_GRACE_MS) {
+      return deny(503, `cluster "${target.cluster}" is not connected: ztshd has just started and agents are reconnecting; try again in a few seconds`, 'reconnecting');
+    }
+    return deny(403, `cluster "${target.cluster}" not found: ztsh kube ls lists the clusters you can reach`, 'unknown_cluster');
+  }
+  if (!info.isResourceRequest && !nonResourceAllowed(method, target.segments)) {
+    return deny(403, `access denied: ${method} ${info.path} is not a path kubectl uses; ztsh passes /version, discovery, /openapi and health checks (read only) besides the API's resources`, 'denied');
+  }
   const roles = deps.auth.roles(identity.roles);
   const asked = { user: headers['impersonate-user'] as string | undefined, groups: headerList(headers['impersonate-group']) };
   const decision = authorizeKube(identity, roles, { name: target.cluster, labels }, info, asked);
   if (!decision.allowed) return deny(403, `access denied: ${decision.reason}`, 'denied');
   const tunnel = deps.tunnels.get(target.cluster);
-  if (!tunnel) return deny(503, `cluster "${target.cluster}" is offline: its agent is not connected`, 'offline');
-  return { ok: true, identity, info, tunnel, user: decision.kubernetesUser, groups: decision.kubernetesGroups, upstreamPath: target.upstreamPath, clientIp, started };
+  if (!tunnel) return deny(503, `cluster "${target.cluster}" is offline: its agent is not connected; ztsh kube ls shows when it is back`, 'offline');
+  return {
+    ok: true,
+    identity,
+    notAfter: peer.notAfter,
+    info,
+    target,
+    tunnel,
+    user: decision.kubernetesUser,
+    groups: decision.kubernetesGroups,
+    upstreamPath: target.upstreamPath,
+    clientIp,
+    started,
+  };
 }
 
 /** The request as auditors search it: verb, group, resource, namespace, name. */

@@ -15,7 +15,7 @@ type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
 
 export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
-  const access = checkKubeAccess(deps, req.socket as TLSSocket, req.method ?? 'GET', req.url ?? '/', req.headers);
+  const access = checkKubeAccess(deps, req.socket as TLSSocket, req.method ?? 'GET', req.url ?? '/', req.headers, 'plain');
   if (!access.ok) {
     whenStored(access.stored, (err) => deps.log.error({ err }, 'the audit event of a refusal was not stored yet'), () => sendStatus(res as never, access.code, access.message));
     return;
@@ -39,8 +39,9 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   const untrack = deps.streams.add({
     user: access.identity.user,
     roles: access.identity.roles,
+    notAfter: access.notAfter,
     end: (message, reason) => {
-      const code = reason === 'locked' ? 403 : 503;
+      const code = reason === 'locked' ? 403 : reason === 'expired' ? 401 : 503;
       stream.unpipe(res as NodeJS.WritableStream);
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
       if (!res.headersSent) return sendStatus(res as never, code, message);

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseKubeRequest } from './kube-request-info.ts';
+import { canonicalKubeTarget } from './kube-path.ts';
 
 const parse = (method: string, url: string) => {
-  const u = new URL(url, 'https://x');
-  return parseKubeRequest(method, u.pathname, u.searchParams);
+  const canonical = canonicalKubeTarget(`/k8s/x${url}`);
+  if (!canonical.ok) throw new Error(canonical.message);
+  const parsed = parseKubeRequest(method, canonical.target.segments, canonical.target.query);
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.info;
 };
 
 describe('parseKubeRequest', () => {

@@ -1,11 +1,14 @@
-// Parses a Kubernetes API request the way the apiserver's RequestInfo does:
-// verb, API group and version, resource, subresource, namespace, name. The
-// proxy authorizes on this, so it must read paths exactly as the apiserver
-// will: a disagreement would let a request be judged as something it is not.
+// What a kube request is, read the way the apiserver's RequestInfoFactory
+// reads it: verb, API group and version, resource, subresource, namespace,
+// name. It works on the canonical, decoded segments of kube-path.ts, which
+// are exactly what the apiserver's URL.Path will split into, so the proxy
+// and the cluster cannot disagree on what is asked. Forms the apiserver
+// reads but serves nothing for (the removed /proxy/ verb path, segments
+// after a subresource other than proxy) are refused instead of guessed at.
 
 export interface KubeRequestInfo {
   isResourceRequest: boolean;
-  /** Lowercase: get, list, watch, create, update, patch, delete, deletecollection; exec, attach, portforward for those subresources. */
+  /** Lowercase: get, list, watch, create, update, patch, delete, deletecollection; exec, attach, portforward, proxy for those subresources. */
   verb: string;
   apiGroup: string;
   apiVersion: string;
@@ -13,10 +16,14 @@ export interface KubeRequestInfo {
   subresource: string;
   namespace: string;
   name: string;
+  /** The decoded path the apiserver sees. */
   path: string;
 }
 
-const VERB_BY_METHOD: Record<string, string> = {
+export type KubeRequestParse = { ok: true; info: KubeRequestInfo } | { ok: false; message: string };
+
+/** The methods kubectl and client-go use; any other is refused, as Go's RequestInfo would give it no verb. */
+export const VERB_BY_METHOD: Readonly<Record<string, string>> = {
   POST: 'create',
   GET: 'get',
   HEAD: 'get',
@@ -25,44 +32,40 @@ const VERB_BY_METHOD: Record<string, string> = {
   DELETE: 'delete',
 };
 
-/** Subresources that are actions of their own in roles. */
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
-const ACTION_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
+/** Subresources that are actions of their own in roles. */
+export const ACTION_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
+/** The subresources kubectl opens a stream on with a connection upgrade. */
+export const CONNECT_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
+/** What a field selector may narrow a list to, as a name: plain names only, nothing a selector parser unescapes. */
+const SELECTED_NAME = /^metadata\.name==?([A-Za-z0-9][A-Za-z0-9._:-]*)$/;
 
-export function parseKubeRequest(method: string, path: string, query: URLSearchParams): KubeRequestInfo {
-  const base: KubeRequestInfo = {
-    isResourceRequest: false,
-    verb: method.toLowerCase(),
-    apiGroup: '',
-    apiVersion: '',
-    resource: '',
-    subresource: '',
-    namespace: '',
-    name: '',
-    path,
-  };
-  let parts = path.split('/').filter((p) => p !== '');
+export function parseKubeRequest(method: string, segments: readonly string[], query: URLSearchParams): KubeRequestParse {
+  const path = '/' + segments.join('/');
+  const base: KubeRequestInfo = { isResourceRequest: false, verb: method.toLowerCase(), apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path };
+  const methodVerb = VERB_BY_METHOD[method];
+  if (methodVerb === undefined) return { ok: false, message: `the method ${method} is not used with the Kubernetes API` };
+
+  let parts = [...segments];
   const prefix = parts[0];
-  if (prefix !== 'api' && prefix !== 'apis') return base;
-  if (prefix === 'api') {
-    if (parts.length < 2) return base; // /api: discovery
-    base.apiVersion = parts[1]!;
-    parts = parts.slice(2);
-  } else {
-    if (parts.length < 3) return base; // /apis, /apis/<group>: discovery
-    base.apiGroup = parts[1]!;
-    base.apiVersion = parts[2]!;
-    parts = parts.slice(3);
+  if (parts.length < 3 || (prefix !== 'api' && prefix !== 'apis')) return { ok: true, info: base };
+  parts = parts.slice(1);
+  if (prefix === 'apis') {
+    if (parts.length < 3) return { ok: true, info: base }; // /apis/<group>/<version>: discovery
+    base.apiGroup = parts[0]!;
+    parts = parts.slice(1);
   }
-  if (parts.length === 0) return base; // /api/v1: resource list
-
   base.isResourceRequest = true;
-  base.verb = VERB_BY_METHOD[method.toUpperCase()] ?? method.toLowerCase();
+  base.apiVersion = parts[0]!;
+  parts = parts.slice(1);
+  base.verb = methodVerb;
 
-  // Deprecated /watch/ prefix: GET /api/v1/watch/namespaces/ns/pods
+  if (parts[0] === 'proxy') return { ok: false, message: 'the /proxy/ path form was removed from Kubernetes: use the proxy subresource (.../pods/<name>/proxy)' };
   let watchPath = false;
   if (parts[0] === 'watch') {
+    if (parts.length < 2) return { ok: false, message: 'a /watch/ path names what to watch' };
     watchPath = true;
+    base.verb = 'watch';
     parts = parts.slice(1);
   }
 
@@ -75,23 +78,17 @@ export function parseKubeRequest(method: string, path: string, query: URLSearchP
   base.resource = parts[0] ?? '';
   base.name = parts[1] ?? '';
   base.subresource = parts[2] ?? '';
-
-  if (watchPath) base.verb = 'watch';
-  if (base.verb === 'get' && !base.name) base.verb = 'list';
-  if ((base.verb === 'list' || base.verb === 'get') && isTrue(query.get('watch'))) base.verb = 'watch';
-  if (base.verb === 'delete' && !base.name) base.verb = 'deletecollection';
-
-  // list/watch narrowed to one object by field selector count as that name.
-  if ((base.verb === 'list' || base.verb === 'watch' || base.verb === 'deletecollection') && !base.name) {
-    const selector = query.get('fieldSelector');
-    const m = selector ? /^metadata\.name==?([^,]+)$/.exec(selector) : null;
-    if (m) base.name = m[1]!;
+  if (parts.length > 3 && base.subresource !== 'proxy') {
+    return { ok: false, message: `nothing is served after the subresource "${base.subresource}"` };
   }
 
+  if (!watchPath && base.verb === 'get' && !base.name) {
+    base.verb = query.get('watch') === 'true' ? 'watch' : 'list';
+    // A list or watch narrowed to one object by field selector counts as that name.
+    const m = SELECTED_NAME.exec(query.get('fieldSelector') ?? '');
+    if (m) base.name = m[1]!;
+  }
+  if (base.verb === 'delete' && !base.name) base.verb = 'deletecollection';
   if (ACTION_SUBRESOURCES.has(base.subresource)) base.verb = base.subresource;
-  return base;
-}
-
-function isTrue(value: string | null): boolean {
-  return value === 'true' || value === '1';
+  return { ok: true, info: base };
 }

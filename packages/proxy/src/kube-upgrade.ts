@@ -16,26 +16,53 @@ import { relaySession } from './sessions/session-relay.ts';
 
 export const SPDY_REFUSAL =
   'ztsh needs kubectl 1.30 or newer for exec, attach, cp and port-forward: this client asked for SPDY, which ztsh does not pass through';
+export const SPDY_PORTFORWARD_REFUSAL =
+  'ztsh needs port-forward over WebSocket: kubectl 1.31 and newer use it; with kubectl 1.30 set KUBECTL_PORT_FORWARD_WEBSOCKETS=true';
+
+/**
+ * The subprotocols the proxy lets a stream be opened with, by subresource.
+ * exec and attach: the channel protocols whose frames the recorder reads
+ * (one channel byte, then raw bytes); the base64 variants would pass
+ * unrecorded and are not offered upstream. port-forward: SPDY frames inside
+ * WebSocket, counted, not recorded.
+ */
+export const STREAM_PROTOCOLS: Readonly<Record<string, readonly string[]>> = {
+  exec: ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'],
+  attach: ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'],
+  portforward: ['SPDY/3.1+portforward.k8s.io'],
+};
 
 const PASSED_BACK = ['sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions'];
 
 export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.on('error', () => undefined);
   // Access first: a refusal must read the same on kubectl's WebSocket try and its SPDY retry.
-  const access = checkKubeAccess(deps, req.socket as TLSSocket, req.method ?? 'GET', req.url ?? '/', req.headers);
+  const access = checkKubeAccess(deps, req.socket as TLSSocket, req.method ?? 'GET', req.url ?? '/', req.headers, 'upgrade');
   if (!access.ok) {
     whenStored(access.stored, (err) => deps.log.error({ err }, 'the audit event of a refusal was not stored yet'), () => refuseUpgrade(socket, access.code, access.message));
     return;
   }
+  const subresource = access.info.subresource;
   if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
     auditAllowed(deps, access, 400, { error: 'SPDY upgrade refused' });
-    return refuseUpgrade(socket, 400, SPDY_REFUSAL);
+    return refuseUpgrade(socket, 400, subresource === 'portforward' ? SPDY_PORTFORWARD_REFUSAL : SPDY_REFUSAL);
+  }
+  const acceptable = STREAM_PROTOCOLS[subresource] ?? [];
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => acceptable.includes(p));
+  if (offered.length === 0) {
+    auditAllowed(deps, access, 400, { error: 'no subprotocol ztsh can record' });
+    return refuseUpgrade(socket, 400, `${subresource} through ztsh needs one of the WebSocket subprotocols ${acceptable.join(', ')}`);
   }
 
   let stream;
   try {
     stream = access.tunnel.session.request({
       ...upstreamHeaders(req.headers, access),
+      // Only what the recorder can read is offered: the cluster cannot pick anything else.
+      'sec-websocket-protocol': offered.join(', '),
       'x-ztsh-upgrade': 'websocket',
       [constants.HTTP2_HEADER_METHOD]: req.method ?? 'GET',
       [constants.HTTP2_HEADER_PATH]: access.upstreamPath,
@@ -68,6 +95,14 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
       });
       return;
     }
+    const negotiated = String(headers['sec-websocket-protocol'] ?? '');
+    if (!offered.includes(negotiated)) {
+      // A cluster (or agent) that answers with what was not offered would have the
+      // session relayed as something the recorder cannot read: refuse.
+      stream.close(constants.NGHTTP2_CANCEL);
+      auditAllowed(deps, access, 502, { error: `the cluster chose the subprotocol "${negotiated.slice(0, 64)}", which was not offered` });
+      return refuseUpgrade(socket, 502, 'the cluster answered the upgrade with a subprotocol ztsh did not offer');
+    }
     stream.off('error', onEarlyError);
     socket.off('close', onEarlyClose);
     const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade'];
@@ -76,6 +111,6 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
       if (typeof value === 'string') lines.push(`${name}: ${value}`);
     }
     socket.write(lines.join('\r\n') + '\r\n\r\n');
-    relaySession(deps, access, socket, stream, head, String(headers['sec-websocket-protocol'] ?? ''));
+    relaySession(deps, access, socket, stream, head, negotiated);
   });
 }

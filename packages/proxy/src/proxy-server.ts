@@ -18,9 +18,19 @@ import { listClusters } from './clusters-api.ts';
 import type { KubeDeps } from './kube-access.ts';
 import { forwardKube } from './kube-forward.ts';
 import { LiveStreams } from './live-streams.ts';
-import { refuseUpgrade } from './kube-status.ts';
+import { refuseUpgrade, sendStatus } from './kube-status.ts';
 import { upgradeKube } from './kube-upgrade.ts';
 import { tunnelServer } from './tunnel-server.ts';
+
+/**
+ * Kubernetes API paths without the /k8s/<cluster> prefix: what a kubeconfig
+ * pointing at the proxy's bare address sends, or a client following a
+ * server-relative URL the cluster handed out. kubectl gets a Status that
+ * says what to do rather than the auth service's 404.
+ */
+const KUBE_WITHOUT_PREFIX = /^\/(api|apis|openapi|version)(\/|\?|$)/;
+const MISSING_PREFIX =
+  'this is the ztsh proxy: Kubernetes API paths here start with /k8s/<cluster>/; run ztsh kube login <cluster> to point kubectl at a cluster';
 
 type Handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
@@ -47,8 +57,8 @@ export interface ProxyServer {
 export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const tunnels = new AgentTunnels();
   const now = options.now ?? (() => new Date());
-  const streams = new LiveStreams(options.auth);
-  const deps: KubeDeps = { auth: options.auth, tunnels, now, streams, log: options.log.child({ component: 'proxy' }) };
+  const streams = new LiveStreams(options.auth, now);
+  const deps: KubeDeps = { auth: options.auth, tunnels, now, startedAt: now(), streams, log: options.log.child({ component: 'proxy' }) };
   const tunnel = tunnelServer({ tunnels, hostCaCertificates: options.auth.hostCaCertificates, now, log: deps.log });
   const server = createSecureServer({
     cert: options.tls.cert,
@@ -74,12 +84,14 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     const url = req.url ?? '/';
     if (url.startsWith('/k8s/')) return forwardKube(deps, req, res);
     if (url === '/v1/clusters' || url.startsWith('/v1/clusters?')) return listClusters(deps, req, res);
+    if (KUBE_WITHOUT_PREFIX.test(url)) return sendStatus(res as never, 404, MISSING_PREFIX);
     options.fallback(req, res);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '/';
     if (url.startsWith('/k8s/')) return upgradeKube(deps, req, socket, head);
     if (url === '/v1/tunnel') return tunnel.handleUpgrade(req, socket, head);
+    if (KUBE_WITHOUT_PREFIX.test(url)) return refuseUpgrade(socket, 404, MISSING_PREFIX);
     refuseUpgrade(socket, 404, `nothing to upgrade at ${url}`);
   });
   return {

@@ -60,12 +60,20 @@ class ChannelReader {
 
 export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, stream: ClientHttp2Stream, head: Buffer, protocol: string): void {
   const id = randomUUID();
-  const query = new URLSearchParams(access.upstreamPath.split('?')[1] ?? '');
+  // The canonical query: the one the decision was made on and that was forwarded.
+  const query = access.target.query;
   const command = query.getAll('command');
   const kind = sessionKind(access.info.subresource, command);
-  const tty = query.get('tty') === 'true' || query.get('tty') === '1';
+  const tty = query.get('tty') === 'true';
   const startedAt = deps.now().getTime();
   const channels = protocol.endsWith('channel.k8s.io') && !protocol.startsWith('base64');
+  if (kind !== 'portforward' && !channels) {
+    // kube-upgrade.ts offers nothing else; should a peer still answer so, nothing runs unrecorded.
+    deps.log.error({ protocol, kind }, 'refusing a session whose frames cannot be recorded');
+    socket.end(closeFrame(1002, 'ztsh cannot record this session\'s subprotocol'));
+    stream.close(constants.NGHTTP2_CANCEL);
+    return;
+  }
   const record = kind !== 'portforward' && channels && deps.recordSessions !== false;
   const day = new Date(startedAt).toISOString().slice(0, 10);
   const recordingPath = record ? `${day}/${id}.cast` : null;
@@ -208,11 +216,12 @@ function relayFrames(
   const untrack = deps.streams.add({
     user: session.user,
     roles: session.roles,
+    notAfter: access.notAfter,
     end: (message, reason) => {
       endReason = reason;
       // Only whole frames were passed to kubectl, so these land between frames.
-      if (channels) socket.write(serverFrame(OP_BINARY, Buffer.concat([Buffer.from([CH_ERROR]), Buffer.from(JSON.stringify(kubeStatus(403, message)))])));
-      socket.end(closeFrame(reason === 'locked' ? 1008 : 1001, message));
+      if (channels) socket.write(serverFrame(OP_BINARY, Buffer.concat([Buffer.from([CH_ERROR]), Buffer.from(JSON.stringify(kubeStatus(reason === 'expired' ? 401 : 403, message)))])));
+      socket.end(closeFrame(reason === 'proxy shutdown' ? 1001 : 1008, message));
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
       setTimeout(() => socket.destroy(), 1000).unref();
     },

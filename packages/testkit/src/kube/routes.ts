@@ -7,7 +7,7 @@ import { openapi } from './openapi.ts';
 import { handleRest } from './rest.ts';
 import { findResource } from './resources.ts';
 import type { DoubleState } from './context.ts';
-import { admit, recordRequest } from './admission.ts';
+import { admit, recordRequest, targetOf } from './admission.ts';
 import {
   StatusError,
   badRequest,
@@ -39,12 +39,13 @@ export async function handleRequest(
   req: IncomingMessage | Http2ServerRequest,
   res: ServerResponse | Http2ServerResponse,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'https://kube-double');
+  const { url, refusal } = targetOf(req.url);
   const seen = recordRequest(state, req, url);
   res.on('finish', () => {
     seen.status = res.statusCode;
   });
   try {
+    if (refusal) throw new StatusError(badRequest(refusal));
     const { info } = admit(state, seen, req.rawHeaders);
     if (info.kind === 'nonresource') return nonResource(state, req, res, url.pathname);
 

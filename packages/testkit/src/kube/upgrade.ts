@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { admit, recordRequest } from './admission.ts';
+import { admit, recordRequest, targetOf } from './admission.ts';
 import type { DoubleState, SeenRequest } from './context.ts';
 import { CHANNEL_PROTOCOLS, serveChannels } from './exec.ts';
 import { runCommand } from './commands.ts';
@@ -21,9 +21,10 @@ export const portForwardRequests = new WeakSet<IncomingMessage>();
 
 export function handleUpgrade(state: DoubleState, wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.on('error', () => socket.destroy()); // a client that vanishes mid-handshake
-  const url = new URL(req.url ?? '/', 'https://kube-double');
+  const { url, refusal } = targetOf(req.url);
   const seen = recordRequest(state, req, url);
   try {
+    if (refusal) throw new StatusError(badRequest(refusal));
     const { info } = admit(state, seen, req.rawHeaders);
     const pods = findResource('', 'v1', 'pods');
     if (info.kind !== 'resource' || info.resource !== 'pods' || !pods || !info.subresource) {
