@@ -33,8 +33,19 @@ export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
 /**
  * Request headers never passed towards a cluster: hop-by-hop ones, HTTP/2
  * pseudo-headers, and any identity the client claims (Authorization,
- * Impersonate-*, our own x-ztsh-*), which only the proxy and agent set.
+ * Impersonate-*, our own x-ztsh-*), which only the proxy and agent set,
+ * and the front-proxy headers (X-Remote-User, X-Remote-Group,
+ * X-Remote-Extra-*), which an apiserver set up for an authenticating proxy
+ * believes from any client certificate its request-header CA signed.
+ * `name` is lowercase, as Node gives header names.
  */
 export function isDroppedRequestHeader(name: string): boolean {
-  return name.startsWith(':') || HOP_BY_HOP_HEADERS.has(name) || name === 'authorization' || name.startsWith('impersonate-') || name.startsWith('x-ztsh-');
+  return (
+    name.startsWith(':') ||
+    HOP_BY_HOP_HEADERS.has(name) ||
+    name === 'authorization' ||
+    name.startsWith('impersonate-') ||
+    name.startsWith('x-ztsh-') ||
+    name.startsWith('x-remote-')
+  );
 }
