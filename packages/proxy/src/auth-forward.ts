@@ -3,7 +3,9 @@
 // joins) it forwards to auth on its own connection, saying who the client
 // is: its IP, and the client certificate it showed here, if any. Bodies
 // stream both ways (an audit export may follow for hours). The internal
-// routes are not forwarded: only the proxy itself speaks them.
+// routes are not forwarded: only the proxy itself speaks them. The path is
+// judged in the form auth would act on (decoded, any case): a path that
+// cannot be made canonical without guessing is refused outright.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
@@ -35,11 +37,66 @@ export function clientAddress(req: Req, trustProxy: boolean): string {
   return req.socket.remoteAddress ?? '';
 }
 
+export type PathVerdict = { ok: true } | { ok: false; status: 400 | 404; message: string };
+
+const INTERNAL = INTERNAL_PREFIX.split('/').filter(Boolean).map((s) => s.toLowerCase());
+
+/**
+ * Whether a request target may go on to auth. Refused with 400: anything but
+ * a plain absolute path, control characters or spaces, a backslash, a bad
+ * escape, an encoded "/" or "\\", an empty segment inside the path, a "." or
+ * ".." segment however spelled. Refused with 404: whatever names the internal
+ * API once decoded (repeatedly), in any case, with or without ";" parameters.
+ */
+export function forwardablePath(target: string): PathVerdict {
+  const bad = (message: string): PathVerdict => ({ ok: false, status: 400, message });
+  // eslint-disable-next-line no-control-regex -- control characters are what this looks for
+  if (/[\x00-\x20\x7f]/.test(target)) return bad('the request path holds control characters or spaces');
+  if (!target.startsWith('/')) return bad('the request target must be a path starting with /');
+  const query = target.indexOf('?');
+  const path = query < 0 ? target : target.slice(0, query);
+  if (/[\\#]/.test(path)) return bad('the request path holds a backslash or "#"');
+  if (/%(?![0-9a-fA-F]{2})/.test(path)) return bad('the request path holds a bad percent-escape');
+  if (/%(2f|5c)/i.test(path)) return bad('the request path holds an encoded "/" or "\\"');
+  const segments = path.slice(1).split('/');
+  const decoded: string[] = [];
+  for (const [i, segment] of segments.entries()) {
+    if (segment === '' && i < segments.length - 1) return bad('the request path holds an empty segment ("//")');
+    let text: string;
+    try {
+      text = decodeURIComponent(segment);
+    } catch {
+      return bad('the request path does not decode as UTF-8');
+    }
+    // eslint-disable-next-line no-control-regex -- as above, once decoded
+    if (/[\x00-\x1f\x7f]/.test(text)) return bad('the request path holds encoded control characters');
+    if (text === '.' || text === '..') return bad('the request path holds a "." or ".." segment');
+    decoded.push(text);
+  }
+  // Decoded again and again, so %2569nternal is caught too; lower-cased, and
+  // cut at ";", so no spelling of the internal prefix slips through.
+  let canonical = decoded.join('/');
+  for (let round = 0; round < 4 && canonical.includes('%'); round++) {
+    try {
+      canonical = decodeURIComponent(canonical);
+    } catch {
+      break;
+    }
+  }
+  const names = canonical.split('/').map((s) => s.split(';')[0]!.trim().toLowerCase());
+  if (INTERNAL.every((name, i) => names[i] === name)) return { ok: false, status: 404, message: `nothing at ${path}` };
+  return { ok: true };
+}
+
 export function authForwarder(auth: HttpAuthClient, options: { trustProxy: boolean; log: Logger }) {
   return (req: Req, res: Res): void => {
     const url = req.url ?? '/';
-    if (url.startsWith(INTERNAL_PREFIX) || url === INTERNAL_PREFIX.slice(0, -1)) {
-      return sendError(res, 404, 'not_found', `nothing at ${url.split('?')[0]}`);
+    const verdict = forwardablePath(url);
+    if (!verdict.ok) {
+      options.log.info({ status: verdict.status, reason: verdict.message }, 'request path refused before forwarding to auth');
+      return verdict.status === 404
+        ? sendError(res, 404, 'not_found', verdict.message)
+        : sendError(res, 400, 'bad_request', verdict.message, 'send the path as a plain, canonical one');
     }
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) {

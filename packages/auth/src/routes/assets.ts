@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -17,7 +18,7 @@ export function assetRoutes(): Router {
       body: readFileSync(join(dirname(require.resolve('@simplewebauthn/browser')), '../dist/bundle/index.umd.min.js')),
     },
   };
-  const router = new Router({ prefix: '/assets' });
+  const router = createRouter('/assets');
   router.get('/:name', (ctx) => {
     const file = files[ctx.params.name!];
     if (!file) return;

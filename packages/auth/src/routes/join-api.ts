@@ -1,11 +1,12 @@
 // POST /v1/join: an agent trades a join token and its public key for a host certificate.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.ts';
 import { JoinRequest, JoinResponse } from '@ztsh/protocol';
 import { parseBody, respond } from '../http/guard.ts';
 import { joinCluster, type JoinDeps } from '../tokens/join-tokens.ts';
 
 export function joinRoutes(deps: JoinDeps): Router {
-  const router = new Router({ prefix: '/v1' });
+  const router = createRouter('/v1');
   router.post('/join', (ctx) => {
     respond(ctx, JoinResponse, joinCluster(deps, parseBody(ctx, JoinRequest), ctx.ip));
   });

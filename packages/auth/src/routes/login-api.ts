@@ -1,5 +1,6 @@
 // The JSON API the CLI speaks to log in: start, exchange, device flow.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.ts';
 import {
   Certificates,
   ConnectorsResponse,
@@ -16,7 +17,7 @@ import type { LoginDeps } from '../login/login-deps.ts';
 import { startBrowserLogin, startDeviceLogin } from '../login/start.ts';
 
 export function loginApiRoutes(deps: LoginDeps): Router {
-  const router = new Router({ prefix: '/v1' });
+  const router = createRouter('/v1');
 
   router.get('/connectors', (ctx) =>
     respond(ctx, ConnectorsResponse, {

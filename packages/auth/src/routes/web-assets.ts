@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.ts';
 
 const require = createRequire(import.meta.url);
 const JS = 'text/javascript; charset=utf-8';
@@ -35,7 +36,7 @@ export function webAssets(): WebAssets {
     hrefs[name] = `/web/assets/${hash}/${name}`;
     byPath.set(hrefs[name], { type: source.type, body });
   }
-  const router = new Router();
+  const router = createRouter();
   router.get('/web/assets/:hash/:name', (ctx) => {
     const file = byPath.get(ctx.path);
     if (!file) return;

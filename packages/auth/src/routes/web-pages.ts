@@ -6,7 +6,8 @@
 //
 //   /web/login/:connector ─▶ /login/:id ─▶ IdP ─▶ /oidc/callback ─▶ MFA page
 //       ─▶ approve() opens a web session ─▶ cookie ─▶ /web
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.ts';
 import type { Context, Next } from 'koa';
 import { ZtshError } from '@ztsh/protocol';
 import { requirePermission } from '../http/caller.ts';
@@ -17,7 +18,7 @@ import { endWebSession } from '../login/web-session.ts';
 import { auditShellPage, continuePage, noAccessPage, signInPage, WEB_CSP, type AssetHref } from '../pages/web-pages.ts';
 
 export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
-  const router = new Router({ prefix: '/web' });
+  const router = createRouter();
 
   router.use(async (ctx: Context, next: Next) => {
     ctx.set('Content-Security-Policy', WEB_CSP);
@@ -31,7 +32,9 @@ export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
     ctx.body = body;
   };
 
-  router.get('/', (ctx) => {
+  // One spelling of the page's address; the other gets the same headers and a redirect.
+  router.get('/web/', (ctx) => ctx.redirect('/web'));
+  router.get('/web', (ctx) => {
     const session = ctx.state.webSession as WebSessionState | undefined;
     if (!session) {
       // Followed from a link on another site, the browser held the cookie
@@ -48,7 +51,7 @@ export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
     htmlPage(ctx, auditShellPage(href, session));
   });
 
-  router.get('/login', (ctx) => {
+  router.get('/web/login', (ctx) => {
     if (ctx.state.webSession) return ctx.redirect('/web');
     const connectors = [...deps.connectors.values()].map((c) => ({ name: c.name, displayName: c.displayName }));
     htmlPage(ctx, signInPage(href, connectors));
@@ -57,12 +60,12 @@ export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
   // A GET, so the page needs no form (and its CSP no form target at the IdP).
   // It only starts a login: the IdP and the second factor still stand between
   // it and a session, and the browser that finishes must be this one.
-  router.get('/login/:connector', (ctx) => {
+  router.get('/web/login/:connector', (ctx) => {
     const login = startWebLogin(deps, ctx.params.connector!, ctx.ip);
     ctx.redirect(`/login/${login.id}`);
   });
 
-  router.post('/logout', (ctx) => {
+  router.post('/web/logout', (ctx) => {
     requireSameOrigin(ctx, deps);
     endWebSession(deps, ctx.cookies.get(WEB_COOKIE));
     clearWebSessionCookie(ctx);
