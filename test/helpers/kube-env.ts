@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startAgent, type RunningAgent } from '@ztsh/agent';
-import { DEV_USERS } from '@ztsh/server';
+import { DEV_USERS, type DevStackOptions } from '@ztsh/server';
 import { createTestTls, startKubeDouble, type KubeDouble } from '@ztsh/testkit';
 import { cli, newZtshHome } from './cli.ts';
 import { httpLogin } from './http-login.ts';
@@ -33,8 +33,8 @@ export interface KubeEnv {
 
 export const SA_TOKEN = 'agent-service-account-token';
 
-export async function startKubeEnv(options: { split?: boolean } = {}): Promise<KubeEnv> {
-  const stack = await startTestStack(options.split ? { split: true } : {});
+export async function startKubeEnv(options: { split?: boolean; roles?: DevStackOptions['roles'] } = {}): Promise<KubeEnv> {
+  const stack = await startTestStack({ ...(options.split ? { split: true } : {}), ...(options.roles ? { roles: options.roles } : {}) });
   // Join tokens live with the auth service: in its own data dir when it runs apart.
   const authDataDir = options.split ? join(stack.dataDir, 'auth') : stack.dataDir;
   const tls = await createTestTls();

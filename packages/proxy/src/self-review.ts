@@ -67,7 +67,7 @@ const Text = z.string().max(1024);
 const Header = z.object({
   apiVersion: z.literal(`${GROUP}/${VERSION}`).optional(),
   kind: z.string().optional(),
-  spec: z.unknown(),
+  spec: z.unknown().optional(),
 });
 const ResourceAttributes = z.object({
   namespace: Text.optional(),
