@@ -75,13 +75,14 @@ export function approvedPage(login: LoginRecord): string {
   );
 }
 
-export function deviceCodePage(error?: string, userCode = ''): string {
+export function deviceCodePage(csrf: string, error?: string, userCode = ''): string {
   return page(
     'Sign in a device',
     html`<h1>Sign in a device</h1>
 <p>Enter the code that <code>ztsh login --headless</code> printed.</p>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="/device">
+<input type="hidden" name="csrf" value="${csrf}">
 <label for="user_code">Code</label>
 <input id="user_code" name="user_code" value="${userCode}" autocomplete="off" autocapitalize="characters" required autofocus>
 <button type="submit">Continue</button>
@@ -89,14 +90,17 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
   );
 }
 
-export function deviceConfirmPage(login: LoginRecord): string {
+/** Names the machine and address asking before anything is approved; `csrf` binds the form to this page in this browser. */
+export function deviceConfirmPage(login: LoginRecord, csrf: string): string {
   return page(
     'Approve this sign-in?',
     html`<h1>Approve this sign-in?</h1>
 ${clientLine(login)}
-<p>Code <code>${login.userCode}</code>, requested ${new Date(login.createdAt).toISOString()}. Continue only if you started it yourself.</p>
+<p>Code <code>${login.userCode}</code>, requested ${new Date(login.createdAt).toISOString()} from <strong id="requested-from">${login.clientIp}</strong>.</p>
+<p class="warning">Continue only if you started it yourself, on that machine. If someone sent you this link or code, close this page: approving gives them your access.</p>
 <form method="post" action="/device/confirm">
 <input type="hidden" name="user_code" value="${login.userCode}">
+<input type="hidden" name="csrf" value="${csrf}">
 <button type="submit">Approve and sign in</button>
 </form>`,
   );

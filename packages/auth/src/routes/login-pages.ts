@@ -2,11 +2,13 @@
 // /oidc/callback takes it back, /login/:id/mfa/* do the second factor,
 // /device/* are the device-code pages. Web logins (the auditors' page) share
 // all of it and end with a session cookie instead of a code.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.ts';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { ZtshError } from '@ztsh/protocol';
 import { parseBody } from '../http/guard.ts';
+import { deviceBrowserSecret, deviceFormError, deviceFormRefusal, deviceFormToken } from '../http/device-csrf.ts';
 import { setWebSessionCookie } from '../http/web-session.ts';
 import { beginIdp, idpCallback, LoginFailed } from '../login/idp.ts';
 import { approve } from '../login/finish.ts';
@@ -28,10 +30,10 @@ export const BROWSER_COOKIE = 'ztsh_login';
 
 const CodeForm = z.object({ code: z.string().max(16) });
 const WebauthnBody = z.object({ mode: z.enum(['register', 'authenticate']), response: z.unknown().optional() });
-const UserCodeForm = z.object({ user_code: z.string().max(32) });
+const UserCodeForm = z.object({ user_code: z.string().max(32), csrf: z.string().max(128).optional() });
 
 export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
-  const router = new Router();
+  const router = createRouter();
   const secretOf = (ctx: Context) => ctx.cookies.get(BROWSER_COOKIE) ?? undefined;
 
   const sendToIdp = async (ctx: Context, loginId: string) => {
@@ -171,29 +173,52 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
     return login;
   };
 
+  // Every form on these pages carries a token bound to this browser and to
+  // what it does (http/device-csrf.ts); a post without it changes nothing.
+  const confirmPage = (ctx: Context, login: LoginRecord) =>
+    deviceConfirmPage(login, deviceFormToken(deviceBrowserSecret(ctx), `device-confirm:${login.id}`));
+  const codePage = (ctx: Context, error?: string, userCode?: string) => deviceCodePage(deviceFormToken(deviceBrowserSecret(ctx), 'device-code'), error, userCode);
+
   router.get('/device', (ctx) => {
     const code = typeof ctx.query.user_code === 'string' ? ctx.query.user_code : '';
     ctx.type = 'html';
     const login = code ? deviceLogin(code) : undefined;
-    ctx.body = login ? deviceConfirmPage(login) : deviceCodePage(code ? 'That code is unknown or expired.' : undefined, code);
+    ctx.body = login ? confirmPage(ctx, login) : codePage(ctx, code ? 'That code is unknown or expired.' : undefined, code);
   });
 
   router.post('/device', (ctx) => {
-    const { user_code } = parseBody(ctx, UserCodeForm);
-    const login = deviceLogin(user_code);
+    const { user_code, csrf } = parseBody(ctx, UserCodeForm);
     ctx.type = 'html';
-    if (!login) {
-      ctx.status = 404;
-      ctx.body = deviceCodePage('That code is unknown or expired.', user_code);
+    if (deviceFormRefusal(ctx, deps.publicUrl.origin, 'device-code', csrf)) {
+      // Nothing from the refused post is shown back: a fresh form, no code filled in.
+      ctx.status = 403;
+      ctx.body = codePage(ctx, 'Type the code on this page to go on.');
       return;
     }
-    ctx.body = deviceConfirmPage(login);
+    const login = deviceLogin(user_code);
+    if (!login) {
+      ctx.status = 404;
+      ctx.body = codePage(ctx, 'That code is unknown or expired.', user_code);
+      return;
+    }
+    ctx.body = confirmPage(ctx, login);
   });
 
   router.post('/device/confirm', async (ctx) => {
-    const { user_code } = parseBody(ctx, UserCodeForm);
+    const { user_code, csrf } = parseBody(ctx, UserCodeForm);
     const login = deviceLogin(user_code);
     if (!login) throw new ZtshError('login_expired', 'that code is unknown or expired', { hint: 'run ztsh login --headless again' });
+    const refusal = deviceFormRefusal(ctx, deps.publicUrl.origin, `device-confirm:${login.id}`, csrf);
+    if (refusal) {
+      // Someone tried to approve a login from outside its approval page: keep it.
+      deps.audit.emit('user.login', false, {
+        loginId: login.id,
+        clientIp: ctx.ip,
+        message: 'device approval refused: it did not come from the approval page in this browser',
+        fields: { kind: 'device', reason: 'cross_site', detail: refusal.split(':')[0], requestedFrom: login.clientIp },
+      });
+      throw deviceFormError();
+    }
     await sendToIdp(ctx, login.id);
   });
 
