@@ -129,6 +129,9 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     storage.webSessions.deleteExpired(clock.now().getTime());
   }, 60_000);
   sweep.unref();
+  // Locks changed by another process on this store (ztshd locks rm) apply within a second.
+  const lockPoll = setInterval(() => deps.locks.refresh(), 1000);
+  lockPoll.unref();
   return {
     app: createAuthApp(deps, { log, trustProxy: options.trustProxy ?? false, recordingsDir }),
     deps,
@@ -138,6 +141,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     recordingsDir,
     close: () => {
       clearInterval(sweep);
+      clearInterval(lockPoll);
       audit.flush();
       storage.close();
     },

@@ -6,7 +6,10 @@ export function parseDuration(text: string): number {
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
     throw new Error(`"${text}" is not a duration; use a number with s, m, h or d, like 30m or 8h`);
   }
-  return parts.reduce((ms, p) => ms + Number(p[1]) * UNIT_MS[p[2] as keyof typeof UNIT_MS], 0);
+  const ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2] as keyof typeof UNIT_MS], 0);
+  // Beyond this no date arithmetic holds (and no one means it).
+  if (!Number.isSafeInteger(ms)) throw new Error(`"${text}" is too long a duration`);
+  return ms;
 }
 
 export function formatDuration(ms: number): string {

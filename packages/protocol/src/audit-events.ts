@@ -23,6 +23,8 @@ export const AuditEventTypes = {
   'port_forward.end': { success: 'ZA2201I', failure: 'ZA2201W' },
   'lock.created': { success: 'ZA3000I', failure: 'ZA3000W' },
   'lock.removed': { success: 'ZA3001I', failure: 'ZA3001W' },
+  /** A request to the auditors' or admins' API or the web page, refused (401, 403); `fields.reason` says why. */
+  'api.request': { success: 'ZA4000I', failure: 'ZA4000W' },
 } as const;
 
 export type AuditEventType = keyof typeof AuditEventTypes;

@@ -8,6 +8,7 @@ import { ZtshError } from '@ztsh/protocol';
 import { loadConfigFile } from './config.ts';
 import { startFromConfig } from './start.ts';
 import { tokensCommand } from './tokens-command.ts';
+import { locksCommand } from './locks-command.ts';
 import { agentCommand } from './agent-command.ts';
 
 const VERSION = '0.1.0';
@@ -94,6 +95,7 @@ program
   });
 
 program.addCommand(tokensCommand((t) => process.stdout.write(t)));
+program.addCommand(locksCommand((t) => process.stdout.write(t)));
 program.addCommand(agentCommand(env, onSignals));
 
 try {

@@ -22,6 +22,11 @@ export interface Locks {
   lockFor(user: string, roles: readonly string[]): LockRecord | undefined;
   /** Called after a lock is added or removed. */
   subscribe(listener: () => void): () => void;
+  /**
+   * Re-reads the store: a lock added or removed by another process (ztshd
+   * locks rm on the server) takes effect here, and listeners hear of it.
+   */
+  refresh(): void;
 }
 
 export function lockMessage(lock: LockRecord): string {
@@ -51,7 +56,8 @@ export function createLocks(storage: Storage, clock: Clock, ids: IdSource, audit
       if (!target) throw new ZtshError('bad_request', 'a lock needs a user or a role');
       const now = clock.now().getTime();
       const lock: LockRecord = {
-        id: ids.id(9),
+        // Never a leading "-": the id is typed as an argument (ztsh lock rm ID), where it would read as an option.
+        id: ids.id(9).replace(/^-/, '_'),
         target: input.target,
         message: input.message ?? null,
         createdBy: input.createdBy,
@@ -88,6 +94,10 @@ export function createLocks(storage: Storage, clock: Clock, ids: IdSource, audit
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    refresh() {
+      const ids = (locks: LockRecord[]) => locks.map((l) => l.id).sort().join(' ');
+      if (ids(storage.locks.active(clock.now().getTime())) !== ids(cache)) changed();
     },
   };
 }

@@ -1,10 +1,12 @@
 // Locks (permission `admin`): add, list, remove.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.ts';
 import { LockCreateRequest, LockSchema, LocksResponse, ZtshError, type LockInfo } from '@ztsh/protocol';
 import { parseDuration } from '../duration.ts';
 import { requirePermission } from '../http/caller.ts';
 import { parseBody, respond } from '../http/guard.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
+import { checkNotSelfLock } from '../locks/self-lock.ts';
 import type { LockRecord } from '../storage/storage.ts';
 
 export function lockInfo(lock: LockRecord): LockInfo {
@@ -15,8 +17,22 @@ export function lockInfo(lock: LockRecord): LockInfo {
   };
 }
 
+/** Longest lock with a ttl: past this, leave the ttl out (the lock then lasts until removed). */
+const MAX_LOCK_TTL_MS = 3650 * 86_400_000;
+
+function lockTtl(text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (cause) {
+    throw new ZtshError('bad_request', `ttl: ${(cause as Error).message}`, { cause });
+  }
+  if (ms < 1000 || ms > MAX_LOCK_TTL_MS) throw new ZtshError('bad_request', `ttl: "${text}" must be from 1s to 10 years`, { hint: 'leave --ttl out for a lock that lasts until removed' });
+  return ms;
+}
+
 export function lockRoutes(deps: LoginDeps): Router {
-  const router = new Router({ prefix: '/v1' });
+  const router = createRouter('/v1');
   router.get('/locks', (ctx) => {
     requirePermission(ctx, deps, 'admin');
     respond(ctx, LocksResponse, { locks: deps.locks.list().map(lockInfo) });
@@ -27,9 +43,18 @@ export function lockRoutes(deps: LoginDeps): Router {
     if (body.role && !deps.roles.has(body.role)) {
       throw new ZtshError('bad_request', `role: unknown role "${body.role}"`, { hint: `defined roles: ${[...deps.roles.keys()].join(', ')}` });
     }
+    const target = body.user ? { user: body.user } : { role: body.role! };
+    const ttlMs = body.ttl ? lockTtl(body.ttl) : undefined;
+    try {
+      checkNotSelfLock(target, who, deps.roles, deps.locks.list());
+    } catch (error) {
+      // A refused lock is a security event too: someone tried.
+      if (error instanceof ZtshError) deps.audit.emit('lock.created', false, { user: who.user, clientIp: ctx.ip, message: error.message, fields: { target, reason: 'self_lock' } });
+      throw error;
+    }
     const lock = deps.locks.add({
-      target: body.user ? { user: body.user } : { role: body.role! },
-      ttlMs: body.ttl ? parseDuration(body.ttl) : undefined,
+      target,
+      ttlMs,
       message: body.message,
       createdBy: who.user,
     });
