@@ -94,7 +94,8 @@ describe('item 5: device login approval', () => {
     const attacker = browser();
     const { csrf } = await confirmPage(attacker, login.userCode);
     const cookie = attacker.cookieHeader(stack.url);
-    for (const headers of [{ 'Sec-Fetch-Site': 'same-site' }, { 'Sec-Fetch-Site': 'cross-site' }, { Origin: 'https://evil.example' }, { Origin: `https://sub.${stack.url.host}` }]) {
+    const spoofed: Record<string, string>[] = [{ 'Sec-Fetch-Site': 'same-site' }, { 'Sec-Fetch-Site': 'cross-site' }, { Origin: 'https://evil.example' }, { Origin: `https://sub.${stack.url.host}` }];
+    for (const headers of spoofed) {
       const res = await rawRequest(target(), {
         method: 'POST',
         path: '/device/confirm',
