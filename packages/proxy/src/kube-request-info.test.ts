@@ -40,3 +40,31 @@ describe('parseKubeRequest', () => {
     expect(parse('GET', path)).toMatchObject({ isResourceRequest: false, verb: 'get' });
   });
 });
+
+describe('parseKubeRequest refuses what it would have to guess at', () => {
+  const refusal = (method: string, url: string) => {
+    const canonical = canonicalKubeTarget(`/k8s/x${url}`);
+    if (!canonical.ok) throw new Error(canonical.message);
+    const parsed = parseKubeRequest(method, canonical.target.segments, canonical.target.query);
+    expect(parsed.ok, url).toBe(false);
+    return parsed.ok ? '' : parsed.message;
+  };
+  it.each([
+    ['GET', '/api/v1/proxy/namespaces/default/pods/web-1', '/proxy/'],
+    ['GET', '/api/v1/watch', 'names what to watch'],
+    ['GET', '/api/v1/namespaces/default/pods/web-1/exec/more', 'after the subresource'],
+    ['OPTIONS', '/api/v1/pods', 'OPTIONS'],
+    ['get', '/api/v1/pods', 'get'],
+    ['GET', '/api/v1/pods?fieldSelector=metadata.name%3Dweb%5C,x', 'plain form'],
+    ['GET', '/api/v1/pods?fieldSelector=status.phase%3DRunning,metadata.name%3Dweb-1', 'plain form'],
+  ])('%s %s', (method, url, why) => {
+    expect(refusal(method, url)).toContain(why);
+  });
+
+  it('reads watch only as the canonical query says, and a name only from a named get', () => {
+    expect(parse('GET', '/api/v1/namespaces/d/pods/p?watch=true')).toMatchObject({ verb: 'get', name: 'p' });
+    expect(parse('GET', '/api/v1/namespaces/d/pods?watch=false')).toMatchObject({ verb: 'list' });
+    expect(parse('DELETE', '/api/v1/namespaces/d/pods?fieldSelector=metadata.name%3Dp')).toMatchObject({ verb: 'deletecollection', name: '' });
+    expect(parse('GET', '/api/v1/namespaces/d/pods/p/proxy/some/path')).toMatchObject({ verb: 'proxy', subresource: 'proxy', name: 'p' });
+  });
+});

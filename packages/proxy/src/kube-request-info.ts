@@ -84,9 +84,16 @@ export function parseKubeRequest(method: string, segments: readonly string[], qu
 
   if (!watchPath && base.verb === 'get' && !base.name) {
     base.verb = query.get('watch') === 'true' ? 'watch' : 'list';
-    // A list or watch narrowed to one object by field selector counts as that name.
-    const m = SELECTED_NAME.exec(query.get('fieldSelector') ?? '');
+    // A list or watch narrowed to one object by field selector counts as that
+    // name. The apiserver's selector parser sorts terms and unescapes "\,";
+    // rather than guess along, only the plain one-term form narrows, and any
+    // other selector naming metadata.name is refused.
+    const selector = query.get('fieldSelector') ?? '';
+    const m = SELECTED_NAME.exec(selector);
     if (m) base.name = m[1]!;
+    else if (selector.includes('metadata.name')) {
+      return { ok: false, message: 'a field selector on metadata.name is read only in its plain form, metadata.name=<name>, alone' };
+    }
   }
   if (base.verb === 'delete' && !base.name) base.verb = 'deletecollection';
   if (ACTION_SUBRESOURCES.has(base.subresource)) base.verb = base.subresource;

@@ -58,7 +58,11 @@ export async function rawRequest(target: Target, request: RawRequest): Promise<R
   for (const [name, value] of Object.entries(request.headers ?? {})) lines.push(`${name}: ${value}`);
   if (body.length > 0 || ['POST', 'PUT', 'PATCH'].includes(request.method ?? 'GET')) lines.push(`Content-Length: ${body.length}`);
   socket.write(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'), body]));
-  return readResponse(socket, request.headersOnly);
+  return readResponse(socket, request.headersOnly || request.method === 'HEAD');
+}
+
+function noBody(status: number, headersOnly: boolean): boolean {
+  return headersOnly || status === 101 || status === 204 || status === 304;
 }
 
 /** Reads one HTTP/1.1 response (Content-Length, chunked, or until close). */
@@ -68,7 +72,7 @@ export function readResponse(socket: TLSSocket, headersOnly = false): Promise<Ra
     let done = false;
     const finish = () => {
       if (done) return;
-      const parsed = parse(buf, true);
+      const parsed = parse(buf, true, headersOnly);
       if (!parsed) return reject(new Error(`no HTTP response: ${buf.toString('latin1').slice(0, 200)}`));
       done = true;
       socket.destroy();
@@ -76,7 +80,7 @@ export function readResponse(socket: TLSSocket, headersOnly = false): Promise<Ra
     };
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
-      const parsed = parse(buf, headersOnly);
+      const parsed = parse(buf, headersOnly, headersOnly);
       if (parsed && !done) {
         done = true;
         socket.destroy();
@@ -94,7 +98,7 @@ export function readResponse(socket: TLSSocket, headersOnly = false): Promise<Ra
   });
 }
 
-function parse(buf: Buffer, atEnd: boolean): RawResponse | undefined {
+function parse(buf: Buffer, atEnd: boolean, headersOnly = false): RawResponse | undefined {
   const headEnd = buf.indexOf('\r\n\r\n');
   if (headEnd < 0) return undefined;
   const head = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
@@ -106,7 +110,7 @@ function parse(buf: Buffer, atEnd: boolean): RawResponse | undefined {
   }
   let rest = buf.subarray(headEnd + 4);
   let body: Buffer;
-  if (status === 101 || status === 204 || status === 304) body = Buffer.alloc(0);
+  if (noBody(status, headersOnly)) body = rest;
   else if (headers['content-length'] !== undefined) {
     const n = Number(headers['content-length']);
     if (rest.length < n) return undefined;

@@ -52,6 +52,7 @@ export function admit(state: DoubleState, seen: SeenRequest, rawHeaders: string[
   let info: RequestInfo;
   try {
     info = requestInfo(seen.method, seen.path, seen.query);
+    seen.info = { ...info };
   } catch (err) {
     if (err instanceof RequestInfoError) throw new StatusError(internalError(err.message));
     throw err;

@@ -1,4 +1,5 @@
 // The public types of the double and the state its request handlers share.
+import type { RequestInfo } from './request-info.ts';
 import type { LogBook } from './logs.ts';
 import type { PodFiles } from './pods.ts';
 import type { RbacRule } from './rbac.ts';
@@ -31,6 +32,8 @@ export interface SeenRequest {
   impersonatedGroups: string[];
   /** 'websocket', 'SPDY/3.1', … when the request asked to upgrade. */
   upgrade?: string;
+  /** What the double's own RequestInfo made of the request (before exec and the like count as create); unset if it could not read it. */
+  info?: RequestInfo;
   /** HTTP status answered (101 for an accepted upgrade); unset while a stream is open. */
   status?: number;
   time: Date;

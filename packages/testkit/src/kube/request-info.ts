@@ -90,41 +90,62 @@ export function requestInfo(method: string, path: string, query: URLSearchParams
 }
 
 /**
- * fields.ParseSelector + RequiresExactMatch("metadata.name") + IsValidPathSegmentName:
- * terms split on unescaped ",", each "key=value" or "key==value" ("!=" matches nothing
- * exactly), values unescaped ("\\," "\\=" "\\\\"); the name must not be "." or ".." nor
- * hold "/" or "%".
+ * fields.ParseSelector, then RequiresExactMatch("metadata.name") and IsValidPathSegmentName,
+ * as the apiserver narrows a list to a name: terms split on unescaped ","; sorted; each split
+ * at its first "!=", "==" or "=" (in that order at each position); values unescaped ("\\",
+ * "\,", "\=" only; a bare "," or "=" or a lone "\" fails the whole selector); the first
+ * "==" or "=" term on metadata.name wins; the name must not be "." or ".." nor hold "/" or "%".
  */
 function exactName(selector: string | null): string | undefined {
   if (!selector) return undefined;
   const terms: string[] = [];
-  let current = '';
+  let start = 0;
+  let inSlash = false;
   for (let i = 0; i < selector.length; i++) {
     const ch = selector[i]!;
-    if (ch === '\\' && i + 1 < selector.length) {
-      current += ch + selector[i + 1]!;
-      i++;
-    } else if (ch === ',') {
-      terms.push(current);
-      current = '';
-    } else current += ch;
-  }
-  terms.push(current);
-  for (const term of terms) {
-    const m = /^(.*?)(!=|==|=)(.*)$/.exec(term);
-    if (!m || m[2] === '!=' || m[1] !== 'metadata.name') continue;
-    const raw = m[3]!;
-    let value = '';
-    for (let i = 0; i < raw.length; i++) {
-      if (raw[i] === '\\') {
-        const next = raw[i + 1];
-        if (next !== '\\' && next !== ',' && next !== '=') return undefined;
-        value += next;
-        i++;
-      } else value += raw[i];
+    if (inSlash) inSlash = false;
+    else if (ch === '\\') inSlash = true;
+    else if (ch === ',') {
+      terms.push(selector.slice(start, i));
+      start = i + 1;
     }
-    if (value === '.' || value === '..' || value.includes('/') || value.includes('%')) return undefined;
-    return value;
+  }
+  terms.push(selector.slice(start));
+  // Go sorts by bytes; these are compared as UTF-16 units, the same for ASCII.
+  terms.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  let name: string | undefined;
+  for (const term of terms) {
+    if (term === '') continue;
+    const split = splitTerm(term);
+    if (!split) return undefined;
+    const value = unescapeValue(split.rhs);
+    if (value === undefined) return undefined;
+    if (name === undefined && split.op !== '!=' && split.lhs === 'metadata.name') name = value;
+  }
+  if (name === undefined || name === '.' || name === '..' || name.includes('/') || name.includes('%')) return undefined;
+  return name;
+}
+
+function splitTerm(term: string): { lhs: string; op: string; rhs: string } | undefined {
+  for (let i = 0; i < term.length; i++) {
+    for (const op of ['!=', '==', '=']) {
+      if (term.startsWith(op, i)) return { lhs: term.slice(0, i), op, rhs: term.slice(i + op.length) };
+    }
   }
   return undefined;
+}
+
+function unescapeValue(s: string): string | undefined {
+  let out = '';
+  let inSlash = false;
+  for (const ch of s) {
+    if (inSlash) {
+      if (ch !== '\\' && ch !== ',' && ch !== '=') return undefined;
+      out += ch;
+      inSlash = false;
+    } else if (ch === '\\') inSlash = true;
+    else if (ch === ',' || ch === '=') return undefined;
+    else out += ch;
+  }
+  return inSlash ? undefined : out;
 }
