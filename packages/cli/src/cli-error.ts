@@ -1,5 +1,8 @@
 // What the CLI prints when it fails: one line saying what happened, one
-// line saying what to do. Exit code 1, or 2 for usage errors.
+// line saying what to do. Exit code 1, or 2 for usage errors. Messages often
+// carry the server's words: control characters in them are shown, not obeyed.
+import { safeLines, safeText } from './terminal-safe.ts';
+
 export class CliError extends Error {
   override readonly name = 'CliError';
   constructor(
@@ -14,8 +17,8 @@ export class CliError extends Error {
 
 export function formatCliError(error: unknown, debug: boolean): string {
   if (error instanceof CliError) {
-    return `error: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}\n`;
+    return `error: ${safeText(error.message)}${error.hint ? `\nhint: ${safeText(error.hint)}` : ''}\n`;
   }
-  const detail = debug && error instanceof Error ? `\n${error.stack}` : '';
-  return `error: ${(error as Error)?.message ?? String(error)}\nhint: run again with ZTSH_DEBUG=1 for details, or report this as a bug${detail}\n`;
+  const detail = debug && error instanceof Error ? `\n${safeLines(error.stack)}` : '';
+  return `error: ${safeText((error as Error)?.message ?? String(error))}\nhint: run again with ZTSH_DEBUG=1 for details, or report this as a bug${detail}\n`;
 }

@@ -3,6 +3,7 @@ import { AuditSearchResponse, AuditVerifyResponse, type AuditEvent } from '@ztsh
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
 import { formatTable } from '../table.ts';
+import { safeJson, safeJsonText, safeText } from '../terminal-safe.ts';
 
 export interface AuditSearchOptions {
   proxy?: string;
@@ -67,7 +68,7 @@ export async function auditSearch(ctx: CliContext, options: AuditSearchOptions):
     return found;
   });
   if (options.format === 'json') {
-    ctx.stdout(JSON.stringify(events, null, 2) + '\n');
+    ctx.stdout(safeJson(events));
     return;
   }
   if (events.length === 0) {
@@ -89,8 +90,8 @@ export async function auditSearch(ctx: CliContext, options: AuditSearchOptions):
 
 export async function auditVerify(ctx: CliContext, options: { proxy?: string; format: string }): Promise<void> {
   const verdict = await withUserApi(ctx, options.proxy, (api) => api.call('GET', '/v1/audit/verify', AuditVerifyResponse));
-  if (options.format === 'json') ctx.stdout(JSON.stringify(verdict, null, 2) + '\n');
-  else if (verdict.ok) ctx.stdout(`The audit log is intact: ${verdict.events} events, each linked to the one before.\nLast event ${verdict.lastSeq}, hash ${verdict.lastHash}\n`);
+  if (options.format === 'json') ctx.stdout(safeJson(verdict));
+  else if (verdict.ok) ctx.stdout(`The audit log is intact: ${safeText(verdict.events)} events, each linked to the one before.\nLast event ${safeText(verdict.lastSeq)}, hash ${safeText(verdict.lastHash)}\n`);
   if (!verdict.ok) {
     throw new CliError(
       `the audit log is broken at event ${verdict.brokenAt}: ${verdict.problem}`,
@@ -110,8 +111,8 @@ export async function auditExport(ctx: CliContext, options: { proxy?: string; af
       pending += decoder.decode(chunk, { stream: true });
       const lines = pending.split('\n');
       pending = lines.pop()!;
-      for (const line of lines) if (line.trim()) ctx.stdout(line + '\n');
+      for (const line of lines) if (line.trim()) ctx.stdout(safeJsonText(line) + '\n');
     }
-    if (pending.trim()) ctx.stdout(pending + '\n');
+    if (pending.trim()) ctx.stdout(safeJsonText(pending) + '\n');
   });
 }

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { CliError } from '../cli-error.ts';
 import { loggedIn, resolveProxy, withUserApi, type CliContext } from '../context.ts';
 import { kubeconfigPath, writeKubeEntry } from '../kubeconfig.ts';
+import { formatTable } from '../table.ts';
+import { safeJson, safeText } from '../terminal-safe.ts';
 
 const ClusterList = z.object({
   clusters: z.array(z.object({ name: z.string(), labels: z.record(z.string(), z.string()), online: z.boolean(), since: z.string() })),
@@ -20,7 +22,7 @@ function clusters(ctx: CliContext, proxy: URL) {
 export async function kubeLs(ctx: CliContext, options: { proxy?: string; format: string }): Promise<void> {
   const list = await clusters(ctx, resolveProxy(ctx, options.proxy));
   if (options.format === 'json') {
-    ctx.stdout(JSON.stringify(list, null, 2) + '\n');
+    ctx.stdout(safeJson(list));
     return;
   }
   if (list.length === 0) {
@@ -28,9 +30,7 @@ export async function kubeLs(ctx: CliContext, options: { proxy?: string; format:
     return;
   }
   const labels = (l: Record<string, string>) => Object.entries(l).map(([k, v]) => `${k}=${v}`).join(',') || '-';
-  const width = Math.max(7, ...list.map((c) => c.name.length)) + 2;
-  ctx.stdout(`${'CLUSTER'.padEnd(width)}${'STATUS'.padEnd(9)}LABELS\n`);
-  for (const c of list) ctx.stdout(`${c.name.padEnd(width)}${(c.online ? 'online' : 'offline').padEnd(9)}${labels(c.labels)}\n`);
+  ctx.stdout(formatTable(['CLUSTER', 'STATUS', 'LABELS'], list.map((c) => [c.name, c.online ? 'online' : 'offline', labels(c.labels)])));
 }
 
 export function contextName(proxy: URL, cluster: string): string {
@@ -55,7 +55,7 @@ export async function kubeLogin(ctx: CliContext, cluster: string, options: { pro
     },
   });
   ctx.stdout(
-    `Context "${name}" written to ${path} and made current${found.online ? '' : ' (the cluster is offline right now)'}.\n` +
+    `Context "${safeText(name)}" written to ${safeText(path)} and made current${found.online ? '' : ' (the cluster is offline right now)'}.\n` +
       `Try: kubectl get pods\n`,
   );
 }

@@ -4,14 +4,16 @@ import { z } from 'zod';
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
 import { formatTable } from '../table.ts';
+import { safeJson, safeText } from '../terminal-safe.ts';
 
 export async function lockAdd(ctx: CliContext, options: { proxy?: string; user?: string; role?: string; ttl?: string; message?: string; format: string }): Promise<void> {
   if (Boolean(options.user) === Boolean(options.role)) throw new CliError('give exactly one of --user and --role', 'ztsh lock add --user alice --message "incident 42"', 2);
   if (options.ttl && !/^(\d+[smhd])+$/.test(options.ttl)) throw new CliError(`--ttl: "${options.ttl}" is not a duration`, 'e.g. 30m, 1h, 7d', 2);
   const body = { ...(options.user ? { user: options.user } : { role: options.role }), ...(options.ttl ? { ttl: options.ttl } : {}), ...(options.message ? { message: options.message } : {}) };
   const lock = await withUserApi(ctx, options.proxy, (api) => api.call('POST', '/v1/locks', LockSchema, body));
-  if (options.format === 'json') return ctx.stdout(JSON.stringify(lock, null, 2) + '\n');
-  ctx.stdout(`Locked ${describe(lock)} (lock ${lock.id}${lock.expiresAt ? `, until ${lock.expiresAt}` : ', until removed'}).\nTheir requests are refused and their live sessions end now. Undo: ztsh lock rm ${lock.id}\n`);
+  if (options.format === 'json') return ctx.stdout(safeJson(lock));
+  const id = safeText(lock.id);
+  ctx.stdout(`Locked ${safeText(describe(lock))} (lock ${id}${lock.expiresAt ? `, until ${safeText(lock.expiresAt)}` : ', until removed'}).\nTheir requests are refused and their live sessions end now. Undo: ztsh lock rm ${id}\n`);
 }
 
 function describe(lock: LockInfo): string {
@@ -20,7 +22,7 @@ function describe(lock: LockInfo): string {
 
 export async function lockLs(ctx: CliContext, options: { proxy?: string; format: string }): Promise<void> {
   const { locks } = await withUserApi(ctx, options.proxy, (api) => api.call('GET', '/v1/locks', LocksResponse));
-  if (options.format === 'json') return ctx.stdout(JSON.stringify(locks, null, 2) + '\n');
+  if (options.format === 'json') return ctx.stdout(safeJson(locks));
   if (locks.length === 0) return ctx.stdout('No locks in force.\n');
   const rows = locks.map((l) => [l.id, describe(l), l.createdBy, l.createdAt.replace(/\.\d+Z$/, 'Z'), l.expiresAt?.replace(/\.\d+Z$/, 'Z') ?? 'never', l.message ?? '-']);
   const head = ['LOCK', 'TARGET', 'BY', 'CREATED', 'EXPIRES', 'MESSAGE'];
@@ -29,5 +31,5 @@ export async function lockLs(ctx: CliContext, options: { proxy?: string; format:
 
 export async function lockRm(ctx: CliContext, id: string, options: { proxy?: string }): Promise<void> {
   await withUserApi(ctx, options.proxy, (api) => api.call('DELETE', `/v1/locks/${encodeURIComponent(id)}`, z.undefined()));
-  ctx.stdout(`Lock ${id} removed. Users it covered need a valid certificate (ztsh login) to get back in.\n`);
+  ctx.stdout(`Lock ${safeText(id)} removed. Users it covered need a valid certificate (ztsh login) to get back in.\n`);
 }

@@ -10,6 +10,7 @@ import { callbackPage, startCallbackServer, type CallbackOutcome } from '../logi
 import { newClientSecrets, type ClientSecrets } from '../login/keys.ts';
 import { openBrowser } from '../login/open-browser.ts';
 import { describeValidity } from './status.ts';
+import { safeText } from '../terminal-safe.ts';
 
 export interface LoginOptions {
   proxy?: string;
@@ -71,8 +72,8 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<voi
     if (options.caFile) ctx.home.writeTrust(proxy, readFileSync(options.caFile, 'utf8'));
     ctx.home.setCurrent(proxy);
     ctx.stdout(
-      `Logged in to ${proxy.origin} as ${certs.user} (roles: ${certs.roles.join(', ')}; second factor: ${certs.mfaMethod ?? 'none'}).\n` +
-        `Certificate valid until ${certs.validUntil} (${describeValidity(new Date(certs.validUntil))}).\n`,
+      `Logged in to ${proxy.origin} as ${safeText(certs.user)} (roles: ${safeText(certs.roles.join(', '))}; second factor: ${safeText(certs.mfaMethod ?? 'none')}).\n` +
+        `Certificate valid until ${safeText(certs.validUntil)} (${describeValidity(new Date(certs.validUntil))}).\n`,
     );
   } finally {
     await api.close();
@@ -108,8 +109,8 @@ async function browserLogin(run: LoginRun, proxy: URL): Promise<CertificatesT> {
     const opened = options.browser && openBrowser(started.url, ctx.env);
     ctx.stderr(
       opened
-        ? `Opening your browser to sign in. If it does not open, visit:\n  ${started.url}\n`
-        : `Open this URL in a browser on this machine to sign in:\n  ${started.url}\n`,
+        ? `Opening your browser to sign in. If it does not open, visit:\n  ${safeText(started.url)}\n`
+        : `Open this URL in a browser on this machine to sign in:\n  ${safeText(started.url)}\n`,
     );
     return await callback.wait(
       async (outcome) => {
@@ -135,8 +136,8 @@ async function deviceLogin(run: LoginRun): Promise<CertificatesT> {
   const { ctx, api, secrets, timeoutMs } = run;
   const started = await api.call('POST', '/v1/login/device', DeviceStartResponse, startBody(run));
   ctx.stderr(
-    `To sign in, open ${started.verificationUri} in any browser and enter the code ${started.userCode}\n` +
-      `  or open: ${started.verificationUriComplete}\nWaiting for approval…\n`,
+    `To sign in, open ${safeText(started.verificationUri)} in any browser and enter the code ${safeText(started.userCode)}\n` +
+      `  or open: ${safeText(started.verificationUriComplete)}\nWaiting for approval…\n`,
   );
   const deadline = Math.min(Date.now() + timeoutMs, new Date(started.expiresAt).getTime());
   let interval = started.interval * 1000;

@@ -5,6 +5,8 @@ import { parseAsciicast, RecordingsResponse, type SessionInfo } from '@ztsh/prot
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
 import { formatTable } from '../table.ts';
+import { ReplayFilter, recordedText } from '../recorded-output.ts';
+import { safeJson, safeJsonText } from '../terminal-safe.ts';
 import { parseLimit } from './audit.ts';
 
 export interface RecordingsOptions {
@@ -40,7 +42,7 @@ async function findSessions(ctx: CliContext, options: RecordingsOptions, text?: 
 
 function printSessions(ctx: CliContext, sessions: SessionInfo[], format: string): void {
   if (format === 'json') {
-    ctx.stdout(JSON.stringify(sessions, null, 2) + '\n');
+    ctx.stdout(safeJson(sessions));
     return;
   }
   if (sessions.length === 0) {
@@ -91,7 +93,9 @@ export async function play(ctx: CliContext, sessionId: string, options: PlayOpti
   if (!/^[0-9a-f-]{36}$/.test(sessionId)) throw new CliError(`"${sessionId}" is not a session id`, 'ztsh recordings ls shows them', 2);
   const text = await withUserApi(ctx, options.proxy, async (api) => (await api.raw(`/v1/recordings/${sessionId}/cast`, { timeoutMs: 600_000 })).text());
   if (options.format === 'asciicast') {
-    ctx.stdout(text.endsWith('\n') ? text : text + '\n');
+    // The file as it is, but for characters a terminal may act on, written as the \u escapes they parse back from.
+    const file = safeJsonText(text);
+    ctx.stdout(file.endsWith('\n') ? file : file + '\n');
     return;
   }
   let cast;
@@ -101,16 +105,18 @@ export async function play(ctx: CliContext, sessionId: string, options: PlayOpti
     throw new CliError(`the recording of ${sessionId} cannot be read: ${(error as Error).message}`, '--format asciicast prints the file as it is');
   }
   if (options.format === 'text') {
-    ctx.stdout(cast.events.filter((e) => e[1] === 'o').map((e) => e[2]).join(''));
+    ctx.stdout(recordedText(cast.events.filter((e) => e[1] === 'o').map((e) => e[2]).join('')));
     return;
   }
   // Play: output events at their original times (divided by --speed).
   let clock = 0;
+  const screen = new ReplayFilter();
   for (const [at, code, data] of cast.events) {
     if (code !== 'o') continue;
     const wait = Math.min(at - clock, maxIdle) / speed;
     if (wait > 0) await sleep(wait * 1000);
     clock = at;
-    ctx.stdout(data);
+    ctx.stdout(screen.push(data));
   }
+  ctx.stdout(screen.end());
 }

@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { identityFromCertificate } from '@ztsh/protocol';
 import { CliError } from '../cli-error.ts';
 import { resolveProxy, type CliContext } from '../context.ts';
+import { safeJson, safeText } from '../terminal-safe.ts';
 
 export function describeValidity(until: Date, now = new Date()): string {
   const ms = until.getTime() - now.getTime();
@@ -53,19 +54,19 @@ export function status(ctx: CliContext, options: { proxy?: string; format: strin
   const proxy = resolveProxy(ctx, options.proxy);
   const view = statusOf(ctx, proxy);
   if (options.format === 'json') {
-    ctx.stdout(JSON.stringify(view, null, 2) + '\n');
+    ctx.stdout(safeJson(view));
     return;
   }
-  const list = (v: string[]) => (v.length ? v.join(', ') : '-');
+  const list = (v: string[]) => (v.length ? safeText(v.join(', ')) : '-');
   ctx.stdout(
     [
       `> Proxy:        ${view.proxy}`,
-      `  Logged in as: ${view.user}`,
+      `  Logged in as: ${safeText(view.user)}`,
       `  Roles:        ${list(view.roles)}`,
       `  Kube groups:  ${list(view.kubernetesGroups)}`,
       `  Kube users:   ${list(view.kubernetesUsers)}`,
-      `  MFA:          ${view.mfaVerified ? `verified (${view.mfaMethod})` : 'not used'}`,
-      `  Valid until:  ${view.validUntil} [${describeValidity(new Date(view.validUntil))}]`,
+      `  MFA:          ${view.mfaVerified ? `verified (${safeText(view.mfaMethod)})` : 'not used'}`,
+      `  Valid until:  ${safeText(view.validUntil)} [${describeValidity(new Date(view.validUntil))}]`,
       '',
     ].join('\n'),
   );
