@@ -8,7 +8,18 @@ import { identityFromCertificate, type Identity } from './identity.ts';
 
 export type PeerRefusal = 'no_certificate' | 'untrusted' | 'expired' | 'no_identity';
 
-export type PeerCheck = { ok: true; identity: Identity; notAfter: Date } | { ok: false; reason: PeerRefusal };
+export type PeerCheck =
+  | { ok: true; identity: Identity; notAfter: Date }
+  | {
+      ok: false;
+      reason: PeerRefusal;
+      /**
+       * Set only with reason 'expired': the Identity of a certificate our CA
+       * did sign, shown outside its validity. For audit records (who tried),
+       * never for access: the refusal stands.
+       */
+      expired?: { identity: Identity; notAfter: Date };
+    };
 
 /** What to tell a user whose certificate was refused; `noCertificate` says what to present where none was. */
 export function peerRefusalMessage(reason: PeerRefusal, noCertificate: string): string {
@@ -58,7 +69,9 @@ function judgeCertificate(peer: X509Certificate | undefined, caBundle: string[])
 
 function current(verdict: Verdict, now: Date): PeerCheck {
   if (!verdict.ok) return verdict;
-  if (verdict.notAfter.getTime() <= now.getTime() || verdict.notBefore.getTime() > now.getTime()) return { ok: false, reason: 'expired' };
+  if (verdict.notAfter.getTime() <= now.getTime() || verdict.notBefore.getTime() > now.getTime()) {
+    return { ok: false, reason: 'expired', expired: { identity: verdict.identity, notAfter: verdict.notAfter } };
+  }
   return { ok: true, identity: verdict.identity, notAfter: verdict.notAfter };
 }
 

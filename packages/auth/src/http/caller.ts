@@ -25,6 +25,39 @@ export function permissionsOf(roles: Role[]): Set<Permission> {
 }
 
 
+/** What is known of a refused caller, for the audit record. */
+export interface RefusedCaller {
+  user?: string | undefined;
+  roles?: string[] | undefined;
+  via?: Caller['via'] | undefined;
+  /** The certificate named this user but was outside its validity. */
+  certificateExpired?: { notAfter: Date } | undefined;
+}
+
+/**
+ * Records a refused API request as a security event (on disk before the
+ * answer goes out), then throws the refusal. The user is whoever the
+ * credentials named, even when they no longer count (an expired certificate).
+ */
+export function refuse(ctx: Context, deps: Pick<LoginDeps, 'audit'>, error: ZtshError, who: RefusedCaller, reason: string, fields: Record<string, unknown> = {}): never {
+  deps.audit.emit('api.request', false, {
+    user: who.user,
+    clientIp: ctx.ip,
+    message: error.message,
+    fields: {
+      method: ctx.method,
+      path: ctx.path,
+      status: error.status,
+      reason,
+      ...(who.via ? { via: who.via } : {}),
+      ...(who.roles ? { roles: who.roles } : {}),
+      ...(who.certificateExpired ? { certificateExpired: true, notAfter: who.certificateExpired.notAfter.toISOString() } : {}),
+      ...fields,
+    },
+  });
+  throw error;
+}
+
 export function caller(ctx: Context, deps: LoginDeps): Caller {
   const web = ctx.state.webSession as { user: string; roles: string[] } | undefined;
   let who: { user: string; roles: string[]; via: Caller['via'] };
@@ -32,11 +65,15 @@ export function caller(ctx: Context, deps: LoginDeps): Caller {
     who = { user: web.user, roles: web.roles, via: 'web' };
   } else {
     const peer = clientCertificate(ctx, deps.userCa.trustBundle, deps.clock.now());
-    if (!peer.ok) throw new ZtshError('unauthenticated', peerRefusalMessage(peer.reason, 'sign in first: run ztsh login (or use the web page)'), { hint: 'run ztsh login' });
+    if (!peer.ok) {
+      const error = new ZtshError('unauthenticated', peerRefusalMessage(peer.reason, 'sign in first: run ztsh login (or use the web page)'), { hint: 'run ztsh login' });
+      const named = peer.expired;
+      refuse(ctx, deps, error, named ? { user: named.identity.user, roles: named.identity.roles, via: 'certificate', certificateExpired: { notAfter: named.notAfter } } : {}, peer.reason);
+    }
     who = { user: peer.identity.user, roles: peer.identity.roles, via: 'certificate' };
   }
   const lock = deps.locks.lockFor(who.user, who.roles);
-  if (lock) throw new ZtshError('locked', lockMessage(lock));
+  if (lock) refuse(ctx, deps, new ZtshError('locked', lockMessage(lock)), who, 'locked', { lockId: lock.id });
   const roles = who.roles.flatMap((name) => deps.roles.get(name) ?? []);
   return { ...who, permissions: permissionsOf(roles) };
 }
@@ -44,9 +81,10 @@ export function caller(ctx: Context, deps: LoginDeps): Caller {
 export function requirePermission(ctx: Context, deps: LoginDeps, permission: Permission): Caller {
   const who = caller(ctx, deps);
   if (!who.permissions.has(permission)) {
-    throw new ZtshError('access_denied', `${who.user} lacks the "${permission}" permission`, {
+    const error = new ZtshError('access_denied', `${who.user} lacks the "${permission}" permission`, {
       hint: `ask for a role with permissions: [${permission}] (your roles: ${who.roles.join(', ') || 'none'})`,
     });
+    refuse(ctx, deps, error, who, 'denied', { permission });
   }
   return who;
 }

@@ -1,15 +1,16 @@
 // The auditors' API (permission `audit`): search events, verify the chain,
 // export them as JSON lines (live with follow=true), list and fetch
 // recordings. Locks (permission `admin`) are in locks-api.ts.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.ts';
 import type { Context } from 'koa';
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { AuditSearchResponse, AuditVerifyResponse, RecordingResponse, RecordingsResponse, ZtshError, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
-import { parseDuration } from '../duration.ts';
 import { requirePermission } from '../http/caller.ts';
 import { respond } from '../http/guard.ts';
+import { flag, param, seqOf, timeRange, wholeNumber } from '../http/query.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
 import type { AuditQuery, SessionKind, SessionRecord } from '../storage/storage.ts';
 
@@ -17,29 +18,9 @@ export interface AuditApiOptions {
   recordingsDir: string;
 }
 
-/** "2026-11-23T10:00:00Z", "2026-11-23", or a span back from now: "30m", "24h", "7d". */
-export function parseTimeBound(value: string, now: Date, name: string): Date {
-  if (/^(\d+[smhd])+$/.test(value)) return new Date(now.getTime() - parseDuration(value));
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new ZtshError('bad_request', `${name}: "${value}" is not a time`, { hint: 'use an ISO 8601 time (2026-11-23T10:00:00Z), a date, or a span back from now like 24h or 7d' });
-  }
-  return date;
-}
-
-function param(ctx: Context, name: string): string | undefined {
-  const value = ctx.query[name];
-  const text = Array.isArray(value) ? value[0] : value;
-  return text === undefined || text === '' ? undefined : text;
-}
-
-function limitOf(ctx: Context): number {
-  const raw = param(ctx, 'limit');
-  if (raw === undefined) return 100;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new ZtshError('bad_request', `limit: "${raw}" must be a whole number from 1 to 1000`);
-  return n;
-}
+/** At most this many events or sessions in one answer. */
+const MAX_LIMIT = 1000;
+const limitOf = (ctx: Context) => wholeNumber(ctx, 'limit', 1, MAX_LIMIT, 100);
 
 export function sessionInfo(s: SessionRecord): SessionInfo {
   const { recordingPath, startedAt, endedAt, ...rest } = s;
@@ -47,17 +28,18 @@ export function sessionInfo(s: SessionRecord): SessionInfo {
 }
 
 function auditQuery(ctx: Context, deps: LoginDeps): AuditQuery {
-  const now = deps.clock.now();
-  const since = param(ctx, 'since');
-  const until = param(ctx, 'until');
+  const { since, until } = timeRange(ctx, deps.clock.now());
   const outcome = param(ctx, 'outcome');
   if (outcome && outcome !== 'success' && outcome !== 'failure') throw new ZtshError('bad_request', `outcome: "${outcome}" must be success or failure`);
   const before = param(ctx, 'before');
   let cursor: AuditQuery['before'];
   if (before) {
     const m = /^(.+)_(\d+)$/.exec(before);
-    if (!m) throw new ZtshError('bad_request', 'before: not a page cursor from an earlier answer');
-    cursor = { time: m[1]!, seq: Number(m[2]) };
+    const seq = m ? seqOf(m[2]!) : undefined;
+    if (!m || seq === undefined || !Number.isFinite(Date.parse(m[1]!)) || !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(m[1]!)) {
+      throw new ZtshError('bad_request', 'before: not a page cursor from an earlier answer');
+    }
+    cursor = { time: m[1]!, seq };
   }
   return {
     user: param(ctx, 'user'),
@@ -65,8 +47,8 @@ function auditQuery(ctx: Context, deps: LoginDeps): AuditQuery {
     type: param(ctx, 'type'),
     success: outcome ? outcome === 'success' : undefined,
     sessionId: param(ctx, 'session'),
-    since: since ? parseTimeBound(since, now, 'since').toISOString() : undefined,
-    until: until ? parseTimeBound(until, now, 'until').toISOString() : undefined,
+    since: since?.toISOString(),
+    until: until?.toISOString(),
     text: param(ctx, 'q'),
     limit: limitOf(ctx),
     before: cursor,
@@ -74,7 +56,7 @@ function auditQuery(ctx: Context, deps: LoginDeps): AuditQuery {
 }
 
 export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Router {
-  const router = new Router({ prefix: '/v1' });
+  const router = createRouter('/v1');
 
   router.get('/audit/events', (ctx) => {
     requirePermission(ctx, deps, 'audit');
@@ -94,9 +76,8 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
   // answer open and adds events as they are written.
   router.get('/audit/export', (ctx) => {
     requirePermission(ctx, deps, 'audit');
-    const after = Number(param(ctx, 'after') ?? 0);
-    if (!Number.isInteger(after) || after < 0) throw new ZtshError('bad_request', 'after: must be an event seq (0 for the beginning)');
-    const follow = param(ctx, 'follow') === 'true';
+    const after = wholeNumber(ctx, 'after', 0, Number.MAX_SAFE_INTEGER, 0);
+    const follow = flag(ctx, 'follow');
     const out = new PassThrough();
     ctx.status = 200;
     ctx.type = 'application/x-ndjson';
@@ -135,25 +116,24 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
 
   router.get('/recordings', (ctx) => {
     requirePermission(ctx, deps, 'audit');
-    const now = deps.clock.now();
-    const since = param(ctx, 'since');
-    const until = param(ctx, 'until');
+    const { since, until } = timeRange(ctx, deps.clock.now());
     const kind = param(ctx, 'kind');
     if (kind && !['exec', 'attach', 'cp', 'portforward'].includes(kind)) throw new ZtshError('bad_request', `kind: "${kind}" must be exec, attach, cp or portforward`);
     const before = param(ctx, 'before');
     let cursor: { startedAt: number; id: string } | undefined;
     if (before) {
       const m = /^(\d+)_(.+)$/.exec(before);
-      if (!m) throw new ZtshError('bad_request', 'before: not a page cursor from an earlier answer');
-      cursor = { startedAt: Number(m[1]), id: m[2]! };
+      const startedAt = m ? seqOf(m[1]!) : undefined;
+      if (!m || startedAt === undefined) throw new ZtshError('bad_request', 'before: not a page cursor from an earlier answer');
+      cursor = { startedAt, id: m[2]! };
     }
     const limit = limitOf(ctx);
     const sessions = deps.storage.sessions.search({
       user: param(ctx, 'user'),
       cluster: param(ctx, 'cluster'),
       kind: kind as SessionKind | undefined,
-      since: since ? parseTimeBound(since, now, 'since').getTime() : undefined,
-      until: until ? parseTimeBound(until, now, 'until').getTime() : undefined,
+      since: since?.getTime(),
+      until: until?.getTime(),
       text: param(ctx, 'q'),
       limit,
       before: cursor,

@@ -8,8 +8,9 @@ import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { bodyParser } from '@koa/bodyparser';
-import Router from '@koa/router';
-import type { Context } from 'koa';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.ts';
+import type { Context, Next } from 'koa';
 import {
   AuditBatch,
   JoinResponse,
@@ -24,6 +25,7 @@ import {
   type Identity,
   type ProxyState,
 } from '@ztsh/protocol';
+import { refuse } from '../http/caller.ts';
 import { parseBody, respond } from '../http/guard.ts';
 import { proxyPeer } from '../http/forwarded.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
@@ -37,11 +39,15 @@ interface ProxyCaller {
   hostId: string;
 }
 
+/** Every refusal here is audited: no one but a proxy has reason to knock. */
 function requireProxy(ctx: Context, deps: LoginDeps): ProxyCaller {
-  if (ctx.state.forwarded) throw new ZtshError('not_found', 'not found');
+  if (ctx.state.forwarded) refuse(ctx, deps, new ZtshError('not_found', 'not found'), {}, 'forwarded');
   const peer = proxyPeer(ctx, deps);
-  if (!peer) throw new ZtshError('access_denied', 'only a ztsh proxy may call this', { hint: 'a proxy joins with: ztshd tokens add --type proxy' });
-  if (!peer.ok) throw new ZtshError('unauthenticated', peerRefusalMessage(peer.reason, 'a proxy host certificate is required'));
+  if (!peer) refuse(ctx, deps, new ZtshError('access_denied', 'only a ztsh proxy may call this', { hint: 'a proxy joins with: ztshd tokens add --type proxy' }), {}, 'not_a_proxy');
+  if (!peer.ok) {
+    const error = new ZtshError('unauthenticated', peerRefusalMessage(peer.reason, 'a proxy host certificate is required'));
+    refuse(ctx, deps, error, peer.expired ? { user: peer.expired.identity.user, certificateExpired: { notAfter: peer.expired.notAfter } } : {}, peer.reason);
+  }
   return { identity: peer.identity, hostId: peer.identity.user };
 }
 
@@ -55,16 +61,24 @@ export function proxyState(deps: LoginDeps): ProxyState {
 }
 
 export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string }): Router {
-  const router = new Router({ prefix: '/v1/internal' });
+  const router = createRouter('/v1/internal');
   // Session text for the search index can be a few MiB: more than the user API allows.
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16mb' });
-  router.use(async (ctx, next) => {
+  // Each route names this first, before any body is read: the check belongs
+  // to the route, not to a prefix that another spelling of the path could miss.
+  const proxyOnly = async (ctx: Context, next: Next) => {
     ctx.state.proxy = requireProxy(ctx, deps);
     await next();
-  });
-  const caller = (ctx: Context) => ctx.state.proxy as ProxyCaller;
+  };
+  /** The checked proxy; a handler that somehow ran without proxyOnly fails closed. */
+  const caller = (ctx: Context): ProxyCaller => {
+    const proxy = ctx.state.proxy as ProxyCaller | undefined;
+    if (!proxy) throw new ZtshError('access_denied', 'only a ztsh proxy may call this');
+    return proxy;
+  };
 
-  router.get('/watch', (ctx) => {
+  router.get('/watch', proxyOnly, (ctx) => {
+    caller(ctx);
     const out = new PassThrough();
     const send = (line: unknown) => out.write(JSON.stringify(line) + '\n');
     send({ state: proxyState(deps) });
@@ -83,7 +97,8 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
     ctx.body = out;
   });
 
-  router.post('/audit', json, (ctx) => {
+  router.post('/audit', proxyOnly, json, (ctx) => {
+    caller(ctx);
     const { events } = parseBody(ctx, AuditBatch);
     for (const event of events) {
       const input = { ...event.input, user: event.input.user ?? undefined };
@@ -93,7 +108,7 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
     ctx.status = 204;
   });
 
-  router.post('/sessions', json, (ctx) => {
+  router.post('/sessions', proxyOnly, json, (ctx) => {
     const session = parseBody(ctx, SessionRecordSchema);
     const owner = deps.storage.sessions.proxyOf(session.id);
     if (owner === undefined) deps.storage.sessions.insert(session, caller(ctx).hostId);
@@ -107,24 +122,24 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
     return id;
   };
 
-  router.patch('/sessions/:id', json, (ctx) => {
+  router.patch('/sessions/:id', proxyOnly, json, (ctx) => {
     const id = ownSession(ctx);
     deps.storage.sessions.update(id, parseBody(ctx, SessionPatchSchema));
     ctx.status = 204;
   });
 
-  router.put('/sessions/:id/text', json, (ctx) => {
+  router.put('/sessions/:id/text', proxyOnly, json, (ctx) => {
     const id = ownSession(ctx);
     const body = parseBody(ctx, SessionIndexSchema);
     deps.storage.sessions.index(id, body.command, body.content);
     ctx.status = 204;
   });
 
-  router.get('/sessions/unfinished', (ctx) => {
+  router.get('/sessions/unfinished', proxyOnly, (ctx) => {
     respond(ctx, SessionsResponse, { sessions: deps.storage.sessions.unfinished(caller(ctx).hostId) });
   });
 
-  router.put('/sessions/:id/recording', async (ctx) => {
+  router.put('/sessions/:id/recording', proxyOnly, async (ctx) => {
     const id = ownSession(ctx);
     const session = deps.storage.sessions.get(id)!;
     if (!session.recordingPath) throw new ZtshError('bad_request', `session ${id} is not recorded`);
@@ -161,7 +176,7 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
     ctx.status = 204;
   });
 
-  router.post('/renew', json, (ctx) => {
+  router.post('/renew', proxyOnly, json, (ctx) => {
     const body = parseBody(ctx, RenewRequest);
     respond(ctx, JoinResponse, renewProxyCertificate(deps, caller(ctx).identity, body.publicKey, ctx.ip));
   });
