@@ -68,7 +68,7 @@ describe('item 13: role templates reach the cluster', () => {
     expect(forwarded.map((q) => [q.impersonatedUser, q.impersonatedGroups])).toEqual([['alice@example.com', ['developers']]]);
 
     const after = k.kube.requests.length;
-    for (const headers of [{ 'Impersonate-Group': '{{external.groups}}', 'Impersonate-User': 'alice@example.com' }, { 'Impersonate-User': 'alice' }, { 'Impersonate-User': '{{ external.email }}' }]) {
+    for (const headers of <Record<string, string>[]>[{ 'Impersonate-Group': '{{external.groups}}', 'Impersonate-User': 'alice@example.com' }, { 'Impersonate-User': 'alice' }, { 'Impersonate-User': '{{ external.email }}' }]) {
       const refused = await rawRequest(target, { path, as: k.alice, headers });
       expect(refused.status, JSON.stringify(headers)).toBe(403);
       expect(refused.json()).toMatchObject({ kind: 'Status', code: 403 });
