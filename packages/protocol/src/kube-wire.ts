@@ -5,6 +5,8 @@ const REASONS: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'NotFound',
+  405: 'MethodNotAllowed',
+  413: 'RequestEntityTooLarge',
   502: 'BadGateway',
   503: 'ServiceUnavailable',
 };

@@ -80,6 +80,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   let cluster: string | undefined;
   let identity: Identity | undefined;
   let info: KubeRequestInfo | undefined;
+  let peerOk = false;
   // Every refusal is a security event: on disk before kubectl hears of it.
   const deny = (code: number, message: string, reason: string): KubeAccess => {
     const stored = deps.auth.audit('kube.request', false, {
@@ -93,11 +94,15 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
         roles: identity?.roles,
         status: code,
         reason,
+        ...(!peerOk && identity ? { certificateExpired: true } : {}),
       },
     }, true);
     return { ok: false, code, message, stored };
   };
   const peer = peerIdentity(socket, deps.auth.userCaCertificates(), deps.now());
+  peerOk = peer.ok;
+  // An expired certificate of ours still says whose it was: the refusal is audited as theirs.
+  if (!peer.ok && peer.expired) identity = peer.expired.identity;
   if (!peer.ok) return deny(401, peerRefusalMessage(peer.reason, 'a ztsh certificate is required: run ztsh login, then ztsh kube login'), peer.reason);
   identity = peer.identity;
   const unavailable = deps.auth.unavailable();

@@ -7,8 +7,9 @@ import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'no
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { HOP_BY_HOP_HEADERS, kubeStatus } from '@ztsh/protocol';
-import { auditAllowed, checkKubeAccess, upstreamHeaders, type KubeDeps } from './kube-access.ts';
-import { sendStatus } from './kube-status.ts';
+import { auditAllowed, checkKubeAccess, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
+import { answerSelfReviewBytes, isSelfReview, SELF_REVIEW_BODY_LIMIT } from './self-review.ts';
+import { sendRefusal, sendStatus } from './kube-status.ts';
 import { whenStored } from './auth-client.ts';
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -17,9 +18,10 @@ type Res = ServerResponse | Http2ServerResponse;
 export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   const access = checkKubeAccess(deps, req.socket as TLSSocket, req.method ?? 'GET', req.url ?? '/', req.headers, 'plain');
   if (!access.ok) {
-    whenStored(access.stored, (err) => deps.log.error({ err }, 'the audit event of a refusal was not stored yet'), () => sendStatus(res as never, access.code, access.message));
+    whenStored(access.stored, (err) => deps.log.error({ err }, 'the audit event of a refusal was not stored yet'), () => sendRefusal(res as never, access.code, access.message, req.url ?? '/'));
     return;
   }
+  if (isSelfReview(access.info)) return answerSelfReviewHere(deps, access, req, res);
   let stream;
   try {
     stream = access.tunnel.session.request({
@@ -82,4 +84,46 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
     untrack();
     if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
   });
+}
+
+/**
+ * `kubectl auth can-i`: answered from ztsh's roles (self-review.ts), never
+ * forwarded, so the answer is what ztsh will allow, not the cluster's RBAC.
+ */
+function answerSelfReviewHere(deps: KubeDeps, access: Extract<KubeAccess, { ok: true }>, req: Req, res: Res): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  const answer = (status: number, body: unknown) => {
+    if (done) return;
+    done = true;
+    auditAllowed(deps, access, status, { answeredBy: 'proxy' });
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > SELF_REVIEW_BODY_LIMIT) {
+      // Answer now; what else comes is read and dropped, so the answer can go out.
+      answer(413, kubeStatus(413, `a review body is at most ${SELF_REVIEW_BODY_LIMIT} bytes`));
+      chunks.length = 0;
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (done) return;
+    const a = answerSelfReviewBytes(
+      {
+        identity: access.identity,
+        roles: deps.auth.roles(access.identity.roles),
+        cluster: { name: access.tunnel.cluster, labels: deps.tunnels.labels(access.tunnel.cluster) ?? {} },
+        info: access.info,
+        asked: { user: access.user, groups: [] },
+      },
+      Buffer.concat(chunks),
+    );
+    answer(a.status, a.body);
+  });
+  req.on('error', () => undefined);
 }

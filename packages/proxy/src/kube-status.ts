@@ -19,6 +19,23 @@ export function sendStatus(res: ResponseLike, code: number, message: string): vo
   res.end(JSON.stringify(kubeStatus(code, message)));
 }
 
+/**
+ * Discovery (/api, /apis and their group and version lists) is the first
+ * thing kubectl asks, and its discovery client prints a JSON Status it gets
+ * there as "unknown"; a text/plain body it prints, but only for a 403 or a
+ * 5xx other than 503 and 504 (client-go puts fixed words in place of the
+ * server's for the rest). A refusal of discovery is sent as text, and a 503
+ * (an agent that is not connected) as the 502 it also is, so the user reads
+ * why.
+ */
+const DISCOVERY = /^\/k8s\/[^/?]+\/(api|apis)(\/[^/?]+){0,2}(\?|$)/;
+
+export function sendRefusal(res: ResponseLike, code: number, message: string, url: string): void {
+  if (res.headersSent || !DISCOVERY.test(url)) return sendStatus(res, code, message);
+  res.writeHead(code === 503 ? 502 : code, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(message);
+}
+
 /** Answers a refused upgrade on the raw socket and closes it. */
 export function refuseUpgrade(socket: Duplex, code: number, message: string): void {
   const body = JSON.stringify(kubeStatus(code, message));

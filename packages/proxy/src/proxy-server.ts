@@ -23,14 +23,14 @@ import { upgradeKube } from './kube-upgrade.ts';
 import { tunnelServer } from './tunnel-server.ts';
 
 /**
- * Kubernetes API paths without the /k8s/<cluster> prefix: what a kubeconfig
- * pointing at the proxy's bare address sends, or a client following a
- * server-relative URL the cluster handed out. kubectl gets a Status that
- * says what to do rather than the auth service's 404.
+ * Kubernetes API paths without the /k8s/<cluster> prefix: what `kubectl get
+ * --raw` sends (it replaces the server URL's path with the one given), or a
+ * kubeconfig pointing at the proxy's bare address. kubectl gets a Status
+ * that says what to do rather than the auth service's 404.
  */
 const KUBE_WITHOUT_PREFIX = /^\/(api|apis|openapi|version)(\/|\?|$)/;
 const MISSING_PREFIX =
-  'this is the ztsh proxy: Kubernetes API paths here start with /k8s/<cluster>/; run ztsh kube login <cluster> to point kubectl at a cluster';
+  'Kubernetes API paths on the ztsh proxy start with /k8s/<cluster>/. kubectl get --raw drops that prefix from the server URL: give it in the path (kubectl get --raw /k8s/<cluster>/openapi/v3). Otherwise run ztsh kube login <cluster>';
 
 type Handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
@@ -59,7 +59,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const now = options.now ?? (() => new Date());
   const streams = new LiveStreams(options.auth, now);
   const deps: KubeDeps = { auth: options.auth, tunnels, now, startedAt: now(), streams, log: options.log.child({ component: 'proxy' }) };
-  const tunnel = tunnelServer({ tunnels, hostCaCertificates: options.auth.hostCaCertificates, now, log: deps.log });
+  const tunnel = tunnelServer({ tunnels, hostCaCertificates: options.auth.hostCaCertificates, audit: (...event) => options.auth.audit(...event), now, log: deps.log });
   const server = createSecureServer({
     cert: options.tls.cert,
     key: options.tls.key,

@@ -23,6 +23,7 @@ import {
   type RoleResourceRule,
 } from '@ztsh/protocol';
 import { nonResourceAllowed } from './kube-nonresource.ts';
+import { reviewFromProtobuf } from './review-protobuf.ts';
 import { ACTION_SUBRESOURCES, type KubeRequestInfo } from './kube-request-info.ts';
 
 const GROUP = 'authorization.k8s.io';
@@ -98,14 +99,16 @@ export function answerSelfReview(input: SelfReviewInput, body: unknown): SelfRev
   return kind === 'SelfSubjectAccessReview' ? accessReview(input, header.data.spec) : rulesReview(input, header.data.spec);
 }
 
-/** The same, from the raw body bytes: refuses a body over the limit, or one that is not JSON. */
+/** The same, from the raw body bytes (JSON, or kubectl 1.33's protobuf): refuses a body over the limit, or one that is neither. */
 export function answerSelfReviewBytes(input: SelfReviewInput, bytes: Uint8Array): SelfReviewAnswer {
   if (bytes.byteLength > SELF_REVIEW_BODY_LIMIT) return failure(413, 'RequestEntityTooLarge', `the review body is larger than ${SELF_REVIEW_BODY_LIMIT} bytes`);
+  const fromProtobuf = reviewFromProtobuf(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  if (fromProtobuf !== undefined) return answerSelfReview(input, fromProtobuf);
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    return failure(400, 'BadRequest', 'the review body is not JSON: ztsh answers reviews sent as application/json');
+    return failure(400, 'BadRequest', 'the review body is neither JSON nor a Kubernetes protobuf review');
   }
   return answerSelfReview(input, body);
 }
