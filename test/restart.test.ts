@@ -60,4 +60,44 @@ describe('ztshd restart', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('item 16: after a restart, a known cluster whose agent is not back yet reads "offline", not "not found"', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ztsh-restart-'));
+    const log = pino({ level: 'silent' });
+    const tls = await createTestTls();
+    const first = await startDevStack({ dataDir, port: 0, log });
+    const port = first.ztshd.port;
+    const ca = first.ztshd.tls.selfSignedCa!;
+    const { token } = createJoinToken(first.ztshd.auth.deps, { type: 'agent', cluster: 'dev2', ttlMs: 60_000, uses: 1 });
+    const agent = await startAgent({
+      proxy: first.url,
+      cluster: 'dev2',
+      labels: { env: 'dev' },
+      stateDir: join(dataDir, 'agent'),
+      token: () => token,
+      proxyCa: ca,
+      kube: { server: new URL('https://127.0.0.1:9'), token: () => 'sa', ca: tls.caCert },
+      log,
+      backoff: { baseMs: 20, maxMs: 200 },
+    });
+    await agent.connected();
+    const login = await httpLogin(first.url, ca, DEV_USERS[0]!);
+    const alice = new Agent({ connect: { ca, cert: login.json.certificate, key: login.keys.privateKey } });
+    await agent.stop();
+    await first.close();
+    const second = await startDevStack({ dataDir, port, log });
+    try {
+      const answer = await fetch(new URL('/k8s/dev2/api/v1/namespaces/default/pods', second.url), { dispatcher: alice });
+      expect(answer.status).toBe(503);
+      expect(((await answer.json()) as { message: string }).message).toContain('cluster "dev2" is offline');
+      const unknown = await fetch(new URL('/k8s/nosuch/api/v1/namespaces/default/pods', second.url), { dispatcher: alice });
+      expect(unknown.status).toBe(403);
+      expect(((await unknown.json()) as { message: string }).message).toContain('cluster "nosuch" not found');
+      expect(second.ztshd.proxy.tunnels.list()).toEqual([expect.objectContaining({ name: 'dev2', online: false, labels: { env: 'dev' } })]);
+    } finally {
+      await alice.close();
+      await second.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -26,7 +26,6 @@ function kubeconfigFor(cluster: string): Record<string, string> {
 describe('item 16: errors kubectl would hide', () => {
   it('an unknown cluster says so in what kubectl prints', async () => {
     const r = await runKubectl(kubectl133, ['get', 'pods'], { env: kubeconfigFor('nosuch'), timeoutMs: 30_000 });
-    console.log(r.code, r.stderr);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('cluster "nosuch" not found');
   });

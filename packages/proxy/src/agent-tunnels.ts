@@ -1,7 +1,10 @@
 // The clusters the proxy knows and the tunnel each agent keeps open. A
 // cluster stays known (offline) after its agent leaves, so users get
-// "offline" rather than "unknown".
+// "offline" rather than "unknown"; with a file to keep them in, also across
+// a restart, while agents reconnect.
 import type { ClientHttp2Session } from 'node:http2';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export interface AgentTunnel {
   cluster: string;
@@ -24,10 +27,37 @@ export class AgentTunnels {
   readonly #live = new Map<string, AgentTunnel>();
   readonly #known = new Map<string, { labels: Record<string, string>; since: Date }>();
 
+  /** `knownFile`: where the known clusters and their labels are kept between runs. */
+  constructor(private readonly knownFile?: string) {
+    if (!knownFile) return;
+    try {
+      const kept = JSON.parse(readFileSync(knownFile, 'utf8')) as Record<string, { labels: Record<string, string>; since: string }>;
+      for (const [name, k] of Object.entries(kept)) {
+        if (typeof k?.since === 'string' && k.labels && typeof k.labels === 'object') this.#known.set(name, { labels: k.labels, since: new Date(k.since) });
+      }
+    } catch {
+      // none kept yet (or unreadable): clusters become known as their agents connect
+    }
+  }
+
+  #keep(): void {
+    if (!this.knownFile) return;
+    try {
+      mkdirSync(dirname(this.knownFile), { recursive: true });
+      const body = Object.fromEntries([...this.#known].map(([name, k]) => [name, { labels: k.labels, since: k.since.toISOString() }]));
+      writeFileSync(`${this.knownFile}.tmp`, JSON.stringify(body), { mode: 0o600 });
+      renameSync(`${this.knownFile}.tmp`, this.knownFile);
+    } catch {
+      // best effort: only what users read after a restart depends on it
+    }
+  }
+
   add(tunnel: AgentTunnel): void {
     const previous = this.#live.get(tunnel.cluster);
     this.#live.set(tunnel.cluster, tunnel);
+    const before = this.#known.get(tunnel.cluster);
     this.#known.set(tunnel.cluster, { labels: tunnel.labels, since: tunnel.connectedAt });
+    if (!before || JSON.stringify(before.labels) !== JSON.stringify(tunnel.labels)) this.#keep();
     // A reconnecting agent replaces its old tunnel.
     if (previous && previous !== tunnel) previous.close();
   }

@@ -20,8 +20,6 @@ export interface KubeDeps {
   now: () => Date;
   log: Logger;
   streams: LiveStreams;
-  /** When this proxy started: agents reconnect in the moments after. */
-  startedAt: Date;
   /** Session content is recorded unless this is false (the benchmark measures what recording costs). */
   recordSessions?: boolean;
 }
@@ -50,9 +48,6 @@ export type KubeAccess =
       /** The refusal's audit event: answer only once it has settled (whenStored). */
       stored: MaybePromise<void>;
     };
-
-/** How long after the proxy starts an unknown cluster may still be one whose agent has not reconnected yet. */
-const RECONNECT_GRACE_MS = 30_000;
 
 function headerList(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
@@ -124,12 +119,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   const lock = deps.auth.lockFor(identity.user, identity.roles);
   if (lock) return deny(403, lock.message, 'locked');
   const labels = deps.tunnels.labels(target.cluster);
-  if (!labels) {
-    if (deps.now().getTime() - deps.startedAt.getTime() < RECONNECT_GRACE_MS) {
-      return deny(503, `cluster "${target.cluster}" is not connected: ztshd has just started and agents are reconnecting; try again in a few seconds`, 'reconnecting');
-    }
-    return deny(403, `cluster "${target.cluster}" not found: ztsh kube ls lists the clusters you can reach`, 'unknown_cluster');
-  }
+  if (!labels) return deny(403, `cluster "${target.cluster}" not found: ztsh kube ls lists the clusters you can reach`, 'unknown_cluster');
   if (!info.isResourceRequest && !nonResourceAllowed(method, target.segments)) {
     return deny(403, `access denied: ${method} ${info.path} is not a path kubectl uses; ztsh passes /version, discovery, /openapi and health checks (read only) besides the API's resources`, 'denied');
   }
@@ -138,7 +128,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   const decision = authorizeKube(identity, roles, { name: target.cluster, labels }, info, asked);
   if (!decision.allowed) return deny(403, `access denied: ${decision.reason}`, 'denied');
   const tunnel = deps.tunnels.get(target.cluster);
-  if (!tunnel) return deny(503, `cluster "${target.cluster}" is offline: its agent is not connected; ztsh kube ls shows when it is back`, 'offline');
+  if (!tunnel) return deny(503, `cluster "${target.cluster}" is offline: its agent is not connected (it reconnects by itself; ztsh kube ls shows when it is back)`, 'offline');
   return {
     ok: true,
     identity,

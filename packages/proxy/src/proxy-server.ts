@@ -41,6 +41,8 @@ export interface ProxyServerOptions {
   fallback: Handler;
   log: Logger;
   now?: () => Date;
+  /** Where the clusters the proxy has seen are kept, so that after a restart they read "offline" until their agents are back, not "not found". */
+  knownClustersFile?: string;
 }
 
 export interface ProxyServer {
@@ -55,10 +57,10 @@ export interface ProxyServer {
 }
 
 export function createProxyServer(options: ProxyServerOptions): ProxyServer {
-  const tunnels = new AgentTunnels();
+  const tunnels = new AgentTunnels(options.knownClustersFile);
   const now = options.now ?? (() => new Date());
   const streams = new LiveStreams(options.auth, now);
-  const deps: KubeDeps = { auth: options.auth, tunnels, now, startedAt: now(), streams, log: options.log.child({ component: 'proxy' }) };
+  const deps: KubeDeps = { auth: options.auth, tunnels, now, streams, log: options.log.child({ component: 'proxy' }) };
   const tunnel = tunnelServer({ tunnels, hostCaCertificates: options.auth.hostCaCertificates, audit: (...event) => options.auth.audit(...event), now, log: deps.log });
   const server = createSecureServer({
     cert: options.tls.cert,

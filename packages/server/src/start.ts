@@ -125,6 +125,7 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
   const proxy = createProxyServer({
     tls,
     auth: late.client,
+    knownClustersFile: join(dataDir, 'known-clusters.json'),
     fallback: (req, res) => {
       if (app) return app(req as never, res as never);
       res.writeHead(503, { 'content-type': 'application/json' });
@@ -270,6 +271,7 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
   const proxy = createProxyServer({
     tls,
     auth: client,
+    knownClustersFile: join(dataDir, 'known-clusters.json'),
     fallback: authForwarder(client, { trustProxy: proxyConfig.trust_proxy, log }),
     log,
   });
