@@ -13,6 +13,10 @@ export const AuditEventTypes = {
   /** A proxy that runs apart from auth joins with its token, or renews its host certificate. */
   'proxy.join': { success: 'ZA1303I', failure: 'ZA1303W' },
   'proxy.renew': { success: 'ZA1304I', failure: 'ZA1304W' },
+  /** An agent's tunnel upgrade refused (no valid agent host certificate, bad labels); `fields.reason` says why. */
+  'tunnel.refused': { success: 'ZA1305I', failure: 'ZA1305W' },
+  /** A tunnel the proxy closed because its agent broke the protocol; `fields.reason` and `fields.closeCode` say how. */
+  'tunnel.closed': { success: 'ZA1306I', failure: 'ZA1306W' },
   /** Every request to a cluster, allowed (I) or refused (W). */
   'kube.request': { success: 'ZA2000I', failure: 'ZA2000W' },
   /** exec, attach and cp: a recorded session begins and ends. */

@@ -2,88 +2,211 @@
 // certificate; the WebSocket then carries an HTTP/2 connection on which the
 // proxy is the client and the agent the server, so one tunnel multiplexes
 // many kube requests with HTTP/2's per-stream flow control.
+//
+// Every byte an agent sends is hostile. A tunnel that breaks the protocol (a
+// message over TUNNEL_MAX_PAYLOAD, a text message, bytes that are no HTTP/2,
+// no SETTINGS in time) is closed with a WebSocket close code, audited and
+// logged; nothing it sends can throw past the handlers here, so one agent
+// can end only its own tunnel, never ztshd. A refused upgrade is audited too.
 import { connect, type ClientHttp2Session } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { createWebSocketStream, WebSocketServer } from 'ws';
+import { createWebSocketStream, WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import type { AgentTunnels, AgentTunnel } from './agent-tunnels.ts';
+import { whenStored, type AuthClient } from './auth-client.ts';
 import { refuseUpgrade } from './kube-status.ts';
-import { openTunnelWindow, peerIdentity, TUNNEL_H2_SETTINGS, tunnelStream } from '@ztsh/protocol';
+import { goawayWatch, openTunnelWindow, peerIdentity, peerRefusalMessage, TUNNEL_H2_SETTINGS, TUNNEL_MAX_PAYLOAD, tunnelStream } from '@ztsh/protocol';
+import { breachOfWebSocket, CLOSE, type Breach, type TunnelAudit } from './tunnel-breach.ts';
+import { prefaceWatch } from './tunnel-preface.ts';
 
 const Labels = z.record(z.string().max(63), z.string().max(63));
 const PING_EVERY_MS = 10_000;
+/** An agent sends its SETTINGS as soon as the tunnel is up; one that has not within this is not speaking HTTP/2. */
+const PREFACE_WITHIN_MS = PING_EVERY_MS;
 
 export interface TunnelServerDeps {
   tunnels: AgentTunnels;
   hostCaCertificates: () => string[];
+  /** Refused and broken tunnels are security events. */
+  audit: AuthClient['audit'];
   now: () => Date;
   log: Logger;
 }
 
 export function tunnelServer(deps: TunnelServerDeps) {
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: TUNNEL_MAX_PAYLOAD });
+  const audit: TunnelAudit = (type, input) => {
+    try {
+      return deps.audit(type, false, input, true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  const auditFailed = (err: unknown) => deps.log.error({ err }, 'the audit event of a refused or broken tunnel was not stored');
+
   return {
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-      const peer = peerIdentity(req.socket as TLSSocket, deps.hostCaCertificates(), deps.now());
-      if (!peer.ok || peer.identity.host?.role !== 'agent' || !peer.identity.host.cluster) {
-        deps.log.warn({ reason: peer.ok ? 'not_an_agent' : peer.reason }, 'tunnel refused');
-        refuseUpgrade(socket, 401, 'an agent host certificate is required');
-        return;
-      }
-      let labels: Record<string, string> = {};
+      // The HTTP server lets go of the socket at an upgrade: an agent's reset must not become an uncaught error.
+      socket.on('error', (err) => deps.log.debug({ err }, 'tunnel socket error'));
+      const clientIp = req.socket.remoteAddress ?? '';
       try {
-        labels = Labels.parse(JSON.parse(String(req.headers['x-ztsh-labels'] ?? '{}')));
-      } catch {
-        refuseUpgrade(socket, 400, 'x-ztsh-labels must be a JSON object of strings');
-        return;
+        const peer = peerIdentity(req.socket as TLSSocket, deps.hostCaCertificates(), deps.now());
+        const refuse = (status: number, message: string, reason: string, user: string, cluster?: string) => {
+          deps.log.warn({ reason, user, clientIp, cluster }, 'tunnel refused');
+          const stored = audit('tunnel.refused', { user, clientIp, message, fields: { reason, status, ...(cluster ? { cluster } : {}) } });
+          whenStored(stored, auditFailed, () => refuseUpgrade(socket, status, message));
+        };
+        if (!peer.ok) return refuse(401, peerRefusalMessage(peer.reason, 'an agent host certificate is required'), peer.reason, claimedName(req.socket as TLSSocket));
+        const host = peer.identity.host;
+        if (host?.role !== 'agent' || !host.cluster) return refuse(401, 'an agent host certificate is required', 'not_an_agent', peer.identity.user, host?.cluster);
+        let labels: Record<string, string>;
+        try {
+          labels = Labels.parse(JSON.parse(String(req.headers['x-ztsh-labels'] ?? '{}')));
+        } catch {
+          return refuse(400, 'x-ztsh-labels must be a JSON object of strings', 'bad_labels', peer.identity.user, host.cluster);
+        }
+        const cluster = host.cluster;
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          try {
+            accept(ws, { cluster, hostId: peer.identity.user, labels, clientIp });
+          } catch (err) {
+            deps.log.error({ err, cluster }, 'tunnel could not be set up');
+            ws.terminate();
+          }
+        });
+      } catch (err) {
+        deps.log.error({ err, clientIp }, 'tunnel upgrade failed');
+        socket.destroy();
       }
-      const cluster = peer.identity.host.cluster;
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        const stream = tunnelStream(createWebSocketStream(ws), ws);
-        stream.on('error', () => undefined);
-        // HTTP/2 starts at the tunnel's first request: a session costs the proxy ~30 KiB
-        // (nghttp2's frame buffer among it), and most of a large fleet's tunnels sit idle.
-        // Until then the agent's SETTINGS wait in the stream.
-        let session: ClientHttp2Session | undefined;
-        const openSession = (): ClientHttp2Session => {
-          const opened = connect('http://agent.ztsh.invalid', { createConnection: () => stream, settings: TUNNEL_H2_SETTINGS });
-          opened.once('connect', () => openTunnelWindow(opened));
-          opened.on('error', (err) => deps.log.warn({ cluster, err }, 'tunnel session error'));
-          return opened;
-        };
-        const tunnel: AgentTunnel = {
-          cluster,
-          hostId: peer.identity.user,
-          labels,
-          get session() {
-            return (session ??= openSession());
-          },
-          connectedAt: deps.now(),
-          close: () => ws.terminate(),
-        };
-        let alive = true;
-        ws.on('pong', () => (alive = true));
-        const pinger = setInterval(() => {
-          if (!alive) return ws.terminate();
-          alive = false;
-          ws.ping();
-        }, PING_EVERY_MS);
-        const gone = () => {
-          clearInterval(pinger);
-          if (session && !session.destroyed) session.destroy();
-          deps.tunnels.remove(tunnel, deps.now());
-          deps.log.info({ cluster, hostId: tunnel.hostId }, 'agent disconnected');
-        };
-        ws.on('close', gone);
-        deps.tunnels.add(tunnel);
-        deps.log.info({ cluster, hostId: tunnel.hostId, labels }, 'agent connected');
-      });
     },
     close(): void {
       wss.close();
     },
   };
+
+  function accept(ws: WebSocket, who: { cluster: string; hostId: string; labels: Record<string, string>; clientIp: string }): void {
+    const { cluster, hostId, labels, clientIp } = who;
+    const log = deps.log.child({ cluster, hostId });
+    let session: ClientHttp2Session | undefined;
+    let broken: Breach | undefined;
+    let pinger: NodeJS.Timeout | undefined;
+    // nghttp2 answers a protocol error of the agent with GOAWAY and nothing else: seeing it go out ends the tunnel.
+    // Later, not inside the session's own write.
+    const watch = goawayWatch(true, (errorCode) => {
+      if (errorCode !== 0) setImmediate(() => http2Broken(`error ${errorCode}`));
+    });
+    const stream = tunnelStream(createWebSocketStream(ws), ws, (sent) => {
+      try {
+        watch(sent);
+      } catch (err) {
+        breach({ reason: 'internal_error', code: CLOSE.internal, message: 'the proxy could not follow the tunnel', err });
+      }
+    });
+    stream.on('error', () => undefined);
+    // The stream ends with the session. Once a breach has sent its close frame, that must not
+    // terminate the WebSocket (ws would drop the frame): ws finishes the close handshake itself.
+    const destroyStream = stream._destroy.bind(stream);
+    stream._destroy = (err, callback) => {
+      if (!broken) return destroyStream(err, callback);
+      callback(err);
+      process.nextTick(() => stream.emit('close'));
+    };
+    // HTTP/2 starts at the tunnel's first request: a session costs the proxy ~30 KiB
+    // (nghttp2's frame buffer among it), and most of a large fleet's tunnels sit idle.
+    // Until then the agent's SETTINGS wait in the stream (prefaceWatch has checked them).
+    const tunnel: AgentTunnel = {
+      cluster,
+      hostId,
+      labels,
+      get session() {
+        return (session ??= openSession());
+      },
+      connectedAt: deps.now(),
+      close: () => ws.terminate(),
+    };
+
+    /** Ends this tunnel, once, for what the agent did: close code, audit event, log line. */
+    const breach = (what: Breach): void => {
+      if (broken) return;
+      broken = what;
+      try {
+        clearInterval(pinger);
+        preface.stop();
+        deps.tunnels.remove(tunnel, deps.now());
+        log.warn({ reason: what.reason, closeCode: what.code, err: what.err, clientIp }, 'tunnel closed: the agent broke the tunnel protocol');
+        const stored = audit('tunnel.closed', { user: hostId, clientIp, message: what.message, fields: { cluster, hostId, reason: what.reason, closeCode: what.code } });
+        if (stored instanceof Promise) stored.catch(auditFailed);
+      } finally {
+        // ws has sent its own close frame where it found the fault itself.
+        if (ws.readyState === WebSocket.OPEN) ws.close(what.code, what.message.slice(0, 120));
+        else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+        // With an error, so every request in flight on the session fails (502) instead of waiting.
+        if (session && !session.destroyed) session.destroy(new Error(`tunnel closed: ${what.message}`));
+      }
+    };
+    /** Whatever a handler of this tunnel throws ends this tunnel, not ztshd. */
+    const guard =
+      <A extends unknown[]>(handler: (...args: A) => void) =>
+      (...args: A): void => {
+        try {
+          handler(...args);
+        } catch (err) {
+          breach({ reason: 'internal_error', code: CLOSE.internal, message: 'the proxy could not handle what the agent sent', err });
+        }
+      };
+
+    /** The session failed: the agent's fault while the tunnel is open; once it is closing, only the end of it. */
+    const http2Broken = (detail: string, err?: unknown) => {
+      if (ws.readyState === WebSocket.OPEN) breach({ reason: 'http2_error', code: CLOSE.protocol, message: `the agent broke the HTTP/2 protocol (${detail})`, err });
+      else log.debug({ err, detail }, 'tunnel session ended with its tunnel');
+    };
+
+    const openSession = (): ClientHttp2Session => {
+      // No server push: the agent has nothing to push, and a PUSH_PROMISE is then a protocol error.
+      const opened = connect('http://agent.ztsh.invalid', { createConnection: () => stream, settings: { ...TUNNEL_H2_SETTINGS, enablePush: false } });
+      opened.once('connect', guard(() => openTunnelWindow(opened)));
+      opened.on('error', guard((err: Error) => http2Broken(String((err as { code?: string }).code ?? err.message), err)));
+      opened.on('close', guard(() => {
+        // The agent ended the session (GOAWAY) but not the WebSocket: the tunnel can serve nothing more.
+        if (broken || ws.readyState !== WebSocket.OPEN) return;
+        log.info('the agent ended the tunnel\'s HTTP/2 session; closing the tunnel');
+        deps.tunnels.remove(tunnel, deps.now());
+        ws.close(1000, 'the HTTP/2 session ended');
+      }));
+      return opened;
+    };
+
+    const preface = prefaceWatch(PREFACE_WITHIN_MS, (problem) => breach({ reason: 'not_http2', code: CLOSE.protocol, message: `the agent does not speak HTTP/2: ${problem}` }));
+    ws.on('message', guard((data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      if (!isBinary) return breach({ reason: 'text_message', code: CLOSE.unsupportedData, message: 'the tunnel carries binary messages only' });
+      preface.feed(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
+    }));
+    ws.on('error', guard((err: Error) => breach(breachOfWebSocket(err))));
+    let alive = true;
+    ws.on('pong', () => (alive = true));
+    pinger = setInterval(guard(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }), PING_EVERY_MS);
+    ws.on('close', guard(() => {
+      clearInterval(pinger);
+      preface.stop();
+      if (session && !session.destroyed) session.destroy();
+      deps.tunnels.remove(tunnel, deps.now());
+      log.info('agent disconnected');
+    }));
+    deps.tunnels.add(tunnel);
+    log.info({ labels }, 'agent connected');
+  }
+}
+
+/** The name an unverified client certificate gives, for the audit event of its refusal; "-" without one. */
+function claimedName(socket: TLSSocket): string {
+  const cn = socket.getPeerCertificate?.()?.subject?.CN as string | string[] | undefined;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  return typeof name === 'string' && name ? name.slice(0, 256) : '-';
 }
