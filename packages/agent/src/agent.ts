@@ -3,7 +3,7 @@
 import { createServer, type ServerHttp2Session } from 'node:http2';
 import type { Logger } from 'pino';
 import { WebSocket, createWebSocketStream } from 'ws';
-import { openTunnelWindow, TUNNEL_H2_SETTINGS, tunnelStream } from '@ztsh/protocol';
+import { goawayWatch, openTunnelWindow, TUNNEL_H2_SETTINGS, TUNNEL_MAX_PAYLOAD, tunnelStream } from '@ztsh/protocol';
 import type { KubeTarget } from './config.ts';
 import { createForwarder } from './forwarder.ts';
 import { ensureHostIdentity } from './join.ts';
@@ -36,10 +36,24 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const h2 = createServer({ settings: TUNNEL_H2_SETTINGS });
   h2.on('stream', createForwarder(options.kube, log));
   const sessions = new Set<ServerHttp2Session>();
+  /** The tunnel whose stream h2 is being handed (the 'session' event comes at once). */
+  let handing: WebSocket | undefined;
   h2.on('session', (session: ServerHttp2Session) => {
+    const socket = handing;
     sessions.add(session);
-    session.once('connect', () => openTunnelWindow(session));
-    session.on('close', () => sessions.delete(session));
+    // Whatever the proxy sends, no handler here throws out of the agent.
+    session.once('connect', () => {
+      try {
+        openTunnelWindow(session);
+      } catch (err) {
+        log.warn({ err }, 'tunnel window not opened');
+      }
+    });
+    session.on('close', () => {
+      sessions.delete(session);
+      // A tunnel without its HTTP/2 session serves nothing: drop it and dial again.
+      if (socket && socket.readyState === WebSocket.OPEN) socket.close(1002, 'the HTTP/2 session ended');
+    });
   });
   h2.on('sessionError', (err) => log.warn({ err }, 'tunnel session error'));
 
@@ -59,17 +73,36 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       ...(options.proxyCa ? { ca: options.proxyCa } : {}),
       headers: { 'x-ztsh-labels': JSON.stringify(options.labels) },
       perMessageDeflate: false,
+      maxPayload: TUNNEL_MAX_PAYLOAD,
     });
     ws = socket;
     socket.on('open', () => {
       attempt = 0;
       up = true;
-      const stream = tunnelStream(createWebSocketStream(socket), socket);
+      // The agent's nghttp2 answers a proxy that breaks HTTP/2 with GOAWAY and then waits: end the tunnel and dial again.
+      const watch = goawayWatch(false, (errorCode) => {
+        if (errorCode === 0) return;
+        log.warn({ errorCode }, 'the proxy broke the HTTP/2 protocol; closing the tunnel');
+        // Later, not inside the session's own write.
+        setImmediate(() => socket.close(1002, 'the proxy broke the HTTP/2 protocol'));
+      });
+      const stream = tunnelStream(createWebSocketStream(socket), socket, watch);
       stream.on('error', () => undefined);
-      h2.emit('connection', stream);
+      handing = socket;
+      try {
+        h2.emit('connection', stream);
+      } finally {
+        handing = undefined;
+      }
       log.info('tunnel up');
       waiters.forEach((w) => w());
       waiters = [];
+    });
+    socket.on('message', (_data, isBinary) => {
+      if (!isBinary && socket.readyState === WebSocket.OPEN) {
+        log.warn('the proxy sent a text message on the tunnel; closing it');
+        socket.close(1003, 'the tunnel carries binary messages only');
+      }
     });
     socket.on('unexpected-response', (_req, res) => {
       log.warn({ status: res.statusCode }, 'the proxy refused the tunnel');

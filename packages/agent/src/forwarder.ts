@@ -17,22 +17,15 @@ export function createForwarder(target: KubeTarget, log: Logger) {
   // IP address is no server name (RFC 6066): send none, check the IP SAN.
   const base = { host, port: Number(target.server.port || 443), agent, servername: isIP(host) ? '' : host };
 
-  return (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+  const forward = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     stream.on('error', (err) => log.debug({ err, path: headers[constants.HTTP2_HEADER_PATH] }, 'tunnel stream error'));
     const method = String(headers[constants.HTTP2_HEADER_METHOD] ?? 'GET');
     const path = String(headers[constants.HTTP2_HEADER_PATH] ?? '/');
     const user = headers['x-ztsh-impersonate-user'];
-    let groups: string[] = [];
-    try {
-      groups = JSON.parse(String(headers['x-ztsh-impersonate-groups'] ?? '[]')) as string[];
-    } catch {
-      groups = [];
-    }
-    if (typeof user !== 'string' || !user) {
-      stream.respond({ ':status': 400, 'content-type': 'application/json' });
-      stream.end(JSON.stringify(kubeStatus(400, 'the proxy sent no identity to impersonate')));
-      return;
-    }
+    const groups = impersonatedGroups(headers['x-ztsh-impersonate-groups']);
+    if (typeof user !== 'string' || !user) return answer(stream, 400, 'the proxy sent no identity to impersonate');
+    if (!groups) return answer(stream, 400, 'the proxy sent groups to impersonate that are no JSON array of strings');
+    if (!path.startsWith('/')) return answer(stream, 400, 'the proxy sent a path that does not start with /');
     const out: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined || isDroppedRequestHeader(name)) continue;
@@ -51,10 +44,7 @@ export function createForwarder(target: KubeTarget, log: Logger) {
     const upstream = request({ ...base, method, path, headers: out });
     upstream.on('error', (error) => {
       log.warn({ err: error, path }, 'apiserver request failed');
-      if (!stream.headersSent && !stream.destroyed) {
-        stream.respond({ ':status': 502, 'content-type': 'application/json' });
-        stream.end(JSON.stringify(kubeStatus(502, `the agent could not reach the apiserver: ${error.message}`)));
-      } else stream.destroy();
+      answer(stream, 502, `the agent could not reach the apiserver: ${error.message}`);
     });
     upstream.on('response', (res) => {
       const back: Record<string, string | string[] | number> = { ':status': res.statusCode ?? 502 };
@@ -62,7 +52,14 @@ export function createForwarder(target: KubeTarget, log: Logger) {
         if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name)) back[name] = value;
       }
       if (stream.destroyed) return res.destroy();
-      stream.respond(back);
+      try {
+        stream.respond(back);
+      } catch (error) {
+        // The stream went away meanwhile, or the apiserver sent a header HTTP/2 cannot carry.
+        log.warn({ err: error, path }, 'the apiserver\'s answer could not be passed back');
+        res.destroy();
+        return stream.destroy();
+      }
       res.pipe(stream);
     });
     upstream.on('upgrade', (res, socket, head) => {
@@ -73,7 +70,13 @@ export function createForwarder(target: KubeTarget, log: Logger) {
         if (typeof value === 'string') back[name] = value;
       }
       if (stream.destroyed) return socket.destroy();
-      stream.respond(back);
+      try {
+        stream.respond(back);
+      } catch (error) {
+        log.warn({ err: error, path }, 'the apiserver\'s upgrade could not be passed back');
+        socket.destroy();
+        return stream.destroy();
+      }
       if (head.length > 0) stream.write(head);
       socket.pipe(stream);
       stream.pipe(socket);
@@ -84,4 +87,36 @@ export function createForwarder(target: KubeTarget, log: Logger) {
     else stream.pipe(upstream);
     stream.on('close', () => upstream.destroy());
   };
+
+  // Whatever the proxy sends, a request it makes of the agent cannot throw out of the agent:
+  // a method or path Node refuses to send, say, is answered with a 400 Status.
+  return (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    try {
+      forward(stream, headers);
+    } catch (error) {
+      log.warn({ err: error }, 'a request from the proxy could not be forwarded');
+      answer(stream, 400, 'the agent cannot forward this request');
+    }
+  };
+}
+
+/** The groups the proxy decided on: a JSON array of strings, or undefined when it sent anything else. */
+function impersonatedGroups(header: string | string[] | undefined): string[] | undefined {
+  try {
+    const groups: unknown = JSON.parse(String(header ?? '[]'));
+    return Array.isArray(groups) && groups.every((g) => typeof g === 'string') ? groups : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Answers the proxy with a Status, or ends the stream if it can take no answer any more. */
+function answer(stream: ServerHttp2Stream, code: number, message: string): void {
+  try {
+    if (stream.destroyed || stream.headersSent) return void stream.destroy();
+    stream.respond({ ':status': code, 'content-type': 'application/json' });
+    stream.end(JSON.stringify(kubeStatus(code, message)));
+  } catch {
+    stream.destroy();
+  }
 }
