@@ -50,7 +50,6 @@ it('item 6: a watch and an exec end at the certificate\'s notAfter, with a clear
       ca: k.stack.tlsCa,
       cert: creds.cert,
       key: creds.key,
-      servername: 'localhost',
     });
     let channel3 = '';
     ws.on('message', (data: Buffer) => {
