@@ -1,10 +1,19 @@
 // Item 4 of the security review: one agent could bring the whole ztshd
 // down. A tunnel that carried one binary message that is no HTTP/2, then a
 // user request to its cluster, made the proxy's HTTP/2 session fail and an
-// uncaught ERR_HTTP2_INVALID_SESSION end the process.
+// uncaught ERR_HTTP2_INVALID_SESSION end the process. Also here: refused
+// tunnel upgrades are audited, and the agent holds a lying proxy to the same rules.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebSocket } from 'ws';
-import { startKubeEnv, type KubeEnv } from '../helpers/kube-env.ts';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { startAgent } from '@ztsh/agent';
+import { createTestTls } from '@ztsh/testkit';
+import { SA_TOKEN, startKubeEnv, type KubeEnv } from '../helpers/kube-env.ts';
 import { rawRequest, type Credentials } from './helpers/raw-client.ts';
 import { joinRogueAgent, openRogueTunnel } from './helpers/rogue-agent.ts';
 
@@ -74,6 +83,50 @@ describe('a tunnel that never speaks HTTP/2', () => {
     expect(event!.message).toMatch(/no SETTINGS frame/);
     const answer = await rawRequest(k.stack, { path: '/k8s/silent/api/v1/namespaces/default/pods', as: k.alice });
     expect(answer.status).toBe(503);
+  });
+});
+
+describe('a proxy that lies to the agent', () => {
+  it('item 4: an agent whose proxy breaks HTTP/2 drops that tunnel with 1002 and dials again', async () => {
+    // The agent's saved identity, and a "proxy" on port 0 that answers its tunnel with garbage.
+    const identity = await joinRogueAgent(k, 'lied-to');
+    const stateDir = mkdtempSync(join(tmpdir(), 'ztsh-agent-'));
+    writeFileSync(join(stateDir, 'agent.key'), identity.key);
+    writeFileSync(join(stateDir, 'agent.crt'), identity.cert);
+    writeFileSync(join(stateDir, 'host-ca.pem'), identity.hostCa.join(''));
+    const tls = await createTestTls(['127.0.0.1']);
+    const server = createHttpsServer({ cert: tls.cert, key: tls.key });
+    const wss = new WebSocketServer({ server });
+    const codes: number[] = [];
+    const secondDial = new Promise<void>((resolve) => {
+      let dials = 0;
+      wss.on('connection', (ws) => {
+        ws.on('close', (code) => codes.push(code));
+        // A valid client preface, then a frame longer than any may be: nghttp2 answers with GOAWAY.
+        if (++dials === 1) ws.send(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), EMPTY_SETTINGS, Buffer.from([0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 1])]));
+        else resolve();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const agent = await startAgent({
+      proxy: new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`),
+      cluster: 'lied-to',
+      labels: {},
+      stateDir,
+      token: () => undefined,
+      proxyCa: tls.caCert,
+      kube: { server: k.kube.url, token: () => SA_TOKEN, ca: k.kubeCa },
+      log: pino({ level: 'silent' }),
+      backoff: { baseMs: 10, maxMs: 50 },
+    });
+    try {
+      await secondDial;
+      expect(codes[0]).toBe(1002);
+    } finally {
+      await agent.stop();
+      wss.close();
+      server.close();
+    }
   });
 });
 
