@@ -7,7 +7,7 @@ import { request, Agent as HttpsAgent } from 'node:https';
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { HOP_BY_HOP_HEADERS, isDroppedRequestHeader, kubeStatus } from '@ztsh/protocol';
+import { frameBody, HOP_BY_HOP_HEADERS, isDroppedRequestHeader, kubeStatus } from '@ztsh/protocol';
 import { kubeAuthorization, kubeTls, type KubeTarget } from './config.ts';
 
 export function createForwarder(target: KubeTarget, log: Logger) {
@@ -36,11 +36,20 @@ export function createForwarder(target: KubeTarget, log: Logger) {
     out['impersonate-user'] = user;
     if (groups.length > 0) out['impersonate-group'] = groups;
     const upgrade = headers['x-ztsh-upgrade'];
+    let sendsBody = false;
     if (typeof upgrade === 'string') {
       out.connection = 'Upgrade';
       out.upgrade = upgrade;
+      // An upgrade carries no body: a stray length would leave the apiserver waiting for one.
+      delete out['content-length'];
+    } else {
+      // Every body framed, GET and HEAD with none: unframed bytes on a kept-alive
+      // connection would be read as the next request, with this agent's credentials.
+      sendsBody = frameBody(method, headers, out);
     }
 
+    // The stream's DATA never exceeds a Content-Length it came with: nghttp2
+    // checks it on the tunnel, as Node's HTTP parsers do at the proxy's door.
     const upstream = request({ ...base, method, path, headers: out });
     upstream.on('error', (error) => {
       log.warn({ err: error, path }, 'apiserver request failed');
@@ -83,8 +92,11 @@ export function createForwarder(target: KubeTarget, log: Logger) {
       stream.on('close', () => socket.destroy());
       socket.on('close', () => stream.end());
     });
-    if (typeof upgrade === 'string') upstream.end();
-    else stream.pipe(upstream);
+    if (sendsBody) stream.pipe(upstream);
+    else {
+      stream.resume(); // whatever a bodiless request's stream still carries is dropped
+      upstream.end();
+    }
     stream.on('close', () => upstream.destroy());
   };
 

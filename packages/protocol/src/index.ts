@@ -9,3 +9,4 @@ export * from './audit-api.ts';
 export * from './internal-api.ts';
 export * from './tunnel-stream.ts';
 export * from './role-evaluator.ts';
+export * from './body-framing.ts';

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { FORWARDED_HEADERS, HOP_BY_HOP_HEADERS, INTERNAL_PREFIX } from '@ztsh/protocol';
+import { BODILESS_METHODS, FORWARDED_HEADERS, frameBody, HOP_BY_HOP_HEADERS, mayHaveBody, INTERNAL_PREFIX } from '@ztsh/protocol';
 import type { HttpAuthClient } from './http-auth-client.ts';
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -109,7 +109,17 @@ export function authForwarder(auth: HttpAuthClient, options: { trustProxy: boole
     const peer = (req.socket as TLSSocket).getPeerX509Certificate?.();
     if (peer) headers[FORWARDED_HEADERS.clientCert] = peer.raw.toString('base64');
 
-    const upstream = auth.forward({ method: req.method ?? 'GET', path: url, headers });
+    // The connection to auth is kept alive and speaks with the proxy's own
+    // certificate: bytes of a body it did not frame would be read there as a
+    // request of the proxy's. GET and HEAD carry none; every other body is framed.
+    const method = req.method ?? 'GET';
+    const endedWithHeaders = 'stream' in req ? req.stream.endAfterHeaders : undefined;
+    if (BODILESS_METHODS.has(method) && mayHaveBody(req.headers, endedWithHeaders)) {
+      return sendError(res, 400, 'bad_request', `a ${method} request carries no body`);
+    }
+    const sendsBody = frameBody(method, req.headers, headers);
+    // A body's length matches its Content-Length: Node's HTTP/1.1 and HTTP/2 parsers hold the client to it.
+    const upstream = auth.forward({ method, path: url, headers });
     upstream.on('error', (error) => {
       options.log.warn({ err: error, url: url.split('?')[0] }, 'forwarding to the auth service failed');
       sendError(res, 502, 'bad_gateway', 'the auth service cannot be reached from this proxy', 'try again in a moment; if it lasts, the operator should check the auth service');
@@ -128,6 +138,10 @@ export function authForwarder(auth: HttpAuthClient, options: { trustProxy: boole
     res.on('close', () => {
       if (!upstream.writableFinished || !res.writableFinished) upstream.destroy();
     });
-    req.pipe(upstream);
+    if (sendsBody) req.pipe(upstream);
+    else {
+      req.resume();
+      upstream.end();
+    }
   };
 }

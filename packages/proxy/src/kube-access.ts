@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { isDroppedRequestHeader, type Identity } from '@ztsh/protocol';
+import { BODILESS_METHODS, isDroppedRequestHeader, mayHaveBody, type Identity } from '@ztsh/protocol';
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
 import type { AuthClient, MaybePromise } from './auth-client.ts';
 import { authorizeKube } from './kube-authorize.ts';
@@ -69,7 +69,8 @@ function rawPathForAudit(url: string): string {
  */
 export type RequestKind = 'plain' | 'upgrade';
 
-export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: string, url: string, headers: IncomingHttpHeaders, kind: RequestKind): KubeAccess {
+/** `endedWithHeaders`: an HTTP/2 stream that ended with its headers (undefined for HTTP/1.1). */
+export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: string, url: string, headers: IncomingHttpHeaders, kind: RequestKind, endedWithHeaders?: boolean): KubeAccess {
   const started = performance.now();
   const clientIp = socket.remoteAddress ?? '';
   let cluster: string | undefined;
@@ -109,6 +110,9 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   const parsed = parseKubeRequest(method, target.segments, target.query);
   if (!parsed.ok) return deny(parsed.message.startsWith('the method') ? 405 : 400, parsed.message, 'non_canonical_request');
   info = parsed.info;
+  if ((kind === 'upgrade' || BODILESS_METHODS.has(method)) && mayHaveBody(headers, endedWithHeaders)) {
+    return deny(400, `a ${kind === 'upgrade' ? 'connection upgrade' : method + ' request'} carries no body`, 'unexpected_body');
+  }
   const connect = info.isResourceRequest && info.apiGroup === '' && info.resource === 'pods' && CONNECT_SUBRESOURCES.has(info.subresource);
   if (kind === 'plain' && CONNECT_SUBRESOURCES.has(info.subresource)) {
     return deny(400, `${info.subresource} needs a connection upgrade (WebSocket, as kubectl 1.30 and newer send it)`, 'not_an_upgrade');

@@ -6,7 +6,7 @@
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { HOP_BY_HOP_HEADERS, kubeStatus } from '@ztsh/protocol';
+import { BODILESS_METHODS, HOP_BY_HOP_HEADERS, kubeStatus } from '@ztsh/protocol';
 import { auditAllowed, checkKubeAccess, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
 import { answerSelfReviewBytes, isSelfReview, SELF_REVIEW_BODY_LIMIT } from './self-review.ts';
 import { sendRefusal, sendStatus } from './kube-status.ts';
@@ -16,7 +16,8 @@ type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
 
 export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
-  const access = checkKubeAccess(deps, req.socket as TLSSocket, req.method ?? 'GET', req.url ?? '/', req.headers, 'plain');
+  const endedWithHeaders = 'stream' in req ? req.stream.endAfterHeaders : undefined;
+  const access = checkKubeAccess(deps, req.socket as TLSSocket, req.method ?? 'GET', req.url ?? '/', req.headers, 'plain', endedWithHeaders);
   if (!access.ok) {
     whenStored(access.stored, (err) => deps.log.error({ err }, 'the audit event of a refusal was not stored yet'), () => sendRefusal(res as never, access.code, access.message, req.url ?? '/'));
     return;
@@ -57,7 +58,11 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
       }
     },
   });
-  req.pipe(stream);
+  // GET and HEAD were let through only without a body: none is sent on.
+  if (BODILESS_METHODS.has(req.method ?? 'GET')) {
+    req.resume();
+    stream.end();
+  } else req.pipe(stream);
   stream.on('response', (headers) => {
     const status = Number(headers[constants.HTTP2_HEADER_STATUS] ?? 502);
     auditAllowed(deps, access, status);

@@ -68,3 +68,15 @@ describe('parseKubeRequest refuses what it would have to guess at', () => {
     expect(parse('GET', '/api/v1/namespaces/d/pods/p/proxy/some/path')).toMatchObject({ verb: 'proxy', subresource: 'proxy', name: 'p' });
   });
 });
+
+describe('the kubelet through nodes/proxy', () => {
+  it.each(['run', 'exec', 'attach', 'portForward', 'cri'])('refuses nodes/<name>/proxy/%s, a session no one would record', (endpoint) => {
+    const canonical = canonicalKubeTarget(`/k8s/x/api/v1/nodes/n1/proxy/${endpoint}/default/web-1/app?cmd=sh`);
+    if (!canonical.ok) throw new Error(canonical.message);
+    const parsed = parseKubeRequest('POST', canonical.target.segments, canonical.target.query);
+    expect(parsed.ok).toBe(false);
+  });
+  it('lets the rest of the kubelet proxy be judged as the proxy verb', () => {
+    expect(parse('GET', '/api/v1/nodes/n1/proxy/metrics')).toMatchObject({ verb: 'proxy', resource: 'nodes', name: 'n1' });
+  });
+});

@@ -37,6 +37,8 @@ const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 export const ACTION_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
 /** The subresources kubectl opens a stream on with a connection upgrade. */
 export const CONNECT_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
+/** The kubelet endpoints that open a session in a container. */
+const KUBELET_SESSIONS = new Set(['run', 'exec', 'attach', 'portForward', 'cri']);
 /** What a field selector may narrow a list to, as a name: plain names only, nothing a selector parser unescapes. */
 const SELECTED_NAME = /^metadata\.name==?([A-Za-z0-9][A-Za-z0-9._:-]*)$/;
 
@@ -80,6 +82,11 @@ export function parseKubeRequest(method: string, segments: readonly string[], qu
   base.subresource = parts[2] ?? '';
   if (parts.length > 3 && base.subresource !== 'proxy') {
     return { ok: false, message: `nothing is served after the subresource "${base.subresource}"` };
+  }
+  // Through nodes/<name>/proxy a role's proxy verb would reach the kubelet's
+  // own exec, attach and run endpoints: sessions no one records.
+  if (base.resource === 'nodes' && base.subresource === 'proxy' && KUBELET_SESSIONS.has(parts[3] ?? '')) {
+    return { ok: false, message: `the kubelet's /${parts[3]} is not reachable through ztsh: use kubectl exec, attach or port-forward, which are recorded` };
   }
 
   if (!watchPath && base.verb === 'get' && !base.name) {

@@ -28,7 +28,7 @@ export function sendStatus(res: ResponseLike, code: number, message: string): vo
  * (an agent that is not connected) as the 502 it also is, so the user reads
  * why.
  */
-const DISCOVERY = /^\/k8s\/[^/?]+\/(api|apis)(\/[^/?]+){0,2}(\?|$)/;
+const DISCOVERY = /^\/k8s\/[^/?]+\/(api(\/[^/?]+)?|apis(\/[^/?]+){0,2})(\?|$)/;
 
 export function sendRefusal(res: ResponseLike, code: number, message: string, url: string): void {
   if (res.headersSent || !DISCOVERY.test(url)) return sendStatus(res, code, message);

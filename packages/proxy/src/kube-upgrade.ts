@@ -58,9 +58,12 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
   }
 
   let stream;
+  const forwarded = upstreamHeaders(req.headers, access);
+  // No extension is offered (compression would hide the frames from the recorder).
+  delete forwarded['sec-websocket-extensions'];
   try {
     stream = access.tunnel.session.request({
-      ...upstreamHeaders(req.headers, access),
+      ...forwarded,
       // Only what the recorder can read is offered: the cluster cannot pick anything else.
       'sec-websocket-protocol': offered.join(', '),
       'x-ztsh-upgrade': 'websocket',
@@ -96,7 +99,7 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
       return;
     }
     const negotiated = String(headers['sec-websocket-protocol'] ?? '');
-    if (!offered.includes(negotiated)) {
+    if (!offered.includes(negotiated) || headers['sec-websocket-extensions'] !== undefined) {
       // A cluster (or agent) that answers with what was not offered would have the
       // session relayed as something the recorder cannot read: refuse.
       stream.close(constants.NGHTTP2_CANCEL);

@@ -13,7 +13,7 @@ import type { SessionKind, SessionRecord } from '@ztsh/auth';
 import { auditAllowed, type KubeAccess, type KubeDeps } from '../kube-access.ts';
 import type { MaybePromise } from '../auth-client.ts';
 import { AsciicastWriter } from './asciicast.ts';
-import { closeFrame, FrameParser, OP_BINARY, OP_CLOSE, OP_CONTINUATION, serverFrame, type Frame } from './ws-frames.ts';
+import { closeFrame, FrameParser, frameRefusal, OP_BINARY, OP_CLOSE, OP_CONTINUATION, serverFrame, type Frame } from './ws-frames.ts';
 
 type Access = Extract<KubeAccess, { ok: true }>;
 
@@ -194,6 +194,17 @@ function relayFrames(
     } catch {
       socket.destroy();
       stream.destroy();
+      return;
+    }
+    // Checked before any of these bytes go on: a frame the two ends could read differently ends the session.
+    const bad = parsed.frames.map(frameRefusal).find((why) => why !== undefined);
+    if (bad) {
+      deps.log.warn({ sessionId: id, from: from === socket ? 'client' : 'cluster', reason: bad }, 'session ended: a WebSocket frame broke the protocol');
+      endReason = 'protocol error';
+      from.removeAllListeners('data');
+      socket.end(closeFrame(1002, `ztsh: ${bad}`));
+      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
     if (parsed.complete.length > 0 && !to.write(parsed.complete)) {

@@ -5,6 +5,8 @@
 
 export interface Frame {
   fin: boolean;
+  /** The three reserved bits: nonzero only under an extension, and none is negotiated here. */
+  rsv: number;
   opcode: number;
   payload: Buffer;
 }
@@ -74,7 +76,23 @@ function readFrame(buf: Buffer, at: number): { frame: Frame; end: number } | und
     for (let i = 0; i < length; i++) copy[i] = payload[i]! ^ buf[maskAt + (i & 3)]!;
     payload = copy;
   }
-  return { frame: { fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, payload }, end };
+  return { frame: { fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 0x07, opcode: b0 & 0x0f, payload }, end };
+}
+
+/**
+ * Why a frame may not be relayed, or undefined. kubectl and the apiserver
+ * send each channel message as one whole frame and negotiate no extension.
+ * A fragmented message is read differently by the two ends (the apiserver's
+ * WebSocket reads every frame, continuation or not, as a message of its
+ * own, its first byte the channel), so what the recorder saw as one channel
+ * could be stdin to the cluster: fragments and reserved bits are refused.
+ */
+export function frameRefusal(frame: Frame): string | undefined {
+  if (frame.rsv !== 0) return 'reserved bits set, and no extension was negotiated';
+  if (frame.opcode === OP_CONTINUATION) return 'fragmented messages are not accepted';
+  if (frame.opcode < 0x8 && !frame.fin) return 'fragmented messages are not accepted';
+  if (frame.opcode !== OP_TEXT && frame.opcode !== OP_BINARY && frame.opcode !== OP_CLOSE && frame.opcode !== 0x9 && frame.opcode !== 0xa) return `unknown opcode ${frame.opcode}`;
+  return undefined;
 }
 
 /** A frame as a server sends it (unmasked). */
