@@ -2,7 +2,8 @@
 // what is true, in a form kubectl prints.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findKubectl, runKubectl } from '@ztsh/testkit';
+import { connect } from 'node:net';
+import { findKubectl, runKubectl, startKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeEnv, type KubeEnv } from '../helpers/kube-env.ts';
 import { rawRequest } from './helpers/raw-client.ts';
@@ -44,12 +45,70 @@ describe('item 16: paths without the cluster prefix, and kubectl 1.30 port-forwa
     expect(JSON.parse(withPrefix.stdout)).toHaveProperty('paths');
   });
 
-  it('kubectl 1.30 port-forward over SPDY is told the variable that makes it use WebSocket', async () => {
+  it('kubectl 1.30 port-forward over SPDY (without KUBECTL_PORT_FORWARD_WEBSOCKETS) works: authorized, audited, bytes counted', async () => {
     const kubectl130 = findKubectl('1.30', process.env.PATH)!;
     const env = { ...(k.env as Record<string, string>) };
     delete env.KUBECTL_PORT_FORWARD_WEBSOCKETS;
-    const r = await runKubectl(kubectl130, ['port-forward', 'web-1', '0:8080'], { env, timeoutMs: 30_000 });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('KUBECTL_PORT_FORWARD_WEBSOCKETS=true');
+    const before = k.kube.requests.length;
+    const pf = startKubectl(kubectl130, ['port-forward', 'pod/web-1', `:${k.kube.echoServerPort}`], env);
+    const [, port] = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+)/);
+    const socket = connect(Number(port), '127.0.0.1');
+    const echoed = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      socket.on('data', (d) => {
+        got += d.toString();
+        if (got.length >= 12) resolve(got);
+      });
+      socket.on('error', (e) => reject(new Error(`${e.message}; kubectl said: ${pf.output()}`)));
+      socket.write('spdy-through');
+    });
+    expect(echoed).toBe('spdy-through');
+    socket.destroy();
+    await pf.stop();
+    expect(k.kube.requests.slice(before).map((r) => r.upgrade)).toContain('SPDY/3.1');
+    await expect
+      .poll(() => k.stack.ztshd.auth.storage.audit.list({ limit: 100_000 }).filter((e) => e.type === 'port_forward.end').at(-1)?.fields)
+      .toMatchObject({ kind: 'portforward', pod: 'web-1' });
+    const end = k.stack.ztshd.auth.storage.audit.list({ limit: 100_000 }).filter((e) => e.type === 'port_forward.end').at(-1)!;
+    expect(end.fields.bytesIn).toBeGreaterThanOrEqual(12);
+    expect(end.fields.bytesOut).toBeGreaterThanOrEqual(12);
+  });
+
+  it('a lock ends a SPDY port-forward, as it ends any session', async () => {
+    const kubectl130 = findKubectl('1.30', process.env.PATH)!;
+    const env = { ...(k.env as Record<string, string>) };
+    delete env.KUBECTL_PORT_FORWARD_WEBSOCKETS;
+    const pf = startKubectl(kubectl130, ['port-forward', 'pod/web-1', `:${k.kube.echoServerPort}`], env);
+    const [, port] = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+)/);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('data', () => resolve());
+      socket.on('error', reject);
+      socket.write('before the lock');
+    });
+    const lock = k.stack.ztshd.auth.deps.locks.add({ target: { user: 'alice' }, message: 'incident 16', createdBy: 'test' });
+    try {
+      await pf.waitFor(/lost connection to pod|error/i);
+      await expect
+        .poll(() => k.stack.ztshd.auth.storage.audit.list({ limit: 100_000 }).filter((e) => e.type === 'port_forward.end').at(-1)?.fields.endReason)
+        .toBe('locked');
+    } finally {
+      socket.destroy();
+      await pf.stop();
+      k.stack.ztshd.auth.deps.locks.remove(lock.id, 'test');
+    }
+  });
+
+  it('exec over SPDY (kubectl 1.29 and older, or a retry) is still refused, naming the kubectl needed', async () => {
+    const before = k.kube.requests.length;
+    const r = await rawRequest(k.stack, {
+      method: 'POST',
+      path: '/k8s/sandbox/api/v1/namespaces/default/pods/web-1/exec?command=sh&stdin=true',
+      as: k.alice,
+      headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'v4.channel.k8s.io' },
+    });
+    expect(r.status).toBe(400);
+    expect(r.json().message).toContain('kubectl 1.30 or newer');
+    expect(k.kube.requests.length).toBe(before);
   });
 });

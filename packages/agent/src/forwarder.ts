@@ -74,7 +74,7 @@ export function createForwarder(target: KubeTarget, log: Logger) {
     upstream.on('upgrade', (res, socket, head) => {
       socket.on('error', () => stream.destroy());
       const back: Record<string, string | number> = { ':status': 200, 'x-ztsh-upstream-status': String(res.statusCode ?? 101) };
-      for (const name of ['sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']) {
+      for (const name of ['sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions', 'x-stream-protocol-version']) {
         const value = res.headers[name];
         if (typeof value === 'string') back[name] = value;
       }

@@ -3,21 +3,23 @@
 // SPDY frames). The proxy checks it like any request, asks the agent to
 // make the same upgrade to the apiserver, and relays frames between the two
 // WebSockets, recording the session (sessions/session-relay.ts).
-// kubectl ≤ 1.29 speaks only SPDY, which the proxy cannot see into: it is
-// refused with a Status naming the kubectl version needed.
-import { constants } from 'node:http2';
+// exec, attach and cp over SPDY (kubectl 1.29 and older) would pass unseen:
+// they are refused with a Status naming the kubectl version needed. A
+// port-forward over SPDY (kubectl 1.30's default) is passed through, its
+// bytes counted: a port-forward's content is not recorded either way.
+import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { auditAllowed, checkKubeAccess, upstreamHeaders, type KubeDeps } from './kube-access.ts';
+import { auditAllowed, checkKubeAccess, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
 import { refuseUpgrade } from './kube-status.ts';
 import { whenStored } from './auth-client.ts';
 import { relaySession } from './sessions/session-relay.ts';
 
 export const SPDY_REFUSAL =
   'ztsh needs kubectl 1.30 or newer for exec, attach, cp and port-forward: this client asked for SPDY, which ztsh does not pass through';
-export const SPDY_PORTFORWARD_REFUSAL =
-  'ztsh needs port-forward over WebSocket: kubectl 1.31 and newer use it; with kubectl 1.30 set KUBECTL_PORT_FORWARD_WEBSOCKETS=true';
+/** The one stream protocol of port-forward over SPDY (X-Stream-Protocol-Version). */
+const SPDY_PORTFORWARD = 'portforward.k8s.io';
 
 /**
  * The subprotocols the proxy lets a stream be opened with, by subresource.
@@ -43,9 +45,11 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
     return;
   }
   const subresource = access.info.subresource;
-  if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+  const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+  if (upgrade === 'spdy/3.1' && subresource === 'portforward') return upgradeSpdyPortForward(deps, access, req, socket, head);
+  if (upgrade !== 'websocket') {
     auditAllowed(deps, access, 400, { error: 'SPDY upgrade refused' });
-    return refuseUpgrade(socket, 400, subresource === 'portforward' ? SPDY_PORTFORWARD_REFUSAL : SPDY_REFUSAL);
+    return refuseUpgrade(socket, 400, SPDY_REFUSAL);
   }
   const acceptable = STREAM_PROTOCOLS[subresource] ?? [];
   const offered = String(req.headers['sec-websocket-protocol'] ?? '')
@@ -58,7 +62,7 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
   }
 
   let stream;
-  const forwarded = upstreamHeaders(req.headers, access);
+  const forwarded = upgradeHeaders(req, access);
   // No extension is offered (compression would hide the frames from the recorder).
   delete forwarded['sec-websocket-extensions'];
   try {
@@ -81,23 +85,7 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
   stream.on('error', onEarlyError);
   socket.on('close', onEarlyClose);
   stream.on('response', (headers) => {
-    if (headers['x-ztsh-upstream-status'] !== '101') {
-      // The apiserver refused the upgrade: hand its answer (a Status) to kubectl as it is.
-      const status = Number(headers[constants.HTTP2_HEADER_STATUS] ?? 502);
-      auditAllowed(deps, access, status);
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const body = Buffer.concat(chunks);
-        socket.end(
-          Buffer.concat([
-            Buffer.from(`HTTP/1.1 ${status} Upstream\r\nContent-Type: ${headers['content-type'] ?? 'application/json'}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`),
-            body,
-          ]),
-        );
-      });
-      return;
-    }
+    if (headers['x-ztsh-upstream-status'] !== '101') return passRefusal(deps, access, socket, stream, headers);
     const negotiated = String(headers['sec-websocket-protocol'] ?? '');
     if (!offered.includes(negotiated) || headers['sec-websocket-extensions'] !== undefined) {
       // A cluster (or agent) that answers with what was not offered would have the
@@ -115,5 +103,81 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
     }
     socket.write(lines.join('\r\n') + '\r\n\r\n');
     relaySession(deps, access, socket, stream, head, negotiated);
+  });
+}
+
+/**
+ * port-forward as kubectl 1.30 sends it without KUBECTL_PORT_FORWARD_WEBSOCKETS:
+ * the connection itself upgraded to SPDY/3.1. It is authorized, audited and
+ * ended by a lock like any session; its bytes are passed through and
+ * counted (a port-forward's content is never recorded, over WebSocket either).
+ */
+function upgradeSpdyPortForward(deps: KubeDeps, access: Extract<KubeAccess, { ok: true }>, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const offered = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((p) => p.trim());
+  if (!offered.includes(SPDY_PORTFORWARD)) {
+    auditAllowed(deps, access, 400, { error: 'no port-forward stream protocol offered' });
+    return refuseUpgrade(socket, 400, `port-forward over SPDY needs X-Stream-Protocol-Version: ${SPDY_PORTFORWARD}`);
+  }
+  const forwarded = upgradeHeaders(req, access);
+  for (const name of Object.keys(forwarded)) if (name.startsWith('sec-websocket-')) delete forwarded[name];
+  let stream;
+  try {
+    stream = access.tunnel.session.request({
+      ...forwarded,
+      'x-stream-protocol-version': SPDY_PORTFORWARD,
+      'x-ztsh-upgrade': 'SPDY/3.1',
+      [constants.HTTP2_HEADER_METHOD]: req.method ?? 'POST',
+      [constants.HTTP2_HEADER_PATH]: access.upstreamPath,
+    }, { endStream: false });
+  } catch {
+    auditAllowed(deps, access, 503, { error: 'tunnel unavailable' });
+    return refuseUpgrade(socket, 503, `cluster "${access.tunnel.cluster}" is offline: its agent is not connected`);
+  }
+  const onEarlyError = () => socket.destroy();
+  const onEarlyClose = () => {
+    if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+  };
+  stream.on('error', onEarlyError);
+  socket.on('close', onEarlyClose);
+  stream.on('response', (headers) => {
+    if (headers['x-ztsh-upstream-status'] !== '101') return passRefusal(deps, access, socket, stream, headers);
+    if (headers['x-stream-protocol-version'] !== SPDY_PORTFORWARD) {
+      stream.close(constants.NGHTTP2_CANCEL);
+      auditAllowed(deps, access, 502, { error: 'the cluster chose another stream protocol' });
+      return refuseUpgrade(socket, 502, 'the cluster answered the port-forward with a stream protocol ztsh did not offer');
+    }
+    stream.off('error', onEarlyError);
+    socket.off('close', onEarlyClose);
+    socket.write(['HTTP/1.1 101 Switching Protocols', 'Connection: Upgrade', 'Upgrade: SPDY/3.1', `X-Stream-Protocol-Version: ${SPDY_PORTFORWARD}`].join('\r\n') + '\r\n\r\n');
+    relaySession(deps, access, socket, stream, head, `SPDY/3.1+${SPDY_PORTFORWARD}`, 'spdy');
+  });
+}
+
+/**
+ * What goes upstream with an upgrade. It carries no body (a request with one
+ * was refused), so no length: on the tunnel, the upgraded bytes flow as the
+ * stream's DATA, which a Content-Length of 0 (kubectl sends one with its
+ * SPDY POST) would make a protocol error.
+ */
+function upgradeHeaders(req: IncomingMessage, access: Extract<KubeAccess, { ok: true }>): Record<string, string | string[]> {
+  const headers = upstreamHeaders(req.headers, access);
+  delete headers['content-length'];
+  return headers;
+}
+
+/** The apiserver refused the upgrade: its answer (a Status) goes to kubectl as it is. */
+function passRefusal(deps: KubeDeps, access: Extract<KubeAccess, { ok: true }>, socket: Duplex, stream: ClientHttp2Stream, headers: IncomingHttpHeaders): void {
+  const status = Number(headers[constants.HTTP2_HEADER_STATUS] ?? 502);
+  auditAllowed(deps, access, status);
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.on('end', () => {
+    const body = Buffer.concat(chunks);
+    socket.end(
+      Buffer.concat([
+        Buffer.from(`HTTP/1.1 ${status} Upstream\r\nContent-Type: ${headers['content-type'] ?? 'application/json'}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`),
+        body,
+      ]),
+    );
   });
 }

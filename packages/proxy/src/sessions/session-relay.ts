@@ -58,7 +58,14 @@ class ChannelReader {
   }
 }
 
-export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, stream: ClientHttp2Stream, head: Buffer, protocol: string): void {
+/**
+ * `spdy`: a port-forward whose connection was upgraded to SPDY itself (kubectl 1.30 without
+ * KUBECTL_PORT_FORWARD_WEBSOCKETS): its bytes are passed through and counted, as the SPDY
+ * inside a WebSocket port-forward is.
+ */
+export type SessionTransport = 'websocket' | 'spdy';
+
+export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, stream: ClientHttp2Stream, head: Buffer, protocol: string, transport: SessionTransport = 'websocket'): void {
   const id = randomUUID();
   // The canonical query: the one the decision was made on and that was forwarded.
   const query = access.target.query;
@@ -67,6 +74,12 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
   const tty = query.get('tty') === 'true';
   const startedAt = deps.now().getTime();
   const channels = protocol.endsWith('channel.k8s.io') && !protocol.startsWith('base64');
+  if (transport === 'spdy' && kind !== 'portforward') {
+    deps.log.error({ kind }, 'refusing a SPDY session that is not a port-forward');
+    socket.destroy();
+    stream.close(constants.NGHTTP2_CANCEL);
+    return;
+  }
   if (kind !== 'portforward' && !channels) {
     // kube-upgrade.ts offers nothing else; should a peer still answer so, nothing runs unrecorded.
     deps.log.error({ protocol, kind }, 'refusing a session whose frames cannot be recorded');
@@ -135,7 +148,7 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
   // With auth in another process, the session runs only once auth has its start.
   if (started instanceof Promise || startEvent instanceof Promise) {
     Promise.all([started, startEvent]).then(
-      () => relayFrames(deps, access, socket, stream, head, { session, writer, channels }),
+      () => (transport === 'spdy' ? relayBytes(deps, access, socket, stream, head, session) : relayFrames(deps, access, socket, stream, head, { session, writer, channels })),
       (error: unknown) => {
         try {
           writer?.close();
@@ -147,7 +160,36 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
     );
     return;
   }
-  relayFrames(deps, access, socket, stream, head, { session, writer, channels });
+  if (transport === 'spdy') relayBytes(deps, access, socket, stream, head, session);
+  else relayFrames(deps, access, socket, stream, head, { session, writer, channels });
+}
+
+/** A SPDY port-forward: bytes both ways, counted, with the same end as any session. */
+function relayBytes(deps: KubeDeps, access: Access, socket: Duplex, stream: ClientHttp2Stream, head: Buffer, session: SessionRecord): void {
+  auditAllowed(deps, access, 101, { sessionId: session.id });
+  let endReason: string | null = null;
+  const pass = (from: Duplex, to: Duplex, count: (n: number) => void) => (chunk: Buffer) => {
+    count(chunk.length);
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+  };
+  socket.on('data', pass(socket, stream, (n) => (session.bytesIn += n)));
+  stream.on('data', pass(stream, socket, (n) => (session.bytesOut += n)));
+  if (head.length > 0) socket.emit('data', head);
+  const untrack = deps.streams.add({
+    user: session.user,
+    roles: session.roles,
+    notAfter: access.notAfter,
+    end: (_message, reason) => {
+      // SPDY has no place for a reason kubectl would print: the connection ends.
+      endReason = reason;
+      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      socket.destroy();
+    },
+  });
+  endSessionWith(deps, access, socket, stream, session, untrack, () => ({ endReason, writer: undefined, errorText: '' }));
 }
 
 function relayFrames(
@@ -158,7 +200,7 @@ function relayFrames(
   head: Buffer,
   { session, writer, channels }: { session: SessionRecord; writer: AsciicastWriter | undefined; channels: boolean },
 ): void {
-  const { id, kind, command, startedAt } = session;
+  const { id } = session;
   auditAllowed(deps, access, 101, { sessionId: id });
 
   let errorText = '';
@@ -238,11 +280,30 @@ function relayFrames(
     },
   });
 
+  endSessionWith(deps, access, socket, stream, session, untrack, () => ({ endReason, writer, errorText }));
+}
+
+/**
+ * How every relayed session ends, whichever side goes first: the recording
+ * closed, the session record and its end event stored (`state` says how it
+ * ended, read at the end).
+ */
+function endSessionWith(
+  deps: KubeDeps,
+  access: Access,
+  socket: Duplex,
+  stream: ClientHttp2Stream,
+  session: SessionRecord,
+  untrack: () => void,
+  state: () => { endReason: string | null; writer: AsciicastWriter | undefined; errorText: string },
+): void {
+  const { id, kind, command, startedAt } = session;
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
     untrack();
+    const { endReason, writer, errorText } = state();
     const endedAt = deps.now().getTime();
     const exit = errorText ? exitCodeOf(errorText) : { code: null };
     let recordingSize: number | null = null;

@@ -218,6 +218,24 @@ spec:
     expect(pf.output()).not.toMatch(/error|lost connection/i);
   });
 
+  it('port-forward over SPDY itself (kubectl 1.30 by default) carries bytes both ways too', async () => {
+    const plain = { ...env };
+    delete plain.KUBECTL_PORT_FORWARD_WEBSOCKETS;
+    const pf = start(['port-forward', 'pod/web', ':8080'], plain);
+    const m = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) -> 8080/);
+    const payload = randomBytes(256 * 1024);
+    const socket = connect({ host: '127.0.0.1', port: Number(m[1]) });
+    await once(socket, 'connect');
+    const chunks: Buffer[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.end(payload);
+    await once(socket, 'end');
+    expect(Buffer.concat(chunks).equals(payload), pf.output()).toBe(true);
+    const seen = double.requests.findLast((q) => q.path.endsWith(`${ns}/pods/web/portforward`));
+    // From 1.31 on kubectl tunnels port-forward over WebSocket by default.
+    expect(seen).toMatchObject({ upgrade: version === '1.30' ? 'SPDY/3.1' : 'websocket', status: 101 });
+  });
+
   it('a wrong token gets 401 Unauthorized', async () => {
     const r = await kubectl(['get', 'pods'], undefined, badEnv);
     expect(r.code).toBe(1);

@@ -1,10 +1,13 @@
-// Server side of `kubectl port-forward` (SPDY/3.1 framed, carried in WebSocket binary messages).
+// Server side of `kubectl port-forward`: SPDY/3.1 frames, carried in WebSocket binary messages
+// (kubectl 1.31 and newer, or 1.30 with KUBECTL_PORT_FORWARD_WEBSOCKETS=true) or straight on
+// the connection after an `Upgrade: SPDY/3.1` (older kubectl).
 // For each local connection kubectl opens two streams sharing a `requestid` header: an "error"
 // stream (kubectl half-closes it at once and reads it to EOF for an error message) and a "data"
 // stream. Every data stream is piped to the double's TCP echo server, whatever `port` it names.
 // When the echo side ends we FIN the data stream, then the error stream, which is what lets
 // kubectl finish that connection cleanly. PINGs are answered; RST_STREAM and GOAWAY end streams.
 import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import {
   FLAG_FIN,
@@ -32,7 +35,39 @@ interface Pair {
   done: boolean;
 }
 
-export function servePortForward(ws: WebSocket, targetPort: number): void {
+/** Where SPDY frames come and go: a WebSocket's binary messages, or an upgraded socket. */
+export interface SpdyTransport {
+  send(bytes: Buffer): void;
+  /** Ends the session (the WebSocket close code, where there is one). */
+  close(code: number): void;
+  onBytes(listener: (bytes: Buffer) => void): void;
+  onClose(listener: () => void): void;
+}
+
+export function webSocketTransport(ws: WebSocket): SpdyTransport {
+  return {
+    send: (bytes) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(bytes);
+    },
+    close: (code) => ws.close(code),
+    onBytes: (listener) =>
+      ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => listener(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data))),
+    onClose: (listener) => ws.on('close', listener),
+  };
+}
+
+export function socketTransport(socket: Duplex): SpdyTransport {
+  return {
+    send: (bytes) => {
+      if (!socket.destroyed) socket.write(bytes);
+    },
+    close: () => socket.end(),
+    onBytes: (listener) => socket.on('data', listener),
+    onClose: (listener) => socket.on('close', listener),
+  };
+}
+
+export function servePortForward(transport: SpdyTransport, targetPort: number): void {
   const reader = new FrameReader();
   const inflater = new HeaderInflater();
   const deflater = new HeaderDeflater();
@@ -40,7 +75,7 @@ export function servePortForward(ws: WebSocket, targetPort: number): void {
   const streamPair = new Map<number, Pair>();
 
   const send = (bytes: Buffer) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(bytes);
+    transport.send(bytes);
   };
   const fin = (streamId: number | undefined) => streamId !== undefined && send(dataFrame(streamId, FLAG_FIN, Buffer.alloc(0)));
   const reset = (streamId: number, status: number) => send(controlFrame(FrameType.RstStream, 0, u32(streamId, status)));
@@ -110,23 +145,22 @@ export function servePortForward(ws: WebSocket, targetPort: number): void {
       case FrameType.Ping:
         return send(controlFrame(FrameType.Ping, 0, frame.payload));
       case FrameType.GoAway:
-        return ws.close(1000);
+        return transport.close(1000);
       default:
         return; // SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do (kubectl does no flow control)
     }
   };
 
-  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+  transport.onBytes((bytes) => {
     try {
       for (const frame of reader.push(bytes)) onFrame(frame);
     } catch {
       // A frame we cannot parse breaks the session, as it would on a real server.
       send(controlFrame(FrameType.GoAway, 0, u32(0, RST_PROTOCOL_ERROR)));
-      ws.close(1002);
+      transport.close(1002);
     }
   });
-  ws.on('close', () => {
+  transport.onClose(() => {
     for (const pair of pairs.values()) {
       pair.done = true;
       pair.socket?.destroy();

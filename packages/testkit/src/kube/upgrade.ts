@@ -11,7 +11,10 @@ import type { DoubleState, SeenRequest } from './context.ts';
 import { CHANNEL_PROTOCOLS, serveChannels } from './exec.ts';
 import { runCommand } from './commands.ts';
 import type { Command } from './process-io.ts';
-import { PORTFORWARD_PROTOCOL, servePortForward } from './portforward.ts';
+import { PORTFORWARD_PROTOCOL, servePortForward, socketTransport, webSocketTransport } from './portforward.ts';
+
+/** The stream protocol of port-forward over SPDY (X-Stream-Protocol-Version). */
+const SPDY_PORTFORWARD_VERSION = 'portforward.k8s.io';
 import { findResource } from './resources.ts';
 import { spdyRefusal } from './routes.ts';
 import { StatusError, badRequest, internalError, notFound, statusResponseBytes } from './status.ts';
@@ -35,7 +38,9 @@ export function handleUpgrade(state: DoubleState, wss: WebSocketServer, req: Inc
     const pod = state.store.get(pods, ns, name);
     if (!pod) throw new StatusError(notFound(pods, name));
     if (!['exec', 'attach', 'portforward'].includes(info.subresource)) throw new StatusError(badRequest(`cannot upgrade pods/${info.subresource}`));
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw spdyRefusal(info.subresource);
+    const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+    if (upgrade === 'spdy/3.1' && info.subresource === 'portforward') return serveSpdyPortForward(state, req, socket, head, seen);
+    if (upgrade !== 'websocket') throw spdyRefusal(info.subresource);
 
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (info.subresource === 'portforward') {
@@ -46,7 +51,7 @@ export function handleUpgrade(state: DoubleState, wss: WebSocketServer, req: Inc
       // here and put it back in the 'headers' event (see server.ts).
       delete req.headers['sec-websocket-protocol'];
       portForwardRequests.add(req);
-      return accept(wss, req, socket, head, seen, (ws) => servePortForward(ws, state.echoServerPort));
+      return accept(wss, req, socket, head, seen, (ws) => servePortForward(webSocketTransport(ws), state.echoServerPort));
     }
 
     if (!offered.some((p) => CHANNEL_PROTOCOLS.includes(p))) {
@@ -67,6 +72,24 @@ export function handleUpgrade(state: DoubleState, wss: WebSocketServer, req: Inc
     seen.status = status.code;
     socket.end(statusResponseBytes(status));
   }
+}
+
+/**
+ * port-forward over SPDY itself, as kubectl 1.30 (without KUBECTL_PORT_FORWARD_WEBSOCKETS)
+ * and older send it: the apiserver answers 101 with the stream protocol both sides know, and
+ * SPDY frames follow on the connection. (The double serves SPDY for port-forward only; exec
+ * and attach over SPDY are refused, see routes.ts.)
+ */
+function serveSpdyPortForward(state: DoubleState, req: IncomingMessage, socket: Duplex, head: Buffer, seen: SeenRequest): void {
+  const offered = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((p) => p.trim());
+  if (!offered.includes(SPDY_PORTFORWARD_VERSION)) {
+    throw new StatusError(badRequest(`port-forward over SPDY needs X-Stream-Protocol-Version: ${SPDY_PORTFORWARD_VERSION}`));
+  }
+  seen.status = 101;
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${SPDY_PORTFORWARD_VERSION}\r\n\r\n`);
+  const transport = socketTransport(socket);
+  servePortForward(transport, state.echoServerPort);
+  if (head.length > 0) socket.emit('data', head);
 }
 
 function accept(
