@@ -28,6 +28,16 @@ export class LiveStreams {
 
   add(stream: LiveStream): () => void {
     this.streams.add(stream);
+    // A lock made between the stream's access check and now found nothing to end: look again.
+    queueMicrotask(() => {
+      const lock = this.auth.lockFor(stream.user, stream.roles);
+      if (!lock || !this.streams.delete(stream)) return;
+      try {
+        stream.end(lock.message, 'locked');
+      } catch {
+        // already gone
+      }
+    });
     const expiry = setTimeout(() => {
       if (!this.streams.delete(stream)) return;
       try {

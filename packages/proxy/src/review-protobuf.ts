@@ -37,7 +37,9 @@ function readFields(buf: Buffer): Fields | undefined {
       at += length;
     } else return undefined;
     if (value === undefined) return undefined;
-    out.set(field, [...(out.get(field) ?? []), value]);
+    const seen = out.get(field);
+    if (seen) seen.push(value);
+    else out.set(field, [value]);
   }
   return out;
 }

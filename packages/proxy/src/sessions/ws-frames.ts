@@ -18,17 +18,47 @@ export const OP_CLOSE = 0x8;
 
 /** Refuse to hold a frame larger than this while it arrives. */
 const MAX_FRAME = 64 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/** The whole size of the frame starting at buf[0], once its header is in; throws past MAX_FRAME. */
+function frameSize(buf: Buffer): number | undefined {
+  if (buf.length < 2) return undefined;
+  const b1 = buf[1]!;
+  let length = b1 & 0x7f;
+  let header = 2;
+  if (length === 126) {
+    if (buf.length < 4) return undefined;
+    length = buf.readUInt16BE(2);
+    header = 4;
+  } else if (length === 127) {
+    if (buf.length < 10) return undefined;
+    const big = buf.readBigUInt64BE(2);
+    if (big > BigInt(MAX_FRAME)) throw new Error('WebSocket frame too large');
+    length = Number(big);
+    header = 10;
+  }
+  return header + ((b1 & 0x80) !== 0 ? 4 : 0) + length;
+}
 
 export class FrameParser {
-  private pending: Buffer = Buffer.alloc(0);
+  /** Bytes of frames not complete yet, kept as they came: joined once, when enough are in. */
+  private chunks: Buffer[] = [];
+  private held = 0;
+  /** How many bytes the frame being held needs in all, once its header is in (0: not known yet). */
+  private needed = 0;
 
   /**
    * Takes the next bytes of the stream; returns the frames completed by
    * them and the bytes those frames span (to forward as they are). Bytes of
-   * a frame not yet complete are kept for the next call.
+   * a frame not yet complete are kept for the next call, and not copied
+   * again while more of a large frame arrives.
    */
   push(chunk: Buffer): { frames: Frame[]; complete: Buffer } {
-    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    this.chunks.push(chunk);
+    this.held += chunk.length;
+    if (this.held > MAX_FRAME + 14) throw new Error('WebSocket frame too large');
+    if (this.needed > 0 && this.held < this.needed) return { frames: [], complete: EMPTY };
+    const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.held);
     const frames: Frame[] = [];
     let offset = 0;
     for (;;) {
@@ -37,14 +67,16 @@ export class FrameParser {
       frames.push(frame.frame);
       offset = frame.end;
     }
-    this.pending = offset === buf.length ? Buffer.alloc(0) : buf.subarray(offset);
-    if (this.pending.length > MAX_FRAME) throw new Error('WebSocket frame too large');
+    const rest = buf.subarray(offset);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.held = rest.length;
+    this.needed = rest.length > 0 ? (frameSize(rest) ?? 0) : 0;
     return { frames, complete: buf.subarray(0, offset) };
   }
 
   /** True when no partial frame is held: a frame written now lands between frames. */
   get atBoundary(): boolean {
-    return this.pending.length === 0;
+    return this.held === 0;
   }
 }
 
