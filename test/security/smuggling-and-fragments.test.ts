@@ -90,6 +90,26 @@ describe('request bodies are framed at every hop', () => {
   });
 });
 
+describe('methods as written', () => {
+  it('run apart from auth, an HTTP/2 "get" with a body is not passed to auth as a GET', async () => {
+    const { connect } = await import('node:http2');
+    const stack = await startTestStack({ split: true });
+    try {
+      const session = connect(stack.url.origin, { ca: stack.tlsCa });
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = session.request({ ':method': 'get', ':path': '/v1/connectors', 'content-type': 'application/json' }, { endStream: false });
+        req.on('response', (h) => resolve(Number(h[':status'])));
+        req.on('error', reject);
+        req.end('{"a":1}');
+      });
+      session.close();
+      expect(status).toBe(405);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
 /** A masked client WebSocket frame. */
 function wsFrame(opcode: number, payload: Buffer, fin = true, rsv = 0): Buffer {
   const mask = Buffer.from([1, 2, 3, 4]);

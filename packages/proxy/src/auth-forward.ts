@@ -88,6 +88,8 @@ export function forwardablePath(target: string): PathVerdict {
   return { ok: true };
 }
 
+const FORWARDED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
 export function authForwarder(auth: HttpAuthClient, options: { trustProxy: boolean; log: Logger }) {
   return (req: Req, res: Res): void => {
     const url = req.url ?? '/';
@@ -113,6 +115,9 @@ export function authForwarder(auth: HttpAuthClient, options: { trustProxy: boole
     // certificate: bytes of a body it did not frame would be read there as a
     // request of the proxy's. GET and HEAD carry none; every other body is framed.
     const method = req.method ?? 'GET';
+    // Exactly the methods auth serves, as written: HTTP/2 lets a client send "get",
+    // which Node would pass on as GET after the checks below had judged "get".
+    if (!FORWARDED_METHODS.has(method)) return sendError(res, 405, 'method_not_allowed', `the method ${method.slice(0, 16)} is not served here`);
     const endedWithHeaders = 'stream' in req ? req.stream.endAfterHeaders : undefined;
     if (BODILESS_METHODS.has(method) && mayHaveBody(req.headers, endedWithHeaders)) {
       return sendError(res, 400, 'bad_request', `a ${method} request carries no body`);

@@ -70,7 +70,7 @@ describe('parseKubeRequest refuses what it would have to guess at', () => {
 });
 
 describe('the kubelet through nodes/proxy', () => {
-  it.each(['run', 'exec', 'attach', 'portForward', 'cri'])('refuses nodes/<name>/proxy/%s, a session no one would record', (endpoint) => {
+  it.each(['run', 'exec', 'attach', 'portForward', 'cri', 'Run', 'EXEC'])('refuses nodes/<name>/proxy/%s, a session no one would record', (endpoint) => {
     const canonical = canonicalKubeTarget(`/k8s/x/api/v1/nodes/n1/proxy/${endpoint}/default/web-1/app?cmd=sh`);
     if (!canonical.ok) throw new Error(canonical.message);
     const parsed = parseKubeRequest('POST', canonical.target.segments, canonical.target.query);

@@ -37,8 +37,8 @@ const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 export const ACTION_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy']);
 /** The subresources kubectl opens a stream on with a connection upgrade. */
 export const CONNECT_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
-/** The kubelet endpoints that open a session in a container. */
-const KUBELET_SESSIONS = new Set(['run', 'exec', 'attach', 'portForward', 'cri']);
+/** The kubelet endpoints that open a session in a container, lowercase (compared so, whatever the kubelet's router does with case). */
+const KUBELET_SESSIONS = new Set(['run', 'exec', 'attach', 'portforward', 'cri']);
 /** What a field selector may narrow a list to, as a name: plain names only, nothing a selector parser unescapes. */
 const SELECTED_NAME = /^metadata\.name==?([A-Za-z0-9][A-Za-z0-9._:-]*)$/;
 
@@ -85,7 +85,7 @@ export function parseKubeRequest(method: string, segments: readonly string[], qu
   }
   // Through nodes/<name>/proxy a role's proxy verb would reach the kubelet's
   // own exec, attach and run endpoints: sessions no one records.
-  if (base.resource === 'nodes' && base.subresource === 'proxy' && KUBELET_SESSIONS.has(parts[3] ?? '')) {
+  if (base.resource === 'nodes' && base.subresource === 'proxy' && KUBELET_SESSIONS.has((parts[3] ?? '').toLowerCase())) {
     return { ok: false, message: `the kubelet's /${parts[3]} is not reachable through ztsh: use kubectl exec, attach or port-forward, which are recorded` };
   }
 

@@ -225,7 +225,9 @@ function relayFrames(
       errorText += data.toString();
     }
   });
-  const up = new FrameParser();
+  // kubectl sends stdin in frames of tens of KiB: a client frame past 4 MiB is
+  // no kubectl's, and would only hold the proxy's memory while it arrives.
+  const up = new FrameParser(4 * 1024 * 1024);
   const down = new FrameParser();
   let endReason: string | null = null;
 

@@ -60,9 +60,11 @@ describe('FrameParser', () => {
     expect(copied).toBeLessThan(2 * big.length);
   });
 
-  it('refuses a frame larger than it will hold', () => {
+  it('refuses a frame larger than it will hold, as soon as its header says so', () => {
     const head = Buffer.from([0x82, 0x7f, 0, 0, 0, 0, 0x10, 0, 0, 0]);
     expect(() => new FrameParser().push(head)).toThrow(/too large/);
+    const fiveMiB = Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0, 0x50, 0, 0, 1, 2, 3, 4]);
+    expect(() => new FrameParser(4 * 1024 * 1024).push(fiveMiB)).toThrow(/too large/);
   });
 });
 

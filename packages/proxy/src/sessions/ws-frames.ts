@@ -41,6 +41,9 @@ function frameSize(buf: Buffer): number | undefined {
 }
 
 export class FrameParser {
+  /** `maxFrame`: the largest frame held while it arrives; a larger one ends the session. */
+  constructor(private readonly maxFrame = MAX_FRAME) {}
+
   /** Bytes of frames not complete yet, kept as they came: joined once, when enough are in. */
   private chunks: Buffer[] = [];
   private held = 0;
@@ -56,7 +59,7 @@ export class FrameParser {
   push(chunk: Buffer): { frames: Frame[]; complete: Buffer } {
     this.chunks.push(chunk);
     this.held += chunk.length;
-    if (this.held > MAX_FRAME + 14) throw new Error('WebSocket frame too large');
+    if (this.held > this.maxFrame + 14) throw new Error('WebSocket frame too large');
     if (this.needed > 0 && this.held < this.needed) return { frames: [], complete: EMPTY };
     const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.held);
     const frames: Frame[] = [];
@@ -71,6 +74,7 @@ export class FrameParser {
     this.chunks = rest.length > 0 ? [rest] : [];
     this.held = rest.length;
     this.needed = rest.length > 0 ? (frameSize(rest) ?? 0) : 0;
+    if (this.needed > this.maxFrame + 14) throw new Error('WebSocket frame too large');
     return { frames, complete: buf.subarray(0, offset) };
   }
 
