@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEV_USERS } from '@ztsh/server';
 import { startKubeEnv, type KubeEnv } from '../helpers/kube-env.ts';
 import { codeFrom, throughIdp, totpNow } from '../helpers/http-login.ts';
-import type { Credentials } from './helpers/raw-client.ts';
+import { rawRequest, type Credentials } from './helpers/raw-client.ts';
 
 let k: KubeEnv;
 beforeAll(async () => {
@@ -75,4 +75,11 @@ it('item 6: a watch and an exec end at the certificate\'s notAfter, with a clear
   await expect
     .poll(() => k.stack.ztshd.auth.storage.sessions.search({ user: 'alice', limit: 10 }).find((s) => s.command.join(' ') === 'cat')?.endReason)
     .toBe('expired');
+
+  // item 10: the next request on the expired certificate is refused and audited as alice's.
+  const auditBefore = k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 }).length;
+  const late = await rawRequest(k.stack, { path: '/k8s/sandbox/api/v1/namespaces/default/pods', as: creds });
+  expect(late.status).toBe(401);
+  const refusal = k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 }).slice(auditBefore).find((e) => e.type === 'kube.request');
+  expect(refusal).toMatchObject({ user: 'alice', success: false, fields: { reason: 'expired', certificateExpired: true } });
 });
