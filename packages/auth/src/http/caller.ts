@@ -2,7 +2,7 @@
 // `ztsh login` (the CLI), or a web session from signing in on the auditors'
 // page. Either way the permission comes from the roles as defined now.
 import type { Context } from 'koa';
-import { peerRefusalMessage, ZtshError } from '@ztsh/protocol';
+import { peerRefusalMessage, permissionsOf as evaluatedPermissions, ZtshError } from '@ztsh/protocol';
 import { lockMessage } from '../locks/locks.ts';
 import { clientCertificate } from './forwarded.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
@@ -17,11 +17,9 @@ export interface Caller {
   via: 'certificate' | 'web';
 }
 
+/** The API permissions these roles grant: the one role evaluator's answer (allow less deny). */
 export function permissionsOf(roles: Role[]): Set<Permission> {
-  const granted = new Set<Permission>();
-  for (const role of roles) for (const p of role.spec.allow.permissions ?? []) granted.add(p);
-  for (const role of roles) for (const p of role.spec.deny.permissions ?? []) granted.delete(p);
-  return granted;
+  return evaluatedPermissions(roles) as Set<Permission>;
 }
 
 
