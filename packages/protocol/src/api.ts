@@ -9,7 +9,7 @@ export const PublicKeyPem = pem('PUBLIC KEY');
 export const CertificatePem = pem('CERTIFICATE');
 
 /** Requested certificate lifetime, e.g. "8h", "30m". */
-export const TtlString = z.string().regex(/^\d+(s|m|h)$/, 'must look like 30m or 8h');
+export const TtlString = z.string().regex(/^\d{1,6}(s|m|h)$/, 'must look like 30m or 8h');
 
 export const ClientInfo = z.strictObject({
   name: z.string().max(64),

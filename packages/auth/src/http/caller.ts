@@ -15,6 +15,8 @@ export interface Caller {
   roles: string[];
   permissions: Set<Permission>;
   via: 'certificate' | 'web';
+  /** When the credentials end: the certificate's notAfter, or the web session's expiry. */
+  validUntil: Date;
 }
 
 /** The API permissions these roles grant: the one role evaluator's answer (allow less deny). */
@@ -57,10 +59,12 @@ export function refuse(ctx: Context, deps: Pick<LoginDeps, 'audit'>, error: Ztsh
 }
 
 export function caller(ctx: Context, deps: LoginDeps): Caller {
-  const web = ctx.state.webSession as { user: string; roles: string[] } | undefined;
+  const web = ctx.state.webSession as { user: string; roles: string[]; expiresAt: number } | undefined;
   let who: { user: string; roles: string[]; via: Caller['via'] };
+  let validUntil: Date;
   if (web) {
     who = { user: web.user, roles: web.roles, via: 'web' };
+    validUntil = new Date(web.expiresAt);
   } else {
     const peer = clientCertificate(ctx, deps.userCa.trustBundle, deps.clock.now());
     if (!peer.ok) {
@@ -69,11 +73,12 @@ export function caller(ctx: Context, deps: LoginDeps): Caller {
       refuse(ctx, deps, error, named ? { user: named.identity.user, roles: named.identity.roles, via: 'certificate', certificateExpired: { notAfter: named.notAfter } } : {}, peer.reason);
     }
     who = { user: peer.identity.user, roles: peer.identity.roles, via: 'certificate' };
+    validUntil = peer.notAfter;
   }
   const lock = deps.locks.lockFor(who.user, who.roles);
   if (lock) refuse(ctx, deps, new ZtshError('locked', lockMessage(lock)), who, 'locked', { lockId: lock.id });
   const roles = who.roles.flatMap((name) => deps.roles.get(name) ?? []);
-  return { ...who, permissions: permissionsOf(roles) };
+  return { ...who, permissions: permissionsOf(roles), validUntil };
 }
 
 export function requirePermission(ctx: Context, deps: LoginDeps, permission: Permission): Caller {

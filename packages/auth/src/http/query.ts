@@ -24,6 +24,17 @@ export function param(ctx: Context, name: string): string | undefined {
   return value;
 }
 
+/**
+ * Words to search for: no control characters (a NUL ends an FTS5 query
+ * early, which then fails as an unterminated phrase).
+ */
+export function searchText(ctx: Context, name: string): string | undefined {
+  const value = param(ctx, name);
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  if (value !== undefined && /[\u0000-\u001f\u007f]/.test(value)) throw new ZtshError('bad_request', `${name}: control characters are not searched for`);
+  return value;
+}
+
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 

@@ -158,6 +158,11 @@ export async function webauthnVerify(
       deps.audit.emit('user.mfa.enroll', false, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'webauthn' } });
       throw error;
     }
+    if (deps.storage.mfa.credentialRegistered(registered.credentialId)) {
+      // One key, one user: a credential id seen before is refused (and not said whose).
+      deps.audit.emit('user.mfa.enroll', false, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'webauthn', reason: 'credential_registered' } });
+      throw new ZtshError('mfa_failed', 'this security key cannot be registered', { hint: 'use another security key, or ask an administrator' });
+    }
     const device: WebauthnDevice = { id: deps.ids.id(), user: login.user, kind: 'webauthn', name: 'security key', ...registered, createdAt: deps.clock.now().getTime() };
     deps.storage.mfa.add(device);
     deps.audit.emit('user.mfa.enroll', true, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'webauthn', device: device.id } });

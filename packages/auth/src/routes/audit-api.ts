@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { AuditSearchResponse, AuditVerifyResponse, RecordingResponse, RecordingsResponse, ZtshError, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
 import { requirePermission } from '../http/caller.ts';
 import { respond } from '../http/guard.ts';
-import { flag, param, seqOf, timeRange, wholeNumber } from '../http/query.ts';
+import { flag, param, searchText, seqOf, timeRange, wholeNumber } from '../http/query.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
 import type { AuditQuery, SessionKind, SessionRecord } from '../storage/storage.ts';
 
@@ -49,7 +49,7 @@ function auditQuery(ctx: Context, deps: LoginDeps): AuditQuery {
     sessionId: param(ctx, 'session'),
     since: since?.toISOString(),
     until: until?.toISOString(),
-    text: param(ctx, 'q'),
+    text: searchText(ctx, 'q'),
     limit: limitOf(ctx),
     before: cursor,
   };
@@ -75,7 +75,7 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
   // JSON lines, oldest first, from `after` (a seq) on; follow=true keeps the
   // answer open and adds events as they are written.
   router.get('/audit/export', (ctx) => {
-    requirePermission(ctx, deps, 'audit');
+    const who = requirePermission(ctx, deps, 'audit');
     const after = wholeNumber(ctx, 'after', 0, Number.MAX_SAFE_INTEGER, 0);
     const follow = flag(ctx, 'follow');
     const out = new PassThrough();
@@ -107,11 +107,22 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
     send(held);
     (ctx.res as { flushHeaders?: () => void }).flushHeaders?.();
     const keepAlive = setInterval(() => out.write('\n'), 30_000);
-    ctx.req.on('close', () => {
+    // A live export is a stream in flight like an exec: a lock on its reader,
+    // or the end of the certificate or web session it was opened with, ends it.
+    let stopLocks = () => {};
+    const expiry = setTimeout(() => stop(), Math.max(0, who.validUntil.getTime() - deps.clock.now().getTime()));
+    expiry.unref();
+    const stop = () => {
       clearInterval(keepAlive);
+      clearTimeout(expiry);
       unsubscribe();
+      stopLocks();
       out.end();
+    };
+    stopLocks = deps.locks.subscribe(() => {
+      if (deps.locks.lockFor(who.user, who.roles)) stop();
     });
+    ctx.req.on('close', stop);
   });
 
   router.get('/recordings', (ctx) => {
@@ -134,7 +145,7 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
       kind: kind as SessionKind | undefined,
       since: since?.getTime(),
       until: until?.getTime(),
-      text: param(ctx, 'q'),
+      text: searchText(ctx, 'q'),
       limit,
       before: cursor,
     });

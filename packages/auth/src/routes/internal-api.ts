@@ -110,11 +110,18 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
 
   router.post('/sessions', proxyOnly, json, (ctx) => {
     const session = parseBody(ctx, SessionRecordSchema);
+    ownRecordingPath(session.id, session.recordingPath);
     const owner = deps.storage.sessions.proxyOf(session.id);
     if (owner === undefined) deps.storage.sessions.insert(session, caller(ctx).hostId);
     else if (owner !== caller(ctx).hostId) throw new ZtshError('conflict', `session ${session.id} exists`);
     ctx.status = 204; // the same start sent again (a retry) changes nothing
   });
+
+  // A session's recording is named after the session: one proxy cannot point
+  // its session at, and then overwrite, a recording of another's.
+  const ownRecordingPath = (id: string, path: string | null) => {
+    if (path !== null && !path.endsWith(`/${id}.cast`)) throw new ZtshError('bad_request', `the recording of session ${id} must be named ${id}.cast`);
+  };
 
   const ownSession = (ctx: Context): string => {
     const id = ctx.params.id!;
@@ -124,7 +131,9 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
 
   router.patch('/sessions/:id', proxyOnly, json, (ctx) => {
     const id = ownSession(ctx);
-    deps.storage.sessions.update(id, parseBody(ctx, SessionPatchSchema));
+    const patch = parseBody(ctx, SessionPatchSchema);
+    if (patch.recordingPath !== undefined) ownRecordingPath(id, patch.recordingPath);
+    deps.storage.sessions.update(id, patch);
     ctx.status = 204;
   });
 

@@ -182,6 +182,7 @@ export function openSqliteStorage(path: string): Storage {
             d.kind === 'webauthn' ? JSON.stringify(d.transports) : null,
             d.createdAt,
           ),
+      credentialRegistered: (credentialId) => db.prepare('SELECT 1 FROM mfa_devices WHERE credential_id = ?').get(credentialId) !== undefined,
       advanceTotpStep: (id, step) =>
         db.prepare('UPDATE mfa_devices SET last_time_step = ? WHERE id = ? AND last_time_step < ?').run(step, id, step)
           .changes === 1,

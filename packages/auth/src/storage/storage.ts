@@ -201,6 +201,8 @@ export interface Storage {
   mfa: {
     list(user: string): MfaDevice[];
     add(device: MfaDevice): void;
+    /** Whether a security key with this credential id is registered to anyone. */
+    credentialRegistered(credentialId: string): boolean;
     /** Records a used TOTP step only if it is newer than the last one (replay guard). */
     advanceTotpStep(deviceId: string, timeStep: number): boolean;
     setWebauthnCounter(deviceId: string, counter: number): void;
