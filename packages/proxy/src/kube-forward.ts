@@ -15,9 +15,19 @@ import { whenStored } from './auth-client.ts';
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
 
+/**
+ * The TLS connection a request came on, the same object for every request
+ * on it: the certificate check is made once per connection (peer-identity.ts
+ * caches by this object). Node's HTTP/2 compatibility API makes `req.socket`
+ * anew for each request; the session's socket is one per connection.
+ */
+function connectionOf(req: Req): TLSSocket {
+  return ('stream' in req ? req.stream.session?.socket ?? req.socket : req.socket) as TLSSocket;
+}
+
 export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   const endedWithHeaders = 'stream' in req ? req.stream.endAfterHeaders : undefined;
-  const access = checkKubeAccess(deps, req.socket as TLSSocket, req.method ?? 'GET', req.url ?? '/', req.headers, 'plain', endedWithHeaders);
+  const access = checkKubeAccess(deps, connectionOf(req), req.method ?? 'GET', req.url ?? '/', req.headers, 'plain', endedWithHeaders);
   if (!access.ok) {
     whenStored(access.stored, (err) => deps.log.error({ err }, 'the audit event of a refusal was not stored yet'), () => sendRefusal(res as never, access.code, access.message, req.url ?? '/'));
     return;
