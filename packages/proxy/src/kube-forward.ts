@@ -46,6 +46,7 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
     sendStatus(res as never, 503, `cluster "${access.tunnel.cluster}" is offline: its agent is not connected`);
     return;
   }
+  const streamsLong = access.info.verb === 'watch' || access.info.verb === 'proxy' || access.target.query.get('follow') === 'true';
   let contentType = '';
   /** The body so far ended a line: a JSON watch event or a log line can follow cleanly. */
   let atLineEnd = true;
@@ -83,8 +84,10 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
     }
     contentType = String(headers['content-type'] ?? '');
     res.writeHead(status, out);
-    // Send headers now: a watch may not write its first event for minutes.
-    (res as { flushHeaders?: () => void }).flushHeaders?.();
+    // A watch or a followed log may not write its first byte for minutes: send
+    // their headers now. Other answers send headers with their first bytes, in
+    // one write instead of two.
+    if (streamsLong) (res as { flushHeaders?: () => void }).flushHeaders?.();
     stream.on('data', (chunk: Buffer) => {
       if (chunk.length > 0) atLineEnd = chunk[chunk.length - 1] === 0x0a;
     });
