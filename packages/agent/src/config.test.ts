@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AgentConfigSchema, kubeAuthorization, kubeTarget, kubeTls } from './config.ts';
+import { AgentConfigSchema, kubeAuthorization, kubeTarget, kubeTls, TOKEN_FILE_TTL_MS } from './config.ts';
 
 function config(kube: Record<string, unknown>) {
   return AgentConfigSchema.parse({ proxy: 'https://proxy.example', cluster: 'edge', state_dir: 'state', kube });
@@ -19,6 +19,19 @@ function files(entries: Record<string, string>): Record<string, string> {
 }
 
 describe('kubeTarget', () => {
+  it('reads a token file again once TOKEN_FILE_TTL_MS has passed, not on every request', () => {
+    const f = files({ token: 'first\n' });
+    let clock = 1_000_000;
+    const target = kubeTarget(config({ server: 'https://10.0.0.1:6443', token_file: f.token }), {}, () => clock);
+    expect(kubeAuthorization(target)).toBe('Bearer first');
+    writeFileSync(f.token!, 'second\n');
+    clock += TOKEN_FILE_TTL_MS - 1;
+    expect(kubeAuthorization(target)).toBe('Bearer first');
+    clock += 1;
+    expect(kubeAuthorization(target)).toBe('Bearer second');
+    expect(kubeTls(target)).toEqual({});
+  });
+
   it('signs in to the apiserver with a client certificate and key', () => {
     const f = files({ crt: 'CERT\n', key: 'KEY\n', ca: 'CA\n' });
     const target = kubeTarget(config({ server: 'https://10.0.0.1:6443', client_certificate_file: f.crt, client_key_file: f.key, ca_file: f.ca }), {});
@@ -26,15 +39,6 @@ describe('kubeTarget', () => {
     expect(target.token).toBeUndefined();
     expect(kubeAuthorization(target)).toBeUndefined();
     expect(kubeTls(target)).toEqual({ ca: 'CA', cert: 'CERT', key: 'KEY' });
-  });
-
-  it('re-reads a token file for each request', () => {
-    const f = files({ token: 'one\n' });
-    const target = kubeTarget(config({ server: 'https://10.0.0.1:6443', token_file: f.token }), {});
-    expect(kubeAuthorization(target)).toBe('Bearer one');
-    writeFileSync(f.token!, 'two\n');
-    expect(kubeAuthorization(target)).toBe('Bearer two');
-    expect(kubeTls(target)).toEqual({});
   });
 
   it('drops the CA and stops checking the certificate only when asked to skip the check', () => {

@@ -35,7 +35,7 @@ export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 /** How the agent reaches the apiserver: a bearer token, a client certificate, or both. */
 export interface KubeTarget {
   server: URL;
-  /** Read again for each request: service-account tokens rotate on disk. */
+  /** Read again from its file every TOKEN_FILE_TTL_MS: service-account tokens rotate on disk. */
   token?: (() => string) | undefined;
   /** PEM of the CA that signed the apiserver's certificate; default: the system's roots. */
   ca?: string | undefined;
@@ -61,7 +61,15 @@ export function kubeAuthorization(target: KubeTarget): string | undefined {
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-export function kubeTarget(config: AgentConfig, env: Record<string, string | undefined>): KubeTarget {
+/**
+ * How long a token read from a file is used before the file is read again.
+ * Service-account tokens are rotated on disk at about 80% of their life
+ * (an hour or more), so a minute never serves an expired one, and a busy
+ * agent reads the file once a minute instead of once a request.
+ */
+export const TOKEN_FILE_TTL_MS = 60_000;
+
+export function kubeTarget(config: AgentConfig, env: Record<string, string | undefined>, now: () => number = Date.now): KubeTarget {
   const read = (path: string, what: string) => {
     try {
       return readFileSync(path, 'utf8').trim();
@@ -69,11 +77,22 @@ export function kubeTarget(config: AgentConfig, env: Record<string, string | und
       throw new ZtshError('invalid_config', `cannot read ${what} ${path}`, { cause });
     }
   };
+  const readFresh = (path: string, what: string) => {
+    let value = '';
+    let readAt = -Infinity;
+    return () => {
+      if (now() - readAt >= TOKEN_FILE_TTL_MS) {
+        value = read(path, what);
+        readAt = now();
+      }
+      return value;
+    };
+  };
   if ('in_cluster' in config.kube) {
     const host = env.KUBERNETES_SERVICE_HOST;
     const port = env.KUBERNETES_SERVICE_PORT ?? '443';
     if (!host) throw new ZtshError('invalid_config', 'kube.in_cluster is set but KUBERNETES_SERVICE_HOST is not: is the agent running in a pod?');
-    return { server: new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`), token: () => read(`${SA_DIR}/token`, 'service-account token'), ca: read(`${SA_DIR}/ca.crt`, 'service-account CA') };
+    return { server: new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`), token: readFresh(`${SA_DIR}/token`, 'service-account token'), ca: read(`${SA_DIR}/ca.crt`, 'service-account CA') };
   }
   const kube = config.kube;
   const { token, token_file: tokenFile, client_certificate_file: certFile, client_key_file: keyFile } = kube;
@@ -86,7 +105,7 @@ export function kubeTarget(config: AgentConfig, env: Record<string, string | und
   if (!kube.server.startsWith('https://')) throw new ZtshError('invalid_config', 'kube.server: must be an https:// URL');
   return {
     server: new URL(kube.server),
-    token: token ? () => token : tokenFile ? () => read(tokenFile, 'kube token file') : undefined,
+    token: token ? () => token : tokenFile ? readFresh(tokenFile, 'kube token file') : undefined,
     ca: kube.ca_file ? read(kube.ca_file, 'kube CA file') : undefined,
     clientCert: certFile && keyFile ? { cert: read(certFile, 'kube client certificate'), key: read(keyFile, 'kube client key') } : undefined,
   };
