@@ -55,3 +55,14 @@ it('item 14: a review body past the limit is refused, and the user and groups it
   expect(spoofed.json().status.allowed).toBe(false);
   expect(k.kube.requests.length).toBe(before);
 });
+
+for (const version of ['1.33', '1.30']) {
+  it(`kubectl ${version} auth whoami names who the cluster sees, answered by the proxy`, async () => {
+    const bin = findKubectl(version, process.env.PATH)!;
+    const before = k.kube.requests.length;
+    const r = await runKubectl(bin, ['auth', 'whoami', '-o', 'json'], { env: k.env as Record<string, string>, timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'SelfSubjectReview', status: { userInfo: { username: 'alice', groups: ['developers'], extra: { 'ztsh.dev/user': ['alice'] } } } });
+    expect(k.kube.requests.slice(before).filter((q) => q.path.includes('selfsubjectreviews'))).toEqual([]);
+  });
+}

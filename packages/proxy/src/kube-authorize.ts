@@ -6,6 +6,7 @@
 import { evaluateKubeAccess, type ClusterInfo, type EvaluatedRole, type ImpersonationRequest, type KubeDecision, type KubeIdentity } from '@ztsh/protocol';
 import type { KubeRequestInfo } from './kube-request-info.ts';
 import { isSelfReview } from './self-review.ts';
+import { isWhoAmI } from './whoami.ts';
 
 export { globMatch, labelsMatch, type ClusterInfo, type ImpersonationRequest, type KubeDecision } from '@ztsh/protocol';
 
@@ -13,6 +14,6 @@ export function authorizeKube(identity: KubeIdentity, roles: readonly EvaluatedR
   // Asking what one may do is open to everyone who reaches the cluster, as in
   // Kubernetes. The proxy answers these itself from these same roles
   // (self-review.ts): they are never forwarded.
-  const ask = isSelfReview(info) ? { ...info, isResourceRequest: false } : info;
+  const ask = isSelfReview(info) || isWhoAmI(info) ? { ...info, isResourceRequest: false } : info;
   return evaluateKubeAccess(identity, roles, cluster, ask, asked);
 }

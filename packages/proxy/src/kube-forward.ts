@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { BODILESS_METHODS, HOP_BY_HOP_HEADERS, kubeStatus } from '@ztsh/protocol';
 import { auditAllowed, checkKubeAccess, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
 import { answerSelfReviewBytes, isSelfReview, SELF_REVIEW_BODY_LIMIT } from './self-review.ts';
+import { answerWhoAmI, isWhoAmI } from './whoami.ts';
 import { sendRefusal, sendStatus } from './kube-status.ts';
 import { whenStored } from './auth-client.ts';
 
@@ -33,6 +34,15 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
     return;
   }
   if (isSelfReview(access.info)) return answerSelfReviewHere(deps, access, req, res);
+  if (isWhoAmI(access.info)) {
+    // The body asks nothing: it is read and dropped.
+    req.resume();
+    const a = answerWhoAmI(access.info, access.user, access.groups, access.identity.user);
+    auditAllowed(deps, access, a.status, { answeredBy: 'proxy' });
+    res.writeHead(a.status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(a.body));
+    return;
+  }
   let stream;
   try {
     stream = access.tunnel.session.request({
