@@ -49,6 +49,11 @@ export type KubeAccess =
       stored: MaybePromise<void>;
     };
 
+/** What a user reads when a cluster's agent is away, whichever step finds it so. */
+export function clusterOffline(cluster: string): string {
+  return `cluster "${cluster}" is offline: its agent is not connected (it reconnects by itself; ztsh kube ls shows when it is back)`;
+}
+
 function headerList(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
   return (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
@@ -132,7 +137,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   const decision = authorizeKube(identity, roles, { name: target.cluster, labels }, info, asked);
   if (!decision.allowed) return deny(403, `access denied: ${decision.reason}`, 'denied');
   const tunnel = deps.tunnels.get(target.cluster);
-  if (!tunnel) return deny(503, `cluster "${target.cluster}" is offline: its agent is not connected (it reconnects by itself; ztsh kube ls shows when it is back)`, 'offline');
+  if (!tunnel) return deny(503, clusterOffline(target.cluster), 'offline');
   return {
     ok: true,
     identity,

@@ -7,7 +7,7 @@ import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'no
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { BODILESS_METHODS, HOP_BY_HOP_HEADERS, kubeStatus } from '@ztsh/protocol';
-import { auditAllowed, checkKubeAccess, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
+import { auditAllowed, checkKubeAccess, clusterOffline, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
 import { answerSelfReviewBytes, isSelfReview, SELF_REVIEW_BODY_LIMIT } from './self-review.ts';
 import { answerWhoAmI, isWhoAmI } from './whoami.ts';
 import { sendRefusal, sendStatus } from './kube-status.ts';
@@ -53,7 +53,7 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   } catch (error) {
     deps.log.warn({ err: error, cluster: access.tunnel.cluster }, 'tunnel request failed');
     auditAllowed(deps, access, 503, { error: 'tunnel unavailable' });
-    sendStatus(res as never, 503, `cluster "${access.tunnel.cluster}" is offline: its agent is not connected`);
+    sendStatus(res as never, 503, clusterOffline(access.tunnel.cluster));
     return;
   }
   const streamsLong = access.info.verb === 'watch' || access.info.verb === 'proxy' || access.target.query.get('follow') === 'true';

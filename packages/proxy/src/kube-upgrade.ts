@@ -11,10 +11,10 @@ import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'nod
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { auditAllowed, checkKubeAccess, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
+import { auditAllowed, checkKubeAccess, clusterOffline, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
 import { refuseUpgrade } from './kube-status.ts';
 import { whenStored } from './auth-client.ts';
-import { relaySession } from './sessions/session-relay.ts';
+import { relaySession, type SessionTransport } from './sessions/session-relay.ts';
 
 export const SPDY_REFUSAL =
   'ztsh needs kubectl 1.30 or newer for exec, attach, cp and port-forward: this client asked for SPDY, which ztsh does not pass through';
@@ -61,48 +61,30 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
     return refuseUpgrade(socket, 400, `${subresource} through ztsh needs one of the WebSocket subprotocols ${acceptable.join(', ')}`);
   }
 
-  let stream;
   const forwarded = upgradeHeaders(req, access);
   // No extension is offered (compression would hide the frames from the recorder).
   delete forwarded['sec-websocket-extensions'];
-  try {
-    stream = access.tunnel.session.request({
-      ...forwarded,
-      // Only what the recorder can read is offered: the cluster cannot pick anything else.
-      'sec-websocket-protocol': offered.join(', '),
-      'x-ztsh-upgrade': 'websocket',
-      [constants.HTTP2_HEADER_METHOD]: req.method ?? 'GET',
-      [constants.HTTP2_HEADER_PATH]: access.upstreamPath,
-    }, { endStream: false }); // the upgraded byte stream flows on this stream in both directions
-  } catch {
-    auditAllowed(deps, access, 503, { error: 'tunnel unavailable' });
-    return refuseUpgrade(socket, 503, `cluster "${access.tunnel.cluster}" is offline: its agent is not connected`);
-  }
-  const onEarlyError = () => socket.destroy();
-  const onEarlyClose = () => {
-    if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
-  };
-  stream.on('error', onEarlyError);
-  socket.on('close', onEarlyClose);
-  stream.on('response', (headers) => {
-    if (headers['x-ztsh-upstream-status'] !== '101') return passRefusal(deps, access, socket, stream, headers);
-    const negotiated = String(headers['sec-websocket-protocol'] ?? '');
-    if (!offered.includes(negotiated) || headers['sec-websocket-extensions'] !== undefined) {
+  upgradeThroughTunnel(deps, access, req, socket, head, {
+    // Only what the recorder can read is offered: the cluster cannot pick anything else.
+    headers: { ...forwarded, 'sec-websocket-protocol': offered.join(', '), 'x-ztsh-upgrade': 'websocket' },
+    defaultMethod: 'GET',
+    accept: (answer) => {
+      const negotiated = String(answer['sec-websocket-protocol'] ?? '');
       // A cluster (or agent) that answers with what was not offered would have the
       // session relayed as something the recorder cannot read: refuse.
-      stream.close(constants.NGHTTP2_CANCEL);
-      auditAllowed(deps, access, 502, { error: `the cluster chose the subprotocol "${negotiated.slice(0, 64)}", which was not offered` });
-      return refuseUpgrade(socket, 502, 'the cluster answered the upgrade with a subprotocol ztsh did not offer');
-    }
-    stream.off('error', onEarlyError);
-    socket.off('close', onEarlyClose);
-    const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade'];
-    for (const name of PASSED_BACK) {
-      const value = headers[name];
-      if (typeof value === 'string') lines.push(`${name}: ${value}`);
-    }
-    socket.write(lines.join('\r\n') + '\r\n\r\n');
-    relaySession(deps, access, socket, stream, head, negotiated);
+      if (!offered.includes(negotiated) || answer['sec-websocket-extensions'] !== undefined) {
+        return {
+          refused: `the cluster chose the subprotocol "${negotiated.slice(0, 64)}", which was not offered`,
+          message: 'the cluster answered the upgrade with a subprotocol ztsh did not offer',
+        };
+      }
+      const lines = ['Upgrade: websocket', 'Connection: Upgrade'];
+      for (const name of PASSED_BACK) {
+        const value = answer[name];
+        if (typeof value === 'string') lines.push(`${name}: ${value}`);
+      }
+      return { lines, protocol: negotiated, transport: 'websocket' };
+    },
   });
 }
 
@@ -112,7 +94,7 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
  * ended by a lock like any session; its bytes are passed through and
  * counted (a port-forward's content is never recorded, over WebSocket either).
  */
-function upgradeSpdyPortForward(deps: KubeDeps, access: Extract<KubeAccess, { ok: true }>, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+function upgradeSpdyPortForward(deps: KubeDeps, access: Access, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const offered = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((p) => p.trim());
   if (!offered.includes(SPDY_PORTFORWARD)) {
     auditAllowed(deps, access, 400, { error: 'no port-forward stream protocol offered' });
@@ -120,18 +102,42 @@ function upgradeSpdyPortForward(deps: KubeDeps, access: Extract<KubeAccess, { ok
   }
   const forwarded = upgradeHeaders(req, access);
   for (const name of Object.keys(forwarded)) if (name.startsWith('sec-websocket-')) delete forwarded[name];
-  let stream;
+  upgradeThroughTunnel(deps, access, req, socket, head, {
+    headers: { ...forwarded, 'x-stream-protocol-version': SPDY_PORTFORWARD, 'x-ztsh-upgrade': 'SPDY/3.1' },
+    defaultMethod: 'POST',
+    accept: (answer) =>
+      answer['x-stream-protocol-version'] !== SPDY_PORTFORWARD
+        ? { refused: 'the cluster chose another stream protocol', message: 'the cluster answered the port-forward with a stream protocol ztsh did not offer' }
+        : { lines: ['Connection: Upgrade', 'Upgrade: SPDY/3.1', `X-Stream-Protocol-Version: ${SPDY_PORTFORWARD}`], protocol: `SPDY/3.1+${SPDY_PORTFORWARD}`, transport: 'spdy' },
+  });
+}
+
+type Access = Extract<KubeAccess, { ok: true }>;
+
+interface TunnelUpgrade {
+  /** The upstream request's headers (the pseudo-headers are added). */
+  headers: Record<string, string | string[]>;
+  defaultMethod: string;
+  /** Whether the cluster's 101 can be relayed: the lines of kubectl's 101 and what the session is, or why not. */
+  accept(answer: IncomingHttpHeaders): { lines: string[]; protocol: string; transport: SessionTransport } | { refused: string; message: string };
+}
+
+/**
+ * Asks the agent for the same upgrade on a tunnel stream, then either hands
+ * kubectl the cluster's refusal, refuses an answer that was not asked for,
+ * or switches protocols and relays the session.
+ */
+function upgradeThroughTunnel(deps: KubeDeps, access: Access, req: IncomingMessage, socket: Duplex, head: Buffer, upgrade: TunnelUpgrade): void {
+  let stream: ClientHttp2Stream;
   try {
     stream = access.tunnel.session.request({
-      ...forwarded,
-      'x-stream-protocol-version': SPDY_PORTFORWARD,
-      'x-ztsh-upgrade': 'SPDY/3.1',
-      [constants.HTTP2_HEADER_METHOD]: req.method ?? 'POST',
+      ...upgrade.headers,
+      [constants.HTTP2_HEADER_METHOD]: req.method ?? upgrade.defaultMethod,
       [constants.HTTP2_HEADER_PATH]: access.upstreamPath,
-    }, { endStream: false });
+    }, { endStream: false }); // the upgraded byte stream flows on this stream in both directions
   } catch {
     auditAllowed(deps, access, 503, { error: 'tunnel unavailable' });
-    return refuseUpgrade(socket, 503, `cluster "${access.tunnel.cluster}" is offline: its agent is not connected`);
+    return refuseUpgrade(socket, 503, clusterOffline(access.tunnel.cluster));
   }
   const onEarlyError = () => socket.destroy();
   const onEarlyClose = () => {
@@ -139,17 +145,18 @@ function upgradeSpdyPortForward(deps: KubeDeps, access: Extract<KubeAccess, { ok
   };
   stream.on('error', onEarlyError);
   socket.on('close', onEarlyClose);
-  stream.on('response', (headers) => {
-    if (headers['x-ztsh-upstream-status'] !== '101') return passRefusal(deps, access, socket, stream, headers);
-    if (headers['x-stream-protocol-version'] !== SPDY_PORTFORWARD) {
+  stream.on('response', (answer) => {
+    if (answer['x-ztsh-upstream-status'] !== '101') return passRefusal(deps, access, socket, stream, answer);
+    const accepted = upgrade.accept(answer);
+    if ('refused' in accepted) {
       stream.close(constants.NGHTTP2_CANCEL);
-      auditAllowed(deps, access, 502, { error: 'the cluster chose another stream protocol' });
-      return refuseUpgrade(socket, 502, 'the cluster answered the port-forward with a stream protocol ztsh did not offer');
+      auditAllowed(deps, access, 502, { error: accepted.refused });
+      return refuseUpgrade(socket, 502, accepted.message);
     }
     stream.off('error', onEarlyError);
     socket.off('close', onEarlyClose);
-    socket.write(['HTTP/1.1 101 Switching Protocols', 'Connection: Upgrade', 'Upgrade: SPDY/3.1', `X-Stream-Protocol-Version: ${SPDY_PORTFORWARD}`].join('\r\n') + '\r\n\r\n');
-    relaySession(deps, access, socket, stream, head, `SPDY/3.1+${SPDY_PORTFORWARD}`, 'spdy');
+    socket.write(['HTTP/1.1 101 Switching Protocols', ...accepted.lines].join('\r\n') + '\r\n\r\n');
+    relaySession(deps, access, socket, stream, head, accepted.protocol, accepted.transport);
   });
 }
 
@@ -159,14 +166,14 @@ function upgradeSpdyPortForward(deps: KubeDeps, access: Extract<KubeAccess, { ok
  * stream's DATA, which a Content-Length of 0 (kubectl sends one with its
  * SPDY POST) would make a protocol error.
  */
-function upgradeHeaders(req: IncomingMessage, access: Extract<KubeAccess, { ok: true }>): Record<string, string | string[]> {
+function upgradeHeaders(req: IncomingMessage, access: Access): Record<string, string | string[]> {
   const headers = upstreamHeaders(req.headers, access);
   delete headers['content-length'];
   return headers;
 }
 
 /** The apiserver refused the upgrade: its answer (a Status) goes to kubectl as it is. */
-function passRefusal(deps: KubeDeps, access: Extract<KubeAccess, { ok: true }>, socket: Duplex, stream: ClientHttp2Stream, headers: IncomingHttpHeaders): void {
+function passRefusal(deps: KubeDeps, access: Access, socket: Duplex, stream: ClientHttp2Stream, headers: IncomingHttpHeaders): void {
   const status = Number(headers[constants.HTTP2_HEADER_STATUS] ?? 502);
   auditAllowed(deps, access, status);
   const chunks: Buffer[] = [];
