@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findKubectl, runKubectl, startKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { echoThrough } from './helpers/echo.ts';
 import { startKubeEnv, SA_TOKEN, type KubeEnv } from './helpers/kube-env.ts';
 
 let k: KubeEnv;
@@ -88,15 +89,7 @@ for (const version of ['1.33', '1.30']) {
       const pf = startKubectl(bin, ['port-forward', 'pod/web-1', `:${k.kube.echoServerPort}`], k.env);
       const [, port] = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+)/);
       const socket = connect(Number(port), '127.0.0.1');
-      const echoed = await new Promise<string>((resolve, reject) => {
-        let got = '';
-        socket.on('data', (d) => {
-          got += d.toString();
-          if (got.length >= 12) resolve(got);
-        });
-        socket.on('error', reject);
-        socket.write('ping-through');
-      });
+      const echoed = await echoThrough(socket, 'ping-through');
       expect(echoed).toBe('ping-through');
       socket.destroy();
       await pf.stop();

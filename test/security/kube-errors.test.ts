@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { connect } from 'node:net';
 import { findKubectl, runKubectl, startKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { echoThrough } from '../helpers/echo.ts';
 import { startKubeEnv, type KubeEnv } from '../helpers/kube-env.ts';
 import { rawRequest } from './helpers/raw-client.ts';
 
@@ -53,15 +54,7 @@ describe('item 16: paths without the cluster prefix, and kubectl 1.30 port-forwa
     const pf = startKubectl(kubectl130, ['port-forward', 'pod/web-1', `:${k.kube.echoServerPort}`], env);
     const [, port] = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+)/);
     const socket = connect(Number(port), '127.0.0.1');
-    const echoed = await new Promise<string>((resolve, reject) => {
-      let got = '';
-      socket.on('data', (d) => {
-        got += d.toString();
-        if (got.length >= 12) resolve(got);
-      });
-      socket.on('error', (e) => reject(new Error(`${e.message}; kubectl said: ${pf.output()}`)));
-      socket.write('spdy-through');
-    });
+    const echoed = await echoThrough(socket, 'spdy-through', () => `kubectl said: ${pf.output()}`);
     expect(echoed).toBe('spdy-through');
     socket.destroy();
     await pf.stop();
@@ -81,11 +74,7 @@ describe('item 16: paths without the cluster prefix, and kubectl 1.30 port-forwa
     const pf = startKubectl(kubectl130, ['port-forward', 'pod/web-1', `:${k.kube.echoServerPort}`], env);
     const [, port] = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+)/);
     const socket = connect(Number(port), '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('data', () => resolve());
-      socket.on('error', reject);
-      socket.write('before the lock');
-    });
+    expect(await echoThrough(socket, 'before the lock')).toBe('before the lock');
     const lock = k.stack.ztshd.auth.deps.locks.add({ target: { user: 'alice' }, message: 'incident 16', createdBy: 'test' });
     try {
       await pf.waitFor(/lost connection to pod|error/i);
