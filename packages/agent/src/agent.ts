@@ -7,6 +7,7 @@ import { goawayWatch, openTunnelWindow, TUNNEL_H2_SETTINGS, TUNNEL_MAX_PAYLOAD, 
 import type { KubeTarget } from './config.ts';
 import { createForwarder } from './forwarder.ts';
 import { ensureHostIdentity } from './join.ts';
+import type { AgentMetrics } from './metrics.ts';
 
 export interface AgentOptions {
   proxy: URL;
@@ -20,6 +21,8 @@ export interface AgentOptions {
   now?: () => Date;
   /** Backoff between reconnects: base and cap, ms. */
   backoff?: { baseMs: number; maxMs: number };
+  /** Requests, bytes, reconnects and tunnel state (metrics.ts). */
+  metrics?: AgentMetrics | undefined;
 }
 
 export interface RunningAgent {
@@ -34,7 +37,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const log = options.log.child({ component: 'agent', cluster: options.cluster });
   const identity = await ensureHostIdentity({ proxy: options.proxy, cluster: options.cluster, stateDir: options.stateDir, token: options.token, proxyCa: options.proxyCa, now });
   const h2 = createServer({ settings: TUNNEL_H2_SETTINGS });
-  h2.on('stream', createForwarder(options.kube, log));
+  h2.on('stream', createForwarder(options.kube, log, options.metrics));
   const sessions = new Set<ServerHttp2Session>();
   /** The tunnel whose stream h2 is being handed (the 'session' event comes at once). */
   let handing: WebSocket | undefined;
@@ -79,6 +82,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     socket.on('open', () => {
       attempt = 0;
       up = true;
+      options.metrics?.tunnel(true);
       // The agent's nghttp2 answers a proxy that breaks HTTP/2 with GOAWAY and then waits: end the tunnel and dial again.
       const watch = goawayWatch(false, (errorCode) => {
         if (errorCode === 0) return;
@@ -111,7 +115,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     socket.on('error', (error) => log.warn({ err: error.message }, 'tunnel error'));
     socket.on('close', () => {
       up = false;
+      options.metrics?.tunnel(false);
       if (stopped) return;
+      options.metrics?.reconnect();
       // Full jitter: a fleet of agents does not reconnect in step after a proxy restart.
       const delay = Math.random() * Math.min(backoff.maxMs, backoff.baseMs * 2 ** attempt++);
       log.info({ delayMs: Math.round(delay) }, 'tunnel down; reconnecting');

@@ -9,8 +9,9 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { frameBody, HOP_BY_HOP_HEADERS, isDroppedRequestHeader, kubeStatus } from '@ztsh/protocol';
 import { kubeAuthorization, kubeTls, type KubeTarget } from './config.ts';
+import type { AgentMetrics } from './metrics.ts';
 
-export function createForwarder(target: KubeTarget, log: Logger) {
+export function createForwarder(target: KubeTarget, log: Logger, metrics?: AgentMetrics) {
   const agent = new HttpsAgent({ keepAlive: true, ...kubeTls(target) });
   const host = target.server.hostname.replace(/^\[|\]$/g, '');
   // Set explicitly, or Node would take it from the client's Host header. An
@@ -53,9 +54,11 @@ export function createForwarder(target: KubeTarget, log: Logger) {
     const upstream = request({ ...base, method, path, headers: out });
     upstream.on('error', (error) => {
       log.warn({ err: error, path }, 'apiserver request failed');
+      metrics?.request(typeof upgrade === 'string' ? 'upgrade' : 'plain', 502);
       answer(stream, 502, `the agent could not reach the apiserver: ${error.message}`);
     });
     upstream.on('response', (res) => {
+      metrics?.request(typeof upgrade === 'string' ? 'upgrade' : 'plain', res.statusCode ?? 502);
       const back: Record<string, string | string[] | number> = { ':status': res.statusCode ?? 502 };
       for (const [name, value] of Object.entries(res.headers)) {
         if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name)) back[name] = value;
@@ -69,9 +72,11 @@ export function createForwarder(target: KubeTarget, log: Logger) {
         res.destroy();
         return stream.destroy();
       }
+      if (metrics) res.on('data', (chunk: Buffer) => metrics.bytes('from_apiserver', chunk.length));
       res.pipe(stream);
     });
     upstream.on('upgrade', (res, socket, head) => {
+      metrics?.request('upgrade', res.statusCode ?? 101);
       socket.on('error', () => stream.destroy());
       const back: Record<string, string | number> = { ':status': 200, 'x-ztsh-upstream-status': String(res.statusCode ?? 101) };
       for (const name of ['sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions', 'x-stream-protocol-version']) {
@@ -87,12 +92,20 @@ export function createForwarder(target: KubeTarget, log: Logger) {
         return stream.destroy();
       }
       if (head.length > 0) stream.write(head);
+      if (metrics) {
+        metrics.bytes('from_apiserver', head.length);
+        socket.on('data', (chunk: Buffer) => metrics.bytes('from_apiserver', chunk.length));
+        stream.on('data', (chunk: Buffer) => metrics.bytes('to_apiserver', chunk.length));
+      }
       socket.pipe(stream);
       stream.pipe(socket);
       stream.on('close', () => socket.destroy());
       socket.on('close', () => stream.end());
     });
-    if (sendsBody) stream.pipe(upstream);
+    if (sendsBody) {
+      if (metrics) stream.on('data', (chunk: Buffer) => metrics.bytes('to_apiserver', chunk.length));
+      stream.pipe(upstream);
+    }
     else {
       stream.resume(); // whatever a bodiless request's stream still carries is dropped
       upstream.end();

@@ -13,6 +13,7 @@ import type { AuthConfig } from './config.ts';
 import { parseDuration } from './duration.ts';
 import { createAuthApp } from './http/app.ts';
 import { createLocks } from './locks/locks.ts';
+import type { AuthMetrics } from './metrics.ts';
 import type { LoginDeps } from './login/login-deps.ts';
 import { createOidcConnector, type OidcConnector } from './oidc/connector.ts';
 import { checkUniqueRoles, parseRoles } from './roles/load-roles.ts';
@@ -30,6 +31,8 @@ export interface AuthServiceOptions {
   clock?: Clock;
   ids?: IdSource;
   trustProxy?: boolean;
+  /** Prometheus metrics of issuance, logins and the audit log (metrics.ts). */
+  metrics?: AuthMetrics | undefined;
 }
 
 export interface AuthService {
@@ -107,7 +110,8 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
       }),
     ]),
   );
-  const audit = createAuditLog(storage, clock);
+  const audit = createAuditLog(storage, clock, options.metrics);
+  options.metrics?.attach(audit);
   const deps: LoginDeps = {
     storage,
     clock,

@@ -17,3 +17,4 @@ export * from './tokens/join-tokens.ts';
 export { createAuditLog, AUDIT_FLUSH_MS, type AuditLog, type AuditInput } from './audit/audit-log.ts';
 export * from './locks/locks.ts';
 export { internalRoutes, proxyState } from './routes/internal-api.ts';
+export { createAuthMetrics, type AuthMetrics } from './metrics.ts';

@@ -45,6 +45,8 @@ export interface HttpAuthClientOptions {
   recordingsDir: string;
   log: Logger;
   now?: () => number;
+  /** Counts failed hand-overs of audit batches (metrics.ts). */
+  metrics?: { auditWriteError(): void } | undefined;
 }
 
 export interface HttpAuthClient extends AuthClient {
@@ -58,6 +60,8 @@ export interface HttpAuthClient extends AuthClient {
   renew(publicKey: string): Promise<JoinResponse>;
   /** Hands over recordings left in the proxy's folder by sessions that ended while auth was away. */
   handOverLeftovers(): Promise<void>;
+  /** Audit events waiting in the outbox for auth (the audit queue depth metric). */
+  auditPending(): number;
   close(): Promise<void>;
 }
 
@@ -222,6 +226,7 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
       for (const q of batch) q.settle?.resolve();
     } catch (error) {
       // Kept, in order, for the next try; whoever waits learns it is not stored yet.
+      options.metrics?.auditWriteError();
       for (const q of batch) {
         q.settle?.reject(error);
         delete q.settle;
@@ -318,6 +323,7 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
         void flushAudit();
       });
     },
+    auditPending: () => queue.length,
     sessions: {
       start: async (session) => {
         if (session.recordingPath) recordingOf.set(session.id, session.recordingPath);

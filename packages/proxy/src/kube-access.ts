@@ -13,6 +13,7 @@ import { CONNECT_SUBRESOURCES, parseKubeRequest, type KubeRequestInfo } from './
 import { canonicalKubeTarget, type CanonicalTarget } from './kube-path.ts';
 import { nonResourceAllowed } from './kube-nonresource.ts';
 import { peerIdentity, peerRefusalMessage } from '@ztsh/protocol';
+import type { ProxyMetrics } from './metrics.ts';
 
 export interface KubeDeps {
   auth: AuthClient;
@@ -22,6 +23,7 @@ export interface KubeDeps {
   streams: LiveStreams;
   /** Session content is recorded unless this is false (the benchmark measures what recording costs). */
   recordSessions?: boolean;
+  metrics?: ProxyMetrics | undefined;
 }
 
 export type KubeAccess =
@@ -98,6 +100,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
         ...(!peerOk && identity ? { certificateExpired: true } : {}),
       },
     }, true);
+    deps.metrics?.kubeRequest(cluster, info?.verb, code, (performance.now() - started) / 1000);
     return { ok: false, code, message, stored };
   };
   const peer = peerIdentity(socket, deps.auth.userCaCertificates(), deps.now());
@@ -185,6 +188,7 @@ export function auditAllowed(deps: KubeDeps, access: Extract<KubeAccess, { ok: t
       ...extra,
     },
   }, false);
+  deps.metrics?.kubeRequest(access.tunnel.cluster, access.info.verb, status, (performance.now() - access.started) / 1000);
 }
 
 export function upstreamHeaders(headers: IncomingHttpHeaders, access: Extract<KubeAccess, { ok: true }>): Record<string, string | string[]> {

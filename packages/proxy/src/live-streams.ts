@@ -22,6 +22,7 @@ export class LiveStreams {
   constructor(
     private readonly auth: AuthClient,
     private readonly now: () => Date = () => new Date(),
+    private readonly metrics?: { lockTermination(): void },
   ) {
     this.unsubscribe = auth.onLocksChanged(() => this.enforce());
   }
@@ -32,6 +33,7 @@ export class LiveStreams {
     queueMicrotask(() => {
       const lock = this.auth.lockFor(stream.user, stream.roles);
       if (!lock || !this.streams.delete(stream)) return;
+      this.metrics?.lockTermination();
       try {
         stream.end(lock.message, 'locked');
       } catch {
@@ -63,6 +65,7 @@ export class LiveStreams {
       const lock = this.auth.lockFor(stream.user, stream.roles);
       if (!lock) continue;
       this.streams.delete(stream);
+      this.metrics?.lockTermination();
       try {
         stream.end(lock.message, 'locked');
       } catch {

@@ -18,6 +18,7 @@ import { listClusters } from './clusters-api.ts';
 import type { KubeDeps } from './kube-access.ts';
 import { forwardKube } from './kube-forward.ts';
 import { LiveStreams } from './live-streams.ts';
+import type { ProxyMetrics } from './metrics.ts';
 import { refuseUpgrade, sendStatus } from './kube-status.ts';
 import { upgradeKube } from './kube-upgrade.ts';
 import { tunnelServer } from './tunnel-server.ts';
@@ -43,6 +44,8 @@ export interface ProxyServerOptions {
   now?: () => Date;
   /** Where the clusters the proxy has seen are kept, so that after a restart they read "offline" until their agents are back, not "not found". */
   knownClustersFile?: string;
+  /** Prometheus metrics of the kube front door, sessions, tunnels and locks (metrics.ts). */
+  metrics?: ProxyMetrics | undefined;
 }
 
 export interface ProxyServer {
@@ -59,8 +62,9 @@ export interface ProxyServer {
 export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const tunnels = new AgentTunnels(options.knownClustersFile);
   const now = options.now ?? (() => new Date());
-  const streams = new LiveStreams(options.auth, now);
-  const deps: KubeDeps = { auth: options.auth, tunnels, now, streams, log: options.log.child({ component: 'proxy' }) };
+  const streams = new LiveStreams(options.auth, now, options.metrics);
+  const deps: KubeDeps = { auth: options.auth, tunnels, now, streams, log: options.log.child({ component: 'proxy' }), metrics: options.metrics };
+  options.metrics?.observeTunnels(tunnels);
   const tunnel = tunnelServer({ tunnels, hostCaCertificates: options.auth.hostCaCertificates, audit: (...event) => options.auth.audit(...event), now, log: deps.log });
   const server = createSecureServer({
     cert: options.tls.cert,

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { parse } from 'yaml';
-import { AgentConfigSchema, kubeTarget, startAgent } from '@ztsh/agent';
+import { AgentConfigSchema, kubeTarget, startAgent, startAgentOps } from '@ztsh/agent';
 import { parseConfig } from '@ztsh/auth';
 import { ZtshError } from '@ztsh/protocol';
 
@@ -40,6 +40,8 @@ export function agentCommand(env: Record<string, string | undefined>, onSignals:
           : parsed;
       const readOptional = (file: string | undefined) => (file ? readFileSync(resolve(base, file), 'utf8').trim() : undefined);
       const log = pino({ level: options.logLevel, base: { svc: 'ztsh-agent' } });
+      // Up before the join, so the probes answer (not ready) while the agent joins and dials.
+      const ops = config.metrics ? await startAgentOps(config.metrics.listen, log) : undefined;
       const agent = await startAgent({
         proxy: new URL(config.proxy),
         cluster: config.cluster,
@@ -50,7 +52,11 @@ export function agentCommand(env: Record<string, string | undefined>, onSignals:
         proxyCa: readOptional(config.proxy_ca_file),
         kube: kubeTarget(config, env),
         log,
+        metrics: ops?.metrics,
       });
-      onSignals(agent.stop);
+      onSignals(async () => {
+        await agent.stop();
+        await ops?.close();
+      });
     });
 }

@@ -32,6 +32,16 @@ export const ProxyConfigSchema = z.strictObject({
   join_token: SecretSource.optional(),
 });
 
+/** Prometheus metrics and the probes' listener; off unless configured, never public by default. */
+export const MetricsConfigSchema = z
+  .strictObject({
+    /** An operations listener of its own (plain HTTP: /metrics, /healthz, /readyz); keep it off public networks. */
+    listen: HostPort.optional(),
+    /** Bearer token for /metrics: with it, /metrics is served on the main listener too; on `listen`, it is then required there. */
+    token: SecretSource.optional(),
+  })
+  .refine((m) => m.listen !== undefined || m.token !== undefined, 'give listen (an address of its own), token (on the main listener), or both');
+
 export const AuthServerConfigSchema = AuthConfigSchema.extend({
   /** Auth run apart from the proxy (services: [auth]): the address proxies connect to. */
   listen: HostPort.optional(),
@@ -57,6 +67,7 @@ export const ZtshdConfigSchema = z
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
     proxy: ProxyConfigSchema.optional(),
     auth: AuthServerConfigSchema.optional(),
+    metrics: MetricsConfigSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const runs = new Set(config.services);

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { type AuthConfigInput, type Clock, type RoleSchema } from '@ztsh/auth';
 import { startDevIdp, type DevIdp } from '@ztsh/testkit';
 import type { z } from 'zod';
-import { ZtshdConfigSchema, type ZtshdConfig } from './config.ts';
+import { MetricsConfigSchema, ZtshdConfigSchema, type ZtshdConfig } from './config.ts';
 import { startAuthAlone, startProxyAlone, startZtshd, type RunningAuthAlone, type RunningProxyAlone, type RunningZtshd, type StartOptions } from './start.ts';
 import { createServer } from 'node:net';
 import { createJoinToken } from '@ztsh/auth';
@@ -110,6 +110,8 @@ export interface DevStackOptions {
    * certificate. The auth service keeps its data in <dataDir>/auth.
    */
   split?: boolean;
+  /** The metrics section of ztsh.yaml (tests: an operations listener on port 0, or a token). */
+  metrics?: z.input<typeof MetricsConfigSchema>;
 }
 
 export interface DevStack {
@@ -162,6 +164,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       roles: options.roles ?? DEV_ROLES,
       ...options.auth,
     },
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   let idp: DevIdp | undefined;
   const prepare: StartOptions['prepare'] = async (url, config) => {
@@ -230,6 +233,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
         auth: auth.auth,
         tls: proxy.tls,
         proxy: proxy.proxy,
+        metricsUrl: proxy.metricsUrl,
         close: async () => {
           await proxy.close();
           await auth.close();

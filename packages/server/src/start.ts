@@ -8,9 +8,10 @@ import { hostname as machineName } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { createAuthService, resolveSecret, type AuthService, type Clock, type IdSource } from '@ztsh/auth';
+import { createAuthMetrics, createAuthService, resolveSecret, type AuthService, type Clock, type IdSource } from '@ztsh/auth';
 import {
   authForwarder,
+  createProxyMetrics,
   createProxyServer,
   ensureProxyIdentity,
   httpAuthClient,
@@ -27,6 +28,7 @@ import {
 import { ZtshError } from '@ztsh/protocol';
 import type { ZtshdConfig } from './config.ts';
 import { servingTls, type ServingTls } from './tls.ts';
+import { startOps } from './metrics-listener.ts';
 
 export interface StartOptions {
   config: ZtshdConfig;
@@ -47,6 +49,8 @@ export interface RunningZtshd {
   auth: AuthService;
   tls: ServingTls;
   proxy: ProxyServer;
+  /** The operations listener (metrics.listen): /metrics, /healthz, /readyz. */
+  metricsUrl?: URL | undefined;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,7 @@ export interface RunningAuthAlone {
   publicUrl: URL;
   auth: AuthService;
   tls: ServingTls;
+  metricsUrl?: URL | undefined;
   close(): Promise<void>;
 }
 
@@ -67,6 +72,7 @@ export interface RunningProxyAlone {
   tls: ServingTls;
   proxy: ProxyServer;
   authClient: HttpAuthClient;
+  metricsUrl?: URL | undefined;
   close(): Promise<void>;
 }
 
@@ -116,6 +122,7 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
   const configured = new URL(proxyConfig.public_addr);
   const tls = await servingTls({ files: proxyConfig.tls, baseDir: options.baseDir, dataDir, hostname: configured.hostname, key: 'proxy.tls' });
   const { host, port } = splitHostPort(proxyConfig.listen);
+  const ops = await startOps(config.metrics, { env: options.env, baseDir: options.baseDir }, log);
 
   // The listener is up before the auth service exists (tests need the port
   // for the public URL); until then it answers 503.
@@ -126,26 +133,33 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     tls,
     auth: late.client,
     knownClustersFile: join(dataDir, 'known-clusters.json'),
-    fallback: (req, res) => {
+    fallback: ops.wrap((req, res) => {
       if (app) return app(req as never, res as never);
       res.writeHead(503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'internal', message: 'ztshd is starting' } }));
-    },
+    }),
     log,
+    metrics: ops.registry && createProxyMetrics(ops.registry),
   });
-  const boundPort = await proxy.listen(port, host);
+  const boundPort = await proxy.listen(port, host).catch(async (error: unknown) => {
+    await ops.close();
+    throw error;
+  });
   const url = options.publicUrlFor ? options.publicUrlFor(boundPort) : configured;
 
   try {
     if (options.prepare) config = await options.prepare(url, config);
-    auth = await createAuthService(authServiceOptions(options, config, dataDir, url, proxyConfig.trust_proxy));
+    auth = await createAuthService({ ...authServiceOptions(options, config, dataDir, url, proxyConfig.trust_proxy), metrics: ops.registry && createAuthMetrics(ops.registry) });
   } catch (error) {
     await proxy.close();
+    await ops.close();
     throw error;
   }
   late.bind(inProcessAuthClient(auth));
   await recoverSessions(late.client, log);
   app = auth.app.callback() as never;
+  // Listening, storage open and CAs loaded: nothing here can become unready later.
+  ops.ready(() => undefined);
   const started = auth;
   log.info({ listen: `${host}:${boundPort}`, publicUrl: url.toString() }, 'ztshd listening');
 
@@ -155,7 +169,9 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     auth: started,
     tls,
     proxy,
+    metricsUrl: ops.url,
     close: async () => {
+      await ops.close();
       await proxy.close();
       started.close();
     },
@@ -177,9 +193,13 @@ export async function startAuthAlone(options: StartOptions): Promise<RunningAuth
   let publicUrl = new URL(authConfig.public_addr!);
   if (options.publicUrlFor) publicUrl = options.publicUrlFor(Number(publicUrl.port || 443));
   if (options.prepare) config = await options.prepare(publicUrl, config);
-  const auth = await createAuthService(authServiceOptions(options, config, dataDir, publicUrl, false));
+  const ops = await startOps(config.metrics, { env: options.env, baseDir: options.baseDir }, log);
+  const auth = await createAuthService({ ...authServiceOptions(options, config, dataDir, publicUrl, false), metrics: ops.registry && createAuthMetrics(ops.registry) }).catch(async (error: unknown) => {
+    await ops.close();
+    throw error;
+  });
 
-  const server: Server = createServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, auth.app.callback());
+  const server: Server = createServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, ops.wrap(auth.app.callback()));
   // Proxies hold their connections open (keep-alive, the watch): no idle cut-offs.
   server.keepAliveTimeout = 120_000;
   server.requestTimeout = 0;
@@ -187,11 +207,13 @@ export async function startAuthAlone(options: StartOptions): Promise<RunningAuth
   const boundPort = await new Promise<number>((done, fail) => {
     server.once('error', (error) => {
       auth.close();
+      void ops.close();
       fail(new ZtshError('invalid_config', `auth.listen: cannot listen on ${host}:${port}: ${error.message}`, { cause: error }));
     });
     server.listen(port, host, () => done((server.address() as AddressInfo).port));
   });
   const url = new URL(`https://${serverName.includes(':') ? `[${serverName}]` : serverName}:${boundPort}`);
+  ops.ready(() => undefined);
   log.info({ listen: `${host}:${boundPort}`, publicUrl: publicUrl.toString() }, 'ztshd auth service listening for proxies');
   return {
     url,
@@ -199,7 +221,9 @@ export async function startAuthAlone(options: StartOptions): Promise<RunningAuth
     publicUrl,
     auth,
     tls,
+    metricsUrl: ops.url,
     close: async () => {
+      await ops.close();
       const closed = new Promise<void>((done) => server.close(() => done()));
       server.closeAllConnections();
       await closed;
@@ -236,6 +260,9 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
     token: () => (proxyConfig.join_token ? resolveSecret(proxyConfig.join_token, 'proxy.join_token', { env: options.env, baseDir: options.baseDir }) : undefined),
     now,
   });
+  const ops = await startOps(config.metrics, { env: options.env, baseDir: options.baseDir }, log);
+  let outbox: HttpAuthClient | undefined;
+  const metrics = ops.registry && createProxyMetrics(ops.registry, { auditPending: () => outbox?.auditPending() ?? 0 });
   const client = httpAuthClient({
     server: authServer,
     ca: authCa,
@@ -243,11 +270,14 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
     recordingsDir: join(dataDir, 'recordings'),
     log: log.child({ component: 'auth-client' }),
     now: () => now().getTime(),
+    metrics,
   });
+  outbox = client;
   try {
     await client.ready(AUTH_WAIT_MS);
   } catch (error) {
     await client.close();
+    await ops.close();
     throw error;
   }
 
@@ -272,8 +302,9 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
     tls,
     auth: client,
     knownClustersFile: join(dataDir, 'known-clusters.json'),
-    fallback: authForwarder(client, { trustProxy: proxyConfig.trust_proxy, log }),
+    fallback: ops.wrap(authForwarder(client, { trustProxy: proxyConfig.trust_proxy, log })),
     log,
+    metrics,
   });
   let boundPort: number;
   try {
@@ -281,12 +312,15 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
   } catch (error) {
     clearInterval(renewTimer);
     await client.close();
+    await ops.close();
     throw error;
   }
   const url = options.publicUrlFor ? options.publicUrlFor(boundPort) : configured;
   // Sessions this proxy left open when it last stopped, and recordings it could not hand over then.
   await recoverSessions(client, log).catch((error: unknown) => log.error({ err: error }, 'closing interrupted sessions failed'));
   void client.handOverLeftovers();
+  // Ready while the state mirror is fresh: a proxy that lost auth refuses every request.
+  ops.ready(() => (client.unavailable() ? 'auth service unreachable' : undefined));
   log.info({ listen: `${host}:${boundPort}`, publicUrl: url.toString(), authServer: authServer.origin }, 'ztshd proxy listening');
   return {
     url,
@@ -294,7 +328,9 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
     tls,
     proxy,
     authClient: client,
+    metricsUrl: ops.url,
     close: async () => {
+      await ops.close();
       clearInterval(renewTimer);
       await proxy.close();
       await client.close();

@@ -25,6 +25,8 @@ export interface AuditLog {
   /** Queued; written within 100 ms, or by flush(). */
   queue(type: AuditEventType, success: boolean, input: AuditInput): void;
   flush(): void;
+  /** Events queued and not written yet. */
+  readonly pending: number;
   /** Notified after events are written (a live export follows these). */
   onWritten(listener: (events: AuditEvent[]) => void): () => void;
 }
@@ -32,7 +34,8 @@ export interface AuditLog {
 export const AUDIT_FLUSH_MS = 100;
 const MAX_QUEUE = 2000;
 
-export function createAuditLog(storage: Storage, clock: Clock): AuditLog {
+/** `metrics`: told of each failed write (metrics.ts). */
+export function createAuditLog(storage: Storage, clock: Clock, metrics?: { auditWriteError(): void }): AuditLog {
   let pending: NewAuditEvent[] = [];
   let timer: NodeJS.Timeout | undefined;
   const listeners = new Set<(events: AuditEvent[]) => void>();
@@ -63,7 +66,13 @@ export function createAuditLog(storage: Storage, clock: Clock): AuditLog {
     if (pending.length === 0) return [];
     const batch = pending;
     pending = [];
-    const events = storage.audit.appendMany(batch);
+    let events: AuditEvent[];
+    try {
+      events = storage.audit.appendMany(batch);
+    } catch (error) {
+      metrics?.auditWriteError();
+      throw error;
+    }
     written(events);
     return events;
   };
@@ -83,6 +92,9 @@ export function createAuditLog(storage: Storage, clock: Clock): AuditLog {
       }
     },
     flush: () => void writeQueue(),
+    get pending() {
+      return pending.length;
+    },
     onWritten(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -300,10 +300,12 @@ function endSessionWith(
   state: () => { endReason: string | null; writer: AsciicastWriter | undefined; errorText: string },
 ): void {
   const { id, kind, command, startedAt } = session;
+  const metricEnded = deps.metrics?.sessionStarted(kind, session.cluster);
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
+    metricEnded?.();
     untrack();
     const { endReason, writer, errorText } = state();
     const endedAt = deps.now().getTime();
