@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { startAgent, type RunningAgent } from '@ztsh/agent';
+import { startAgent, type AgentOptions, type RunningAgent } from '@ztsh/agent';
 import { DEV_USERS, type DevStackOptions } from '@ztsh/server';
 import { createTestTls, startKubeDouble, type KubeDouble } from '@ztsh/testkit';
 import { cli, newZtshHome } from './cli.ts';
@@ -33,8 +33,9 @@ export interface KubeEnv {
 
 export const SA_TOKEN = 'agent-service-account-token';
 
-export async function startKubeEnv(options: { split?: boolean; roles?: DevStackOptions['roles'] } = {}): Promise<KubeEnv> {
-  const stack = await startTestStack({ ...(options.split ? { split: true } : {}), ...(options.roles ? { roles: options.roles } : {}) });
+/** `stack`: more dev-stack options (a metrics listener); `agent`: more options for every agent (its metrics). */
+export async function startKubeEnv(options: { split?: boolean; roles?: DevStackOptions['roles']; stack?: Partial<DevStackOptions>; agent?: Partial<AgentOptions> } = {}): Promise<KubeEnv> {
+  const stack = await startTestStack({ ...(options.split ? { split: true } : {}), ...(options.roles ? { roles: options.roles } : {}), ...options.stack });
   // Join tokens live with the auth service: in its own data dir when it runs apart.
   const authDataDir = options.split ? join(stack.dataDir, 'auth') : stack.dataDir;
   const tls = await createTestTls();
@@ -53,6 +54,7 @@ export async function startKubeEnv(options: { split?: boolean; roles?: DevStackO
       kube: { server: kube.url, token: () => SA_TOKEN, ca: tls.caCert },
       log: pino({ level: process.env.ZTSH_TEST_LOG ?? 'silent' }),
       backoff: { baseMs: 20, maxMs: 200 },
+      ...options.agent,
     });
     await agent.connected();
     agents.push(agent);
