@@ -154,7 +154,7 @@ describe('ztshd /metrics on the main listener behind a token', () => {
   });
 
   it('refuses a missing or wrong token with 401 and no metrics', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789abcdef' }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789abcdef' }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }] as Record<string, string>[]) {
       const s = await get(headers);
       expect(s.status, JSON.stringify(headers)).toBe(401);
       expect(s.text).toBe('unauthorized\n');

@@ -10,4 +10,4 @@ export { LiveStreams } from './live-streams.ts';
 export { httpAuthClient, STALE_MS, type HttpAuthClient, type HostCredentials } from './http-auth-client.ts';
 export { authForwarder, clientAddress } from './auth-forward.ts';
 export { ensureProxyIdentity, newKeyPair, renewalDue, storeIdentity, type ProxyIdentity } from './proxy-identity.ts';
-export { createProxyMetrics, UNKNOWN_CLUSTER, type ProxyMetrics, type ProxyMetricsOptions } from './metrics.ts';
+export { createProxyMetrics, KUBE_VERBS, UNKNOWN_CLUSTER, type ProxyMetrics, type ProxyMetricsOptions } from './metrics.ts';
