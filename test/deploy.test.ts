@@ -1,13 +1,19 @@
 // deploy/: the manifests parse, and the configs inside them load with the
-// same checks ztshd and the agent apply at start.
+// same checks ztshd and the agent apply at start; the probes ask /healthz and
+// /readyz; the alerts and the dashboard are valid PromQL over metrics that a
+// live ztshd and agent really expose.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parser as promql } from '@prometheus-io/lezer-promql';
+import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
-import { AgentConfigSchema } from '@ztsh/agent';
+import { AgentConfigSchema, startAgentOps } from '@ztsh/agent';
 import { checkAuthConfig, loadRoles } from '@ztsh/auth';
 import { loadConfigFile } from '@ztsh/server';
 import { describe, expect, it } from 'vitest';
+import { scrape } from './helpers/scrape.ts';
+import { startTestStack } from './helpers/stack.ts';
 
 const docs = (file: string) => parseAllDocuments(readFileSync(new URL(`../deploy/kubernetes/${file}`, import.meta.url), 'utf8')).map((d) => {
   expect(d.errors).toEqual([]);
@@ -26,6 +32,16 @@ describe('deploy/', () => {
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     expect(pod.containers[0].image).not.toMatch(/:latest$|^[^:]+$/);
+    // Metrics on a port of their own, behind a token, and not in the public Service.
+    expect(loaded.config.metrics).toEqual({ listen: '0.0.0.0:9464', token: { env: 'ZTSH_METRICS_TOKEN' } });
+    const service = all.find((d) => d.kind === 'Service')!.spec;
+    expect(service.ports.map((p: { targetPort: number }) => p.targetPort)).toEqual([3080]);
+  });
+
+  it('ztshd.yaml: the probes ask /readyz and /healthz, not an API route', () => {
+    const container = docs('ztshd.yaml').find((d) => d.kind === 'StatefulSet')!.spec.template.spec.containers[0];
+    expect(container.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
+    expect(container.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
   });
 
   it('agent.yaml: its agent config is valid; the role may only impersonate; egress is limited', () => {
@@ -35,9 +51,117 @@ describe('deploy/', () => {
     expect(role.rules).toEqual([{ apiGroups: [''], resources: ['users', 'groups', 'serviceaccounts'], verbs: ['impersonate'] }]);
     const policy = all.find((d) => d.kind === 'NetworkPolicy')!.spec;
     expect(policy.policyTypes).toEqual(['Ingress', 'Egress']);
-    expect(policy.ingress).toEqual([]);
+    // Nothing comes in but scrapes of the metrics port, from the monitoring namespace.
+    expect(policy.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 9464 }] }]);
     const deployment = all.find((d) => d.kind === 'Deployment')!.spec.template.spec;
     expect(deployment.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
     expect(deployment.containers[0].resources.limits).toBeDefined();
+  });
+
+  it('agent.yaml: the probes ask /readyz and /healthz on the metrics listener its config opens', () => {
+    const all = docs('agent.yaml');
+    const config = AgentConfigSchema.parse(parseAllDocuments(all.find((d) => d.kind === 'ConfigMap')!.data!['agent.yaml']!)[0]!.toJS());
+    const container = all.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0];
+    expect(config.metrics?.listen).toBe('0.0.0.0:9464');
+    expect(container.ports).toEqual([{ name: 'metrics', containerPort: 9464 }]);
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+  });
+});
+
+interface Rule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+const ruleDoc = () => docs('prometheus-rule.yaml')[0] as unknown as { apiVersion: string; kind: string; spec: { groups: { name: string; rules: Rule[] }[] } };
+const dashboard = () => JSON.parse(readFileSync(new URL('../deploy/grafana/ztsh-dashboard.json', import.meta.url), 'utf8'));
+
+/** Grafana's variables made PromQL: a range for $__rate_interval and friends, a regex for the others. */
+const asPromql = (expr: string) => expr.replace(/\$__\w+/g, '5m').replace(/\$\{?\w+\}?/g, '.*');
+
+/** Parses with Prometheus' own grammar; returns the metric names selected, or the text of the first error. */
+function metricsOf(expr: string): { names: string[]; error?: string } {
+  const tree = promql.parse(expr);
+  const names: string[] = [];
+  let error: string | undefined;
+  tree.iterate({
+    enter: (node) => {
+      if (node.type.isError && error === undefined) error = `near "${expr.slice(Math.max(0, node.from - 10), node.to + 10)}"`;
+      if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector') names.push(expr.slice(node.from, node.to));
+    },
+  });
+  return error === undefined ? { names } : { names, error };
+}
+
+function dashboardExprs(d: { panels: { type: string; targets?: { expr: string }[] }[]; templating: { list: { type: string; query: unknown }[] } }): string[] {
+  return d.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+}
+
+describe('deploy/: alerts and dashboard', () => {
+  it('prometheus-rule.yaml: a PrometheusRule whose alerts parse as PromQL, each with a severity and a summary', () => {
+    const doc = ruleDoc();
+    expect([doc.apiVersion, doc.kind]).toEqual(['monitoring.coreos.com/v1', 'PrometheusRule']);
+    const rules = doc.spec.groups.flatMap((g) => g.rules);
+    for (const rule of rules) {
+      expect(rule.alert).toMatch(/^Ztsh[A-Za-z]+$/);
+      expect(metricsOf(rule.expr).error, `${rule.alert}: ${rule.expr}`).toBeUndefined();
+      expect(['critical', 'warning', 'info']).toContain(rule.labels.severity);
+      expect(rule.annotations.summary).toBeTruthy();
+      if (rule.for) expect(rule.for).toMatch(/^\d+[smh]$/);
+    }
+    const names = rules.map((r) => r.alert);
+    expect(new Set(names).size).toBe(names.length);
+    // The ones platform teams run on the audit stream.
+    expect(names).toEqual(expect.arrayContaining(['ZtshExecIntoProduction', 'ZtshCertificateIssuanceFailures', 'ZtshRefusalBurst', 'ZtshAgentOffline']));
+    const exec = rules.find((r) => r.alert === 'ZtshExecIntoProduction')!.expr;
+    expect(exec).toMatch(/ztsh_sessions_started_total\{kind="exec"/);
+    expect(rules.find((r) => r.alert === 'ZtshRefusalBurst')!.expr).toMatch(/code="403"/);
+    expect(rules.find((r) => r.alert === 'ZtshAgentOffline')!.expr).toMatch(/ztsh_tunnels_online\) == 0/);
+  });
+
+  it('grafana/ztsh-dashboard.json: a dashboard model with a Prometheus data source variable; every query parses', () => {
+    const d = dashboard();
+    expect(d).toMatchObject({ title: 'ztsh', uid: expect.stringMatching(/^[\w-]{1,40}$/), schemaVersion: expect.any(Number) });
+    const vars = d.templating.list as { name: string; type: string; query: unknown; datasource?: unknown }[];
+    expect(vars.find((v) => v.name === 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    const ids = new Set<number>();
+    for (const p of d.panels as { id: number; type: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: unknown; targets?: { refId: string; expr: string }[] }[]) {
+      expect(ids.has(p.id), `panel id ${p.id} twice`).toBe(false);
+      ids.add(p.id);
+      expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
+      expect(p.gridPos.h).toBeGreaterThan(0);
+      if (p.type === 'row') continue;
+      expect(p.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
+      expect(p.targets!.length).toBeGreaterThan(0);
+      for (const t of p.targets!) expect(metricsOf(asPromql(t.expr)).error, t.expr).toBeUndefined();
+    }
+    for (const v of vars.filter((x) => x.type === 'query')) expect(v.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
+  });
+
+  it('every metric the alerts and the dashboard name is in a live scrape of ztshd and of an agent', async () => {
+    const stack = await startTestStack({ metrics: { listen: '127.0.0.1:0' } });
+    const agent = await startAgentOps('127.0.0.1:0', pino({ level: 'silent' }));
+    let exposed: Set<string>;
+    try {
+      const scrapes = [await scrape(new URL('/metrics', stack.ztshd.metricsUrl!)), await scrape(new URL('/metrics', agent.url))];
+      exposed = new Set(scrapes.flatMap((s) => [...s.families, ...s.samples.map((x) => x.name)]));
+    } finally {
+      await agent.close();
+      await stack.close();
+    }
+    const d = dashboard();
+    const used = new Set([
+      ...ruleDoc().spec.groups.flatMap((g) => g.rules).flatMap((r) => metricsOf(r.expr).names),
+      ...dashboardExprs(d).flatMap((e) => metricsOf(asPromql(e)).names),
+      // label_values(<metric>, <label>) of the dashboard's variables.
+      ...(d.templating.list as { query: unknown }[]).flatMap((v) => [...JSON.stringify(v.query).matchAll(/label_values\((\w+),/g)].map((m) => m[1]!)),
+    ]);
+    expect(used.size).toBeGreaterThan(15);
+    const missing = [...used].filter((name) => !exposed.has(name) && !exposed.has(name.replace(/_(bucket|sum|count)$/, '')));
+    expect(missing).toEqual([]);
   });
 });

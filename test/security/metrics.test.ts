@@ -121,11 +121,12 @@ describe('/metrics answers only the exact path with the exact token', () => {
     expect(posted.status).toBe(405);
   });
 
-  it('on the main listener, /metrics asks for the same token, over HTTP/1.1 and HTTP/2', async () => {
-    expect((await rawRequest(k.stack, { path: '/metrics' })).status).toBe(401);
-    expect((await rawRequest(k.stack, { path: '/metrics', as: k.alice })).status).toBe(401);
-    expect(await h2('GET', '/metrics')).toBe(401);
-    expect((await rawRequest(k.stack, { path: '/metrics', headers: auth })).status).toBe(200);
+  it('with a listener of its own, the main listener serves no /metrics, not even for the token, over HTTP/1.1 or HTTP/2', async () => {
+    for (const res of [await rawRequest(k.stack, { path: '/metrics' }), await rawRequest(k.stack, { path: '/metrics', headers: auth }), await rawRequest(k.stack, { path: '/metrics', as: k.alice, headers: auth })]) {
+      expect(res.status).toBe(404);
+      expect(res.body).not.toMatch(/ztsh_|process_/);
+    }
+    expect(await h2('GET', '/metrics')).toBe(404);
   });
 });
 

@@ -37,7 +37,7 @@ export const MetricsConfigSchema = z
   .strictObject({
     /** An operations listener of its own (plain HTTP: /metrics, /healthz, /readyz); keep it off public networks. */
     listen: HostPort.optional(),
-    /** Bearer token for /metrics: with it, /metrics is served on the main listener too; on `listen`, it is then required there. */
+    /** Bearer token for /metrics: without `listen`, /metrics is served on the main listener for this token; with it, the token is required there. */
     token: SecretSource.optional(),
   })
   .refine((m) => m.listen !== undefined || m.token !== undefined, 'give listen (an address of its own), token (on the main listener), or both');

@@ -78,6 +78,15 @@ describe('startOps', () => {
     expect(await get(new URL('/metrics', await mainListener(ops)))).toEqual([404, 'the app\n']);
   });
 
+  it('with listen and a token: the token guards the own listener, and /metrics stays off the main one', async () => {
+    const ops = await startOps({ listen: '127.0.0.1:0', token: { env: 'TOKEN' } }, secrets, log);
+    running.push(ops);
+    expect((await get(new URL('/metrics', ops.url!)))[0]).toBe(401);
+    expect((await get(new URL('/metrics', ops.url!), { authorization: 'Bearer a-token-of-enough-length' }))[0]).toBe(200);
+    const main = await mainListener(ops);
+    expect(await get(new URL('/metrics', main), { authorization: 'Bearer a-token-of-enough-length' })).toEqual([404, 'the app\n']);
+  });
+
   it('refuses a short token and a token source that is not there, naming metrics.token', async () => {
     await expect(startOps({ token: { env: 'SHORT' } }, secrets, log)).rejects.toThrow(/metrics\.token: must be at least 16 characters/);
     await expect(startOps({ token: { env: 'NOPE' } }, secrets, log)).rejects.toThrow(/metrics\.token: environment variable NOPE is not set/);

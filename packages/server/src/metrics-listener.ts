@@ -2,9 +2,11 @@
 // @ztsh/protocol ops-http.ts) and where they are served:
 //
 //   main HTTPS listener   /healthz and /readyz always (what the probes use);
-//                         /metrics only with metrics.token, for that bearer token
+//                         /metrics only with metrics.token and no metrics.listen,
+//                         for that bearer token
 //   metrics.listen        all three, plain HTTP on an address of its own;
-//                         /metrics behind the token when one is set
+//                         /metrics behind the token when one is set (and then
+//                         only there)
 //
 // Metrics are off unless the config has a metrics section, and never public
 // by default: either an address the operator chose or a token.
@@ -51,7 +53,9 @@ export async function startOps(config: ZtshdConfig['metrics'], secrets: SecretCo
       }
     }
   }
-  const main = opsEndpoints({ notReady, metrics: token !== undefined ? registry : undefined, token });
+  // With a listener of its own, /metrics stays off the public listener, token or not.
+  const onMain = token !== undefined && !config?.listen;
+  const main = opsEndpoints({ notReady, metrics: onMain ? registry : undefined, token });
   let listener: OpsListener | undefined;
   if (config?.listen) {
     const { host, port } = splitListen(config.listen);
