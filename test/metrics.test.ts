@@ -161,3 +161,42 @@ describe('ztshd /metrics on the main listener behind a token', () => {
     }
   });
 });
+
+describe('auth and the proxy apart, each with its own operations listener', () => {
+  let s: KubeEnv;
+  beforeAll(async () => {
+    s = await startKubeEnv({ split: true, stack: { metrics: { listen: '127.0.0.1:0' } } });
+  });
+  afterAll(() => s?.close());
+
+  it('the proxy counts the kube requests and reads its audit outbox; auth counts the certificates', async () => {
+    const proxyOps = s.stack.split!.proxy.metricsUrl!;
+    const authOps = s.stack.split!.auth.metricsUrl!;
+    expect(proxyOps.port).not.toBe(authOps.port);
+    const r = await runKubectl(bin, ['get', 'pods'], { env: s.env, timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const proxy = await scrape(new URL('/metrics', proxyOps));
+    expect(proxy.sum('ztsh_kube_requests_total', { cluster: 'sandbox', verb: 'list', code: '200' })).toBeGreaterThanOrEqual(1);
+    expect(proxy.value('ztsh_tunnels_online', { cluster: 'sandbox' })).toBe(1);
+    expect(proxy.value('ztsh_audit_queue_depth')).toBeGreaterThanOrEqual(0);
+    expect(proxy.value('ztsh_audit_write_errors_total')).toBe(0);
+    expect(proxy.families.has('ztsh_certificates_issued_total')).toBe(false);
+    const auth = await scrape(new URL('/metrics', authOps));
+    expect(auth.value('ztsh_certificates_issued_total', { kind: 'user' })).toBeGreaterThanOrEqual(1);
+    // The agent's join and the proxy's own join are host certificates.
+    expect(auth.value('ztsh_certificates_issued_total', { kind: 'host' })).toBeGreaterThanOrEqual(2);
+    expect(auth.families.has('ztsh_kube_requests_total')).toBe(false);
+  });
+
+  // Last: it stops the auth service.
+  it('the proxy is ready while its copy of auth\'s state is fresh, and says so when auth is gone', async () => {
+    const readyz = () => scrape(new URL('/readyz', s.stack.split!.proxy.metricsUrl!));
+    expect((await readyz()).text).toBe('ok\n');
+    await s.stack.split!.auth.close();
+    // The proxy gives auth STALE_MS to come back before it calls itself unready.
+    await eventually(async () => (await readyz()).status === 503, 'the proxy to notice auth is gone', 30_000);
+    expect((await readyz()).text).toBe('not ready: auth service unreachable\n');
+    const health = await scrape(new URL('/healthz', s.stack.split!.proxy.metricsUrl!));
+    expect([health.status, health.text]).toEqual([200, 'ok\n']);
+  });
+});
