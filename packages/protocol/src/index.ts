@@ -10,3 +10,4 @@ export * from './internal-api.ts';
 export * from './tunnel-stream.ts';
 export * from './role-evaluator.ts';
 export * from './body-framing.ts';
+export * from './query-values.ts';
