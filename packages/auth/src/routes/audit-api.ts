@@ -36,7 +36,7 @@ export function sessionIdOf(deps: LoginDeps, text: string, name: string): string
   if ('id' in ref) return ref.id;
   const { count, id } = deps.storage.sessions.withPrefix(ref.prefix);
   if (count === 0 || !id) throw new ZtshError('not_found', `no session id starts with ${ref.prefix}`, { hint: 'ztsh recordings ls lists sessions' });
-  if (count > 1) throw new ZtshError('bad_request', `${name}: ${ref.prefix} is the start of ${count} session ids`, { hint: 'give more characters of the id' });
+  if (count > 1) throw new ZtshError('bad_request', `${ref.prefix} is the start of ${count} session ids`, { hint: 'give more characters of the id' });
   return id;
 }
 
