@@ -18,6 +18,19 @@ import { httpLogin } from './helpers/http-login.ts';
 import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
 import { loggedInEnv } from './helpers/profile.ts';
 import { runOnTty } from './helpers/tty.ts';
+import { storeSession } from './helpers/stored-session.ts';
+
+/** A time as the CLI shows it in a table: local, to the second, with the offset. */
+const LOCAL_TIME = /(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2}:\d{2})/;
+
+/** The instant a shown time names, after checking its offset is Berlin's (winter or summer). */
+function berlinInstant(text: string): number {
+  const m = LOCAL_TIME.exec(text);
+  expect(m, text).not.toBeNull();
+  expect(['+01:00', '+02:00']).toContain(m![3]);
+  return Date.parse(`${m![1]}T${m![2]}${m![3]}`);
+}
+const toSecond = (iso: string) => Math.floor(Date.parse(iso) / 1000) * 1000;
 
 let k: KubeEnv;
 let carol: Record<string, string>;
@@ -162,6 +175,50 @@ describe('recordings', () => {
     }
   });
 
+  it('plays a session by the first 8 characters of its id, and refuses a prefix two ids share', async () => {
+    const prefix = session.id.slice(0, 8);
+    const byPrefix = await cli(['play', prefix, '--format', 'text'], carol);
+    expect(byPrefix.code, byPrefix.stderr).toBe(0);
+    expect(byPrefix.stdout).toBe((await cli(['play', session.id, '--format', 'text'], carol)).stdout);
+    const byEvents = await cliJson<AuditEvent[]>(['audit', 'search', '--session', prefix], carol);
+    expect(byEvents.map((e) => e.type).sort()).toEqual(['kube.request', 'session.end', 'session.start']);
+
+    for (const last of ['1', '2']) storeSession(k.stack, { id: `ee11ee11-0000-4000-8000-00000000000${last}`, user: 'dave', output: ['twin\r\n'] });
+    const twins = await cli(['play', 'ee11ee11'], carol);
+    expect(twins.code).toBe(1);
+    expect(twins.stderr).toBe('error: ee11ee11 is the start of 2 session ids\nhint: give more characters of the id\n');
+    const none = await cli(['play', 'ee11ee12'], carol);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^error: no session id starts with ee11ee12\n/);
+    const whole = await cli(['play', 'ee11ee11-0000-4000-8000-000000000002', '--format', 'text'], carol);
+    expect(whole.stdout).toBe('twin\n');
+  });
+
+  it('takes now for --since and --until', async () => {
+    const until = await cliJson<SessionInfo[]>(['recordings', 'ls', '--user', 'alice', '--until', 'now'], carol);
+    expect(until.map((s) => s.id)).toContain(session.id);
+    expect(await cliJson<SessionInfo[]>(['recordings', 'ls', '--user', 'alice', '--since', 'now'], carol)).toEqual([]);
+    const starts = await cliJson<AuditEvent[]>(['audit', 'search', '--type', 'session.start', '--since', '1h', '--until', 'now'], carol);
+    expect(starts.map((e) => e.fields.sessionId)).toContain(session.id);
+  });
+
+  it('shows times in the local zone ($TZ) with the offset; JSON keeps UTC', async () => {
+    const berlin = { ...carol, TZ: 'Europe/Berlin' };
+    const ls = await cli(['recordings', 'ls', '--user', 'alice', '--kind', 'exec'], berlin);
+    expect(ls.stdout).toMatch(/^SESSION\s+STARTED\s+USER/);
+    expect(berlinInstant(ls.stdout.split('\n').find((l) => l.startsWith(session.id))!)).toBe(toSecond(session.startedAt));
+    expect(session.startedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+
+    const [start] = await cliJson<AuditEvent[]>(['audit', 'search', '--session', session.id, '--type', 'session.start'], carol);
+    const table = await cli(['audit', 'search', '--session', session.id, '--type', 'session.start'], berlin);
+    expect(berlinInstant(table.stdout.split('\n')[1]!)).toBe(toSecond(start!.time));
+
+    const status = await cli(['status'], berlin);
+    const { validUntil } = JSON.parse((await cli(['status', '--format', 'json'], carol)).stdout) as { validUntil: string };
+    expect(validUntil).toMatch(/Z$/);
+    expect(berlinInstant(/Valid until: +(.*)$/m.exec(status.stdout)![1]!)).toBe(toSecond(validUntil));
+  });
+
   it('records refusals as failed events', async () => {
     const r = await runKubectl(kubectlBin, ['get', 'secrets'], { env: k.env, timeoutMs: 30_000 });
     expect(r.code).not.toBe(0);
@@ -240,8 +297,9 @@ describe('locks', () => {
     const refused = await runKubectl(kubectlBin, ['get', 'pods'], { env: k.env, timeoutMs: 30_000 });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('incident 42');
-    const ls = await cli(['lock', 'ls'], bob);
+    const ls = await cli(['lock', 'ls'], { ...bob, TZ: 'Europe/Berlin' });
     expect(ls.stdout).toContain(lock.id);
+    expect(berlinInstant(ls.stdout.split('\n').find((l) => l.startsWith(lock.id))!)).toBe(toSecond(lock.createdAt));
     const notAdmin = await cli(['lock', 'add', '--user', 'bob'], carol);
     expect(notAdmin.stderr).toMatch(/lacks the "admin" permission/);
 

@@ -68,6 +68,49 @@ describe('CLI errors', () => {
   });
 });
 
+describe('usage errors exit 2, with one line that says what is wrong', () => {
+  // Each is refused before anything is sent: no login, no proxy needed.
+  const cases: [string[], RegExp][] = [
+    [['audit', 'search', '--bogus'], /^error: unknown option '--bogus'/],
+    [['play'], /^error: missing required argument 'session-id'/],
+    [['status', '--proxy'], /^error: option '--proxy <url>' argument missing/],
+    [['audit', 'search', '--format', 'xml'], /^error: option '--format <format>' argument 'xml' is invalid\. Allowed choices are text, json\./],
+    [['recordings', 'ls', '--kind', 'ssh'], /^error: option '--kind <kind>' argument 'ssh' is invalid/],
+    [['nope'], /^error: unknown command 'nope'/],
+    [['kube', 'login', 'a', 'b'], /^error: too many arguments for 'login'/],
+    [[], /^Usage: ztsh /],
+    [['audit'], /^Usage: ztsh audit /],
+    [['audit', 'search', '--limit', 'abc'], /^error: --limit: "abc" must be a whole number above 0$/m],
+    [['recordings', 'ls', '--limit', '0'], /^error: --limit: "0" must be a whole number above 0$/m],
+    [['audit', 'search', '--since', 'garbage'], /^error: --since: "garbage" is not a time\nhint: use now, an ISO 8601 time/],
+    [['recordings', 'ls', '--until', '2026-02-31'], /^error: --until: "2026-02-31" is not a day of the calendar/],
+    [['audit', 'search', '--since', 'now', '--until', '1h'], /^error: --since \(now\) is after --until \(1h\)/],
+    [['audit', 'search', '--type', 'kube'], /^error: --type: "kube" is neither an event type nor a prefix ending in "\." or "\*"\nhint: known types: user\.login, .*kube\.request/],
+    [['audit', 'search', '--session', 'abc'], /^error: --session: "abc" is too short a prefix of a session id/],
+    [['play', '6f1c%'], /^error: ztsh play: "6f1c%" is not a session id\nhint: give the session id as ztsh recordings ls shows it, or its first 4 or more characters/],
+    [['play', 'x', '--speed', 'fast'], /^error: --speed: "fast" must be a number above 0/],
+    [['audit', 'export', '--after', '-1'], /^error: --after: "-1" must be an event number/],
+    [['lock', 'add', '--user', 'a', '--ttl', 'soon'], /^error: --ttl: "soon" is not a duration/],
+  ];
+  for (const [args, message] of cases) {
+    it(`ztsh ${args.join(' ') || '(nothing)'}`, async () => {
+      const r = await cli(args, { ZTSH_HOME: newZtshHome() });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(r.stdout).toBe('');
+    });
+  }
+
+  it('help and the version are no errors', async () => {
+    for (const args of [['--help'], ['audit', 'search', '--help'], ['--version']]) {
+      const r = await cli(args, { ZTSH_HOME: newZtshHome() });
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stderr).toBe('');
+    }
+  });
+});
+
 describe('ztsh identity export', () => {
   let home: string;
   beforeAll(async () => {

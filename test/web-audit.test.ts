@@ -17,6 +17,7 @@ import { totpNow } from './helpers/http-login.ts';
 import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
 import { signInAtIdp } from './helpers/login-page.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
+import { storeSession } from './helpers/stored-session.ts';
 
 const [alice, bob, carol] = DEV_USERS as [(typeof DEV_USERS)[0], (typeof DEV_USERS)[0], (typeof DEV_USERS)[0]];
 const kubectlBin = findKubectl('1.33', process.env.PATH)!;
@@ -139,6 +140,45 @@ describe('the auditors\' web page', () => {
     await page.locator('#events tbody tr').first().waitFor();
     const types = await page.locator('#events tbody tr td:nth-child(2)').allInnerTexts();
     expect(types).toEqual(['session.end', 'session.start']);
+  });
+
+  it('shows times in the browser\'s zone, with the offset', async () => {
+    const page = carolPage;
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'Europe/Berlin' });
+    await page.goto(new URL('/web#sessions?user=alice', k.stack.url).toString());
+    await page.reload();
+    const shown = await page.locator('#sessions tbody tr td.time').first().innerText();
+    const [session] = k.stack.ztshd.auth.storage.sessions.search({ user: 'alice', limit: 1 });
+    const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2}:\d{2})$/.exec(shown);
+    expect(m, shown).not.toBeNull();
+    expect(['+01:00', '+02:00']).toContain(m![3]);
+    expect(Date.parse(`${m![1]}T${m![2]}${m![3]}`)).toBe(Math.floor(session!.startedAt / 1000) * 1000);
+    await cdp.detach();
+  });
+
+  it('replays a 200-column session at a legible size, scrolling sideways; an 80-column one fits', async () => {
+    const page = carolPage;
+    const wide = storeSession(k.stack, { width: 200, height: 30, user: 'dave', output: [`${'0123456789'.repeat(20)}\r\n`, 'wide-end-marker\r\n'] });
+    const narrow = storeSession(k.stack, { width: 80, height: 24, user: 'dave', output: ['narrow-marker\r\n'] });
+    const playerOf = async (id: string, marker: string) => {
+      await page.goto(new URL(`/web#session/${id}`, k.stack.url).toString());
+      await page.reload();
+      await page.locator('#player .ap-term').waitFor();
+      await page.locator('#player .ap-play-button').click();
+      await page.waitForFunction((text) => document.querySelector('#player .ap-term')?.textContent?.includes(text), marker, { timeout: 20_000 });
+      return page.evaluate(() => {
+        const box = document.querySelector<HTMLElement>('#player')!;
+        const term = document.querySelector<HTMLElement>('#player .ap-term')!;
+        return { fontPx: parseFloat(getComputedStyle(term).fontSize), scrollWidth: box.scrollWidth, clientWidth: box.clientWidth };
+      });
+    };
+    const w = await playerOf(wide.id, 'wide-end-marker');
+    expect(w.fontPx).toBeGreaterThanOrEqual(12);
+    expect(w.scrollWidth).toBeGreaterThan(w.clientWidth);
+    const n = await playerOf(narrow.id, 'narrow-marker');
+    expect(n.fontPx).toBeGreaterThanOrEqual(12);
+    expect(n.scrollWidth).toBeLessThanOrEqual(n.clientWidth);
   });
 
   it('acts on the cookie only for this site\'s own requests', async () => {

@@ -1,6 +1,7 @@
 // ztsh: the command line for engineers and auditors.
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { CliError, formatCliError } from './cli-error.ts';
+import { exitOnClosedPipe } from './closed-pipe.ts';
 import { defaultContext } from './context.ts';
 import { exportIdentity } from './commands/identity.ts';
 import { login, VERSION } from './commands/login.ts';
@@ -11,12 +12,16 @@ import { auditExport, auditSearch, auditVerify } from './commands/audit.ts';
 import { lockAdd, lockLs, lockRm } from './commands/lock.ts';
 import { play, recordingsLs, recordingsSearch } from './commands/recordings.ts';
 
+exitOnClosedPipe(process.stdout);
+exitOnClosedPipe(process.stderr);
 const ctx = defaultContext(process.env);
 const program = new Command('ztsh')
   .description('Log in once with SSO and a second factor; reach Kubernetes through the ztsh proxy.')
   .version(VERSION)
   .showHelpAfterError()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  // Throw instead of exiting, here and in every subcommand (they inherit it): usage errors exit 2 below.
+  .exitOverride();
 
 program
   .command('login')
@@ -162,6 +167,11 @@ lock
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.stderr.write(formatCliError(error, Boolean(process.env.ZTSH_DEBUG)));
-  process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  if (error instanceof CommanderError) {
+    // commander has said what is wrong (or shown the help or version asked for).
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    process.stderr.write(formatCliError(error, Boolean(process.env.ZTSH_DEBUG)));
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  }
 }

@@ -11,3 +11,4 @@ export * from './tunnel-stream.ts';
 export * from './role-evaluator.ts';
 export * from './body-framing.ts';
 export * from './ops-http.ts';
+export * from './query-values.ts';

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { ZtshError } from '@ztsh/protocol';
 import { loadConfigFile } from './config.ts';
@@ -10,12 +10,19 @@ import { startFromConfig } from './start.ts';
 import { tokensCommand } from './tokens-command.ts';
 import { locksCommand } from './locks-command.ts';
 import { agentCommand } from './agent-command.ts';
+import { addressInUseLine } from './listen-error.ts';
 
 const VERSION = '0.1.0';
 const env = process.env;
 
-function fail(error: unknown): never {
-  if (error instanceof ZtshError) {
+/** remedy: what to do when the address is in use, in this command's terms. */
+function fail(error: unknown, remedy = 'give it another address to listen on'): never {
+  // commander has said what is wrong, or shown the help or version asked for: usage errors exit 2.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+  const inUse = addressInUseLine(error, remedy);
+  if (inUse) {
+    process.stderr.write(inUse);
+  } else if (error instanceof ZtshError) {
     process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
   } else {
     process.stderr.write(`error: ${(error as Error)?.stack ?? String(error)}\n`);
@@ -34,7 +41,24 @@ function onSignals(close: () => Promise<void>): void {
   }
 }
 
-const program = new Command('ztshd').description('ztsh access plane server: auth service and proxy').version(VERSION);
+// `ztshd tokens ls | head`: a reader that has had enough is no error (the status a tool killed by SIGPIPE has).
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(141);
+  throw error;
+});
+
+/** --port: a whole number a socket can bind (0: any free port). */
+function portNumber(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new InvalidArgumentError('a port is a whole number from 0 to 65535.');
+  return port;
+}
+
+const program = new Command('ztshd')
+  .description('ztsh access plane server: auth service and proxy')
+  .version(VERSION)
+  // Throw instead of exiting, here and in every subcommand (they inherit it): fail() exits 2 for usage errors.
+  .exitOverride();
 
 program
   .command('start')
@@ -47,7 +71,7 @@ program
       const running = await startFromConfig({ config: loaded.config, baseDir: loaded.baseDir, env, log });
       onSignals(running.close);
     } catch (error) {
-      fail(error);
+      fail(error, `give another port in the listen address of ${options.config} (proxy.listen, auth.listen)`);
     }
   });
 
@@ -59,12 +83,12 @@ program
   )
   .option('--data-dir <dir>', 'where the database, CA keys and TLS files live', '.ztsh-dev')
   .option('--host <address>', 'address to bind', '127.0.0.1')
-  .option('--port <port>', 'port of the proxy', '3080')
+  .option('--port <port>', 'port of the proxy; another one runs a second dev stack beside the first (0: any free port)', portNumber, 3080)
   .addOption(new Option('--sandbox-only', 'serve the sandbox test double; do not look at the kubeconfig').conflicts('kubeContext'))
   .option('--kube-context <name>', 'serve this kubeconfig context instead of the current one, wherever its apiserver is')
   .option('--split', 'run auth and the proxy apart (two listeners speaking HTTPS), as services: [auth] and [proxy] do')
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('warn'))
-  .action(async (options: { dataDir: string; host: string; port: string; logLevel: string; sandboxOnly?: boolean; kubeContext?: string; split?: boolean }) => {
+  .action(async (options: { dataDir: string; host: string; port: number; logLevel: string; sandboxOnly?: boolean; kubeContext?: string; split?: boolean }) => {
     try {
       // Loaded only here: the dev IdP is a development tool, not part of a production ztshd.
       const { startDevStack, trustForCli } = await import('./dev-stack.ts');
@@ -75,7 +99,7 @@ program
       const stack = await startDevStack({
         dataDir,
         host: options.host,
-        port: Number(options.port),
+        port: options.port,
         log,
         env,
         sandbox: true,
@@ -90,13 +114,19 @@ program
       );
       onSignals(stack.close);
     } catch (error) {
-      fail(error);
+      fail(error, `run this one on another port with --port ${options.port > 0 && options.port < 65535 ? options.port + 1 : 3081}`);
     }
   });
 
 program.addCommand(tokensCommand((t) => process.stdout.write(t)));
 program.addCommand(locksCommand((t) => process.stdout.write(t)));
 program.addCommand(agentCommand(env, onSignals));
+// Added commands do not inherit exitOverride as those made with .command() do.
+const throwOnExit = (command: Command): void => {
+  command.exitOverride();
+  command.commands.forEach(throwOnExit);
+};
+throwOnExit(program);
 
 try {
   await program.parseAsync(process.argv);

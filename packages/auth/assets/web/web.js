@@ -44,11 +44,13 @@ async function api(path, params = {}) {
 
 const pad = (n) => String(n).padStart(2, '0');
 
-/** Local time, to the second: 2026-11-23 10:04:05 */
+/** Local time, to the second, with the offset, as the CLI shows it: 2026-11-23 10:04:05 +01:00 */
 function when(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const offset = -d.getTimezoneOffset();
+  const zone = `${offset < 0 ? '-' : '+'}${pad(Math.trunc(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone}`;
 }
 
 function duration(ms) {
@@ -224,6 +226,24 @@ function eventItem(e) {
 let player;
 let lastList = '#sessions';
 
+/** Below this the replay is hard to read: a wide terminal keeps it and scrolls sideways instead. */
+const MIN_FONT_PX = 13;
+/** A monospace cell is about 0.6 of the font size wide. */
+const CELL_WIDTH_EM = 0.6;
+
+/** The widest the terminal gets in a recording: its header's width, or a later resize. */
+function castColumns(text) {
+  const newline = text.indexOf('\n');
+  let cols = Number(JSON.parse(newline < 0 ? text : text.slice(0, newline)).width) || 80;
+  for (const m of text.matchAll(/,\s*"r"\s*,\s*"(\d+)x\d+"/g)) cols = Math.max(cols, Number(m[1]));
+  return cols;
+}
+
+/** Fit to the width when that stays legible, else a fixed legible size (the .player box scrolls). */
+function sizing(cols, width) {
+  return width / (cols * CELL_WIDTH_EM) >= MIN_FONT_PX ? { fit: 'width' } : { fit: false, terminalFontSize: `${MIN_FONT_PX}px` };
+}
+
 async function sessionView(root, id) {
   const { session: s, events } = await api(`/v1/recordings/${encodeURIComponent(id)}`);
   // Moved on while this loaded: the root is no longer on the page.
@@ -243,11 +263,14 @@ async function sessionView(root, id) {
     ),
   );
   if (s.recorded) {
-    player = window.AsciinemaPlayer.create({ url: `/v1/recordings/${encodeURIComponent(s.id)}/cast`, fetchOpts: { credentials: 'same-origin' } }, screen, {
-      preload: true,
-      fit: 'width',
-      idleTimeLimit: 2,
-    });
+    // Fetched here, not by the player, to size the terminal by its width before it is drawn.
+    const res = await fetch(`/v1/recordings/${encodeURIComponent(s.id)}/cast`, { credentials: 'same-origin' });
+    if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => ({}))).error || {});
+    const cast = await res.text();
+    if (!root.isConnected) return;
+    const size = sizing(castColumns(cast), screen.clientWidth);
+    screen.classList.toggle('wide', size.fit === false);
+    player = window.AsciinemaPlayer.create({ data: cast }, screen, { preload: true, idleTimeLimit: 2, ...size });
   }
 }
 

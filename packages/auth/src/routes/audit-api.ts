@@ -7,7 +7,7 @@ import type { Context } from 'koa';
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { AuditSearchResponse, AuditVerifyResponse, RecordingResponse, RecordingsResponse, ZtshError, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
+import { AuditSearchResponse, AuditVerifyResponse, checkEventTypeFilter, parseSessionRef, RecordingResponse, RecordingsResponse, ZtshError, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
 import { requirePermission } from '../http/caller.ts';
 import { respond } from '../http/guard.ts';
 import { flag, param, searchText, seqOf, timeRange, wholeNumber } from '../http/query.ts';
@@ -27,10 +27,25 @@ export function sessionInfo(s: SessionRecord): SessionInfo {
   return { ...rest, startedAt: new Date(startedAt).toISOString(), endedAt: endedAt === null ? null : new Date(endedAt).toISOString(), recorded: recordingPath !== null };
 }
 
+/**
+ * A session id, or a unique prefix of one (the first 8 characters, as people
+ * copy them), as the whole id; an unknown id is left for the caller to 404.
+ */
+export function sessionIdOf(deps: LoginDeps, text: string, name: string): string {
+  const ref = parseSessionRef(text, name);
+  if ('id' in ref) return ref.id;
+  const { count, id } = deps.storage.sessions.withPrefix(ref.prefix);
+  if (count === 0 || !id) throw new ZtshError('not_found', `no session id starts with ${ref.prefix}`, { hint: 'ztsh recordings ls lists sessions' });
+  if (count > 1) throw new ZtshError('bad_request', `${ref.prefix} is the start of ${count} session ids`, { hint: 'give more characters of the id' });
+  return id;
+}
+
 function auditQuery(ctx: Context, deps: LoginDeps): AuditQuery {
   const { since, until } = timeRange(ctx, deps.clock.now());
   const outcome = param(ctx, 'outcome');
   if (outcome && outcome !== 'success' && outcome !== 'failure') throw new ZtshError('bad_request', `outcome: "${outcome}" must be success or failure`);
+  const type = param(ctx, 'type');
+  const session = param(ctx, 'session');
   const before = param(ctx, 'before');
   let cursor: AuditQuery['before'];
   if (before) {
@@ -44,9 +59,9 @@ function auditQuery(ctx: Context, deps: LoginDeps): AuditQuery {
   return {
     user: param(ctx, 'user'),
     cluster: param(ctx, 'cluster'),
-    type: param(ctx, 'type'),
+    type: type === undefined ? undefined : checkEventTypeFilter(type),
     success: outcome ? outcome === 'success' : undefined,
-    sessionId: param(ctx, 'session'),
+    sessionId: session === undefined ? undefined : sessionIdOf(deps, session, 'session'),
     since: since?.toISOString(),
     until: until?.toISOString(),
     text: searchText(ctx, 'q'),
@@ -153,9 +168,9 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
     respond(ctx, RecordingsResponse, { sessions: sessions.map(sessionInfo), ...(last && sessions.length === limit ? { next: `${last.startedAt}_${last.id}` } : {}) });
   });
 
-  const sessionOr404 = (id: string) => {
-    const session = deps.storage.sessions.get(id);
-    if (!session) throw new ZtshError('not_found', `no session ${id}`, { hint: 'ztsh recordings ls lists sessions' });
+  const sessionOr404 = (idOrPrefix: string) => {
+    const session = deps.storage.sessions.get(sessionIdOf(deps, idOrPrefix, 'id'));
+    if (!session) throw new ZtshError('not_found', `no session ${idOrPrefix}`, { hint: 'ztsh recordings ls lists sessions' });
     return session;
   };
 

@@ -52,6 +52,8 @@ export function sqliteSessions(db: Database): Storage['sessions'] {
     `INSERT INTO sessions (${fields.map((f) => SESSION_COLUMNS[f]).join(', ')}, proxy_id) VALUES (${fields.map((f) => `@${f}`).join(', ')}, @proxyId)`,
   );
   const get = db.prepare('SELECT * FROM sessions WHERE id = ?');
+  // The prefix reaches SQL only as a parameter, with LIKE's own wildcards escaped.
+  const withPrefix = db.prepare("SELECT COUNT(*) AS count, MIN(id) AS id FROM sessions WHERE id LIKE ? ESCAPE '\\'");
   const replaceText = db.transaction((id: string, command: string, content: string) => {
     db.prepare('DELETE FROM sessions_fts WHERE session_id = ?').run(id);
     db.prepare('INSERT INTO sessions_fts (session_id, command, content) VALUES (?, ?, ?)').run(id, command, content);
@@ -73,6 +75,10 @@ export function sqliteSessions(db: Database): Storage['sessions'] {
       const row = get.get(id) as Row | undefined;
       return row ? sessionFromRow(row) : undefined;
     },
+    withPrefix: (prefix) => {
+      const row = withPrefix.get(`${likeEscape(prefix)}%`) as { count: number; id: string | null };
+      return { count: row.count, id: row.id ?? undefined };
+    },
     search: (q) => searchSessions(db, q),
     index: (id, command, content) => void replaceText(id, command, content),
     unfinished: (proxyId = null) =>
@@ -82,6 +88,11 @@ export function sqliteSessions(db: Database): Storage['sessions'] {
       return row ? row.proxy_id : undefined;
     },
   };
+}
+
+/** `text` as a LIKE pattern that matches only itself. */
+export function likeEscape(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function searchSessions(db: Database, q: SessionQuery): SessionRecord[] {

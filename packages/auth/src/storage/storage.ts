@@ -239,6 +239,8 @@ export interface Storage {
     insert(session: SessionRecord, proxyId?: string | null): void;
     update(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): void;
     get(id: string): SessionRecord | undefined;
+    /** How many sessions have an id starting with `prefix`, and the first of their ids. */
+    withPrefix(prefix: string): { count: number; id: string | undefined };
     /** Newest first. */
     search(query: SessionQuery): SessionRecord[];
     /** Stores the text the full-text search sees for this session (replaces any earlier). */

@@ -2,6 +2,8 @@
 import { AuditSearchResponse, AuditVerifyResponse, type AuditEvent } from '@ztsh/protocol';
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
+import { localTime } from '../local-time.ts';
+import { checkTimeOptions, checkTypeOption, sessionOption } from '../query-options.ts';
 import { formatTable } from '../table.ts';
 import { safeJson, safeJsonText, safeText } from '../terminal-safe.ts';
 
@@ -56,6 +58,9 @@ export function parseLimit(text: string): number {
 
 export async function auditSearch(ctx: CliContext, options: AuditSearchOptions): Promise<void> {
   const want = parseLimit(options.limit);
+  checkTimeOptions(options);
+  checkTypeOption(options.type);
+  if (options.session) options = { ...options, session: sessionOption(options.session, '--session') };
   const events = await withUserApi(ctx, options.proxy, async (api) => {
     const found: AuditEvent[] = [];
     let before: string | undefined;
@@ -76,7 +81,7 @@ export async function auditSearch(ctx: CliContext, options: AuditSearchOptions):
     return;
   }
   const rows = events.map((e) => [
-    e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    localTime(e.time),
     e.type,
     e.user ?? '-',
     String((e.fields as Record<string, unknown>).cluster ?? '-'),

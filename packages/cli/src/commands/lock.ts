@@ -3,6 +3,7 @@ import { LockSchema, LocksResponse, type LockInfo } from '@ztsh/protocol';
 import { z } from 'zod';
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
+import { localTime } from '../local-time.ts';
 import { formatTable } from '../table.ts';
 import { safeJson, safeText } from '../terminal-safe.ts';
 
@@ -13,7 +14,7 @@ export async function lockAdd(ctx: CliContext, options: { proxy?: string; user?:
   const lock = await withUserApi(ctx, options.proxy, (api) => api.call('POST', '/v1/locks', LockSchema, body));
   if (options.format === 'json') return ctx.stdout(safeJson(lock));
   const id = safeText(lock.id);
-  ctx.stdout(`Locked ${safeText(describe(lock))} (lock ${id}${lock.expiresAt ? `, until ${safeText(lock.expiresAt)}` : ', until removed'}).\nTheir requests are refused and their live sessions end now. Undo: ztsh lock rm ${id}\n`);
+  ctx.stdout(`Locked ${safeText(describe(lock))} (lock ${id}${lock.expiresAt ? `, until ${safeText(localTime(lock.expiresAt))}` : ', until removed'}).\nTheir requests are refused and their live sessions end now. Undo: ztsh lock rm ${id}\n`);
 }
 
 function describe(lock: LockInfo): string {
@@ -24,7 +25,7 @@ export async function lockLs(ctx: CliContext, options: { proxy?: string; format:
   const { locks } = await withUserApi(ctx, options.proxy, (api) => api.call('GET', '/v1/locks', LocksResponse));
   if (options.format === 'json') return ctx.stdout(safeJson(locks));
   if (locks.length === 0) return ctx.stdout('No locks in force.\n');
-  const rows = locks.map((l) => [l.id, describe(l), l.createdBy, l.createdAt.replace(/\.\d+Z$/, 'Z'), l.expiresAt?.replace(/\.\d+Z$/, 'Z') ?? 'never', l.message ?? '-']);
+  const rows = locks.map((l) => [l.id, describe(l), l.createdBy, localTime(l.createdAt), l.expiresAt ? localTime(l.expiresAt) : 'never', l.message ?? '-']);
   const head = ['LOCK', 'TARGET', 'BY', 'CREATED', 'EXPIRES', 'MESSAGE'];
   ctx.stdout(formatTable(head, rows));
 }

@@ -11,6 +11,7 @@ import { newClientSecrets, type ClientSecrets } from '../login/keys.ts';
 import { openBrowser } from '../login/open-browser.ts';
 import { describeValidity } from './status.ts';
 import { safeText } from '../terminal-safe.ts';
+import { localTime } from '../local-time.ts';
 
 export interface LoginOptions {
   proxy?: string;
@@ -73,7 +74,7 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<voi
     ctx.home.setCurrent(proxy);
     ctx.stdout(
       `Logged in to ${proxy.origin} as ${safeText(certs.user)} (roles: ${safeText(certs.roles.join(', '))}; second factor: ${safeText(certs.mfaMethod ?? 'none')}).\n` +
-        `Certificate valid until ${safeText(certs.validUntil)} (${describeValidity(new Date(certs.validUntil))}).\n`,
+        `Certificate valid until ${safeText(localTime(certs.validUntil))} (${describeValidity(new Date(certs.validUntil))}).\n`,
     );
   } finally {
     await api.close();
@@ -122,7 +123,7 @@ async function browserLogin(run: LoginRun, proxy: URL): Promise<CertificatesT> {
           ? callbackPage('Login failed', [result.message, result.hint ?? '', `ztsh on ${client.hostname} is not logged in.`], false)
           : callbackPage('Logged in', [
               `ztsh on ${client.hostname} is now logged in to ${proxy.host} as ${result.user}.`,
-              `Roles: ${result.roles.join(', ')}. The certificate is valid until ${result.validUntil}.`,
+              `Roles: ${result.roles.join(', ')}. The certificate is valid until ${localTime(result.validUntil)}.`,
               'You can close this tab.',
             ], true),
       timeoutMs,

@@ -4,6 +4,8 @@
 import { parseAsciicast, RecordingsResponse, type SessionInfo } from '@ztsh/protocol';
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
+import { localTime } from '../local-time.ts';
+import { checkTimeOptions, sessionOption } from '../query-options.ts';
 import { formatTable } from '../table.ts';
 import { ReplayFilter, recordedText } from '../recorded-output.ts';
 import { safeJson, safeJsonText } from '../terminal-safe.ts';
@@ -22,6 +24,7 @@ export interface RecordingsOptions {
 
 async function findSessions(ctx: CliContext, options: RecordingsOptions, text?: string): Promise<SessionInfo[]> {
   const want = parseLimit(options.limit);
+  checkTimeOptions(options);
   return withUserApi(ctx, options.proxy, async (api) => {
     const found: SessionInfo[] = [];
     let before: string | undefined;
@@ -56,7 +59,7 @@ function printSessions(ctx: CliContext, sessions: SessionInfo[], format: string)
   };
   const rows = sessions.map((s) => [
     s.id,
-    s.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    localTime(s.startedAt),
     s.user,
     s.cluster,
     s.kind,
@@ -90,7 +93,8 @@ export async function play(ctx: CliContext, sessionId: string, options: PlayOpti
   if (!(speed > 0)) throw new CliError(`--speed: "${options.speed}" must be a number above 0`, 'e.g. --speed 2 plays twice as fast', 2);
   const maxIdle = options.maxIdle === undefined ? Infinity : Number(options.maxIdle);
   if (!(maxIdle > 0)) throw new CliError(`--max-idle: "${options.maxIdle}" must be a number of seconds above 0`, undefined, 2);
-  if (!/^[0-9a-f-]{36}$/.test(sessionId)) throw new CliError(`"${sessionId}" is not a session id`, 'ztsh recordings ls shows them', 2);
+  // A whole id or a unique prefix (the server resolves it); the checked text is what goes into the path.
+  sessionId = sessionOption(sessionId, 'ztsh play');
   const text = await withUserApi(ctx, options.proxy, async (api) => (await api.raw(`/v1/recordings/${sessionId}/cast`, { timeoutMs: 600_000 })).text());
   if (options.format === 'asciicast') {
     // The file as it is, but for characters a terminal may act on, written as the \u escapes they parse back from.

@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { identityFromCertificate } from '@ztsh/protocol';
 import { CliError } from '../cli-error.ts';
 import { resolveProxy, type CliContext } from '../context.ts';
+import { localTime } from '../local-time.ts';
 import { safeJson, safeText } from '../terminal-safe.ts';
 
 export function describeValidity(until: Date, now = new Date()): string {
@@ -66,7 +67,7 @@ export function status(ctx: CliContext, options: { proxy?: string; format: strin
       `  Kube groups:  ${list(view.kubernetesGroups)}`,
       `  Kube users:   ${list(view.kubernetesUsers)}`,
       `  MFA:          ${view.mfaVerified ? `verified (${safeText(view.mfaMethod)})` : 'not used'}`,
-      `  Valid until:  ${safeText(view.validUntil)} [${describeValidity(new Date(view.validUntil))}]`,
+      `  Valid until:  ${localTime(view.validUntil)} [${describeValidity(new Date(view.validUntil))}]`,
       '',
     ].join('\n'),
   );
