@@ -4,7 +4,11 @@
 // process.env: the stack reads KUBECONFIG and HOME only from it.
 import { DEV_USERS } from '@ztsh/server';
 import { findKubectl, runKubectl } from '@ztsh/testkit';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, newZtshHome } from './helpers/cli.ts';
 import { httpLogin } from './helpers/http-login.ts';
@@ -41,5 +45,18 @@ describe('dev stack with the sandbox cluster', () => {
     expect(pods.code, pods.stderr).toBe(0);
     expect(pods.stdout).toMatch(/web-1/);
     expect(pods.stdout).toMatch(/api-1/);
+  });
+});
+
+describe('ztshd dev in a production install', () => {
+  it('says in one line that the dev stack needs a development checkout, and starts nothing', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ztsh-dev-prod-'));
+    // The hook makes @ztsh/testkit unresolvable, as it is where only production dependencies are installed.
+    const hook = fileURLToPath(new URL('./fixtures/without-testkit.mjs', import.meta.url));
+    const ztshd = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', hook, ztshd, 'dev', '--data-dir', dataDir, '--port', '0'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('error: the dev stack needs a development checkout: run pnpm install in the repository (this install has no @ztsh/testkit)\n');
+    expect(readdirSync(dataDir)).toEqual([]);
   });
 });
