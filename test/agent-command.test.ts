@@ -1,7 +1,9 @@
-// `ztshd agent --config agent.yaml` as its own process: joins with the token
-// from the environment, dials the proxy, serves kubectl's requests.
+// The agent as its own process, under both names: `ztsh-agent` (its own
+// binary, run here from sources) and `ztshd agent` (the alias). Each joins
+// with the token from the environment, dials the proxy, serves kubectl's
+// requests, and closes its tunnel on SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const ZTSHD = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** ztsh-agent from its TypeScript sources, as the bundle `pnpm build` makes runs it. */
+const ZTSH_AGENT = ['--import', 'tsx', join(ROOT, 'packages/agent/src/main.ts')];
 let stack: TestStack;
 let kube: KubeDouble;
 beforeAll(async () => {
@@ -20,10 +25,12 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'kube-ca.crt'), tls.caCert);
   writeFileSync(join(dir, 'proxy-ca.crt'), stack.tlsCa);
   writeFileSync(join(dir, 'sa-token'), 'sa\n');
-  writeFileSync(
-    join(dir, 'agent.yaml'),
-    `proxy: ${stack.url.origin}\ncluster: edge\nlabels: { env: dev, region: eu }\nproxy_ca_file: proxy-ca.crt\nstate_dir: state\nkube:\n  server: ${kube.url.origin}\n  token_file: sa-token\n  ca_file: kube-ca.crt\n`,
-  );
+  for (const cluster of ['edge', 'edge-two']) {
+    writeFileSync(
+      join(dir, `${cluster}.yaml`),
+      `proxy: ${stack.url.origin}\ncluster: ${cluster}\nlabels: { env: dev, region: eu }\nproxy_ca_file: proxy-ca.crt\nstate_dir: state-${cluster}\nkube:\n  server: ${kube.url.origin}\n  token_file: sa-token\n  ca_file: kube-ca.crt\n`,
+    );
+  }
   agentDir = dir;
 });
 let agentDir: string;
@@ -32,19 +39,76 @@ afterAll(async () => {
   await stack?.close();
 });
 
-describe('ztshd agent', () => {
-  it('joins with ZTSH_JOIN_TOKEN and brings its cluster online', async () => {
-    const made = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', 'edge', '--data-dir', stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
-    const token = (JSON.parse(made.stdout) as { token: string }).token;
-    const child = spawn(process.execPath, [ZTSHD, 'agent', '--config', join(agentDir, 'agent.yaml')], { env: { PATH: process.env.PATH, ZTSH_JOIN_TOKEN: token }, stdio: 'ignore' });
-    try {
-      await expect.poll(() => stack.ztshd.proxy.tunnels.list().find((c) => c.name === 'edge')?.online, { timeout: 20_000 }).toBe(true);
-      expect(stack.ztshd.proxy.tunnels.labels('edge')).toEqual({ env: 'dev', region: 'eu' });
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.on('close', r));
+function joinToken(cluster: string): string {
+  const made = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
+  return (JSON.parse(made.stdout) as { token: string }).token;
+}
+
+const online = (cluster: string) => stack.ztshd.proxy.tunnels.list().find((c) => c.name === cluster)?.online;
+
+/** Starts the agent with `argv`, waits for its cluster to come online, stops it with SIGTERM; resolves with its exit code. */
+async function runAgent(cluster: string, argv: string[]): Promise<number | null> {
+  const child = spawn(process.execPath, argv, { cwd: ROOT, env: { PATH: process.env.PATH, ZTSH_JOIN_TOKEN: joinToken(cluster) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    await expect.poll(() => online(cluster) || (child.exitCode !== null && `exited: ${stderr}`), { timeout: 30_000 }).toBe(true);
+    expect(stack.ztshd.proxy.tunnels.labels(cluster)).toEqual({ env: 'dev', region: 'eu' });
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const code = await exited;
+  await expect.poll(() => online(cluster)).toBe(false);
+  return code;
+}
+
+describe('ztsh-agent', () => {
+  it('joins with ZTSH_JOIN_TOKEN, brings its cluster online, and exits 0 on SIGTERM', async () => {
+    expect(await runAgent('edge-two', [...ZTSH_AGENT, '--config', join(agentDir, 'edge-two.yaml')])).toBe(0);
+  });
+
+  it('--version and --help answer and exit 0', () => {
+    const version = spawnSync(process.execPath, [...ZTSH_AGENT, '--version'], { cwd: ROOT, encoding: 'utf8' });
+    expect(version.status).toBe(0);
+    expect(version.stdout).toBe('0.1.0\n');
+    const help = spawnSync(process.execPath, [...ZTSH_AGENT, '--help'], { cwd: ROOT, encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: ztsh-agent \[options\]/);
+    expect(help.stdout).toMatch(/-c, --config <file>/);
+    expect(help.stdout).toMatch(/ZTSH_JOIN_TOKEN/);
+  });
+
+  it('a usage error exits 2 with one line and a hint', () => {
+    for (const args of [[], ['--config', 'a.yaml', '--log-level', 'loud'], ['--config', 'a.yaml', '--no-such-flag']]) {
+      const r = spawnSync(process.execPath, [...ZTSH_AGENT, ...args], { cwd: ROOT, encoding: 'utf8' });
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^error: [^\n]+\nhint: ztsh-agent --help shows the options\n$/);
     }
-    await expect.poll(() => stack.ztshd.proxy.tunnels.list().find((c) => c.name === 'edge')?.online).toBe(false);
+  });
+
+  it('refuses a bad config naming the key, exit 1', () => {
+    const bad = join(agentDir, 'bad.yaml');
+    writeFileSync(bad, 'proxy: http://x\ncluster: Edge\nstate_dir: s\nkube: { in_cluster: true }\n');
+    const r = spawnSync(process.execPath, [...ZTSH_AGENT, '--config', bad], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/proxy: must be an https:\/\/ URL/);
+    expect(r.stderr).toMatch(/cluster: must be lowercase/);
+    expect(r.stderr).toMatch(/hint: see docs\/deploy\.md/);
+  });
+
+  // Once built, the packaging tests run the bundle through this bin.
+  it.skipIf(existsSync(join(ROOT, 'packages/agent/dist/ztsh-agent.js')))('without a build, the installed bin says to run pnpm build', () => {
+    const bin = join(ROOT, 'packages/agent/bin/ztsh-agent.js');
+    const r = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('error: ztsh-agent is not built: run pnpm build\n');
+  });
+});
+
+describe('ztshd agent', () => {
+  it('is the same command: joins, brings its cluster online, exits 0 on SIGTERM', async () => {
+    expect(await runAgent('edge', [ZTSHD, 'agent', '--config', join(agentDir, 'edge.yaml')])).toBe(0);
   });
 
   it('refuses a bad config naming the key', () => {

@@ -3,8 +3,12 @@
 // use plain kubectl. The env is given explicitly, as `ztshd dev` gets
 // process.env: the stack reads KUBECONFIG and HOME only from it.
 import { DEV_USERS } from '@ztsh/server';
-import { findKubectl, runKubectl } from '@ztsh/testkit';
+import { findKubectl, runKubectl, startKubectl } from '@ztsh/testkit';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, newZtshHome } from './helpers/cli.ts';
 import { httpLogin } from './helpers/http-login.ts';
@@ -12,6 +16,8 @@ import { storeLogin } from './helpers/profile.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
+/** alice's kubectl environment, once the first test has logged her in and written the kubeconfig. */
+let kubeEnv: NodeJS.ProcessEnv = {};
 beforeAll(async () => {
   stack = await startTestStack({ env: {}, sandbox: true, kubeconfig: true });
 });
@@ -41,5 +47,49 @@ describe('dev stack with the sandbox cluster', () => {
     expect(pods.code, pods.stderr).toBe(0);
     expect(pods.stdout).toMatch(/web-1/);
     expect(pods.stdout).toMatch(/api-1/);
+    kubeEnv = { PATH: process.env.PATH, HOME: home, ...env };
+  });
+
+  describe('the sandbox shows what ztsh does', () => {
+    const kubectl = findKubectl('1.33', process.env.PATH)!;
+
+    it('logs -f: lines keep coming, and the pod stops writing when kubectl goes', async () => {
+      const logs = startKubectl(kubectl, ['logs', '-f', 'web-1'], kubeEnv);
+      await logs.waitFor(/listening on :8080\n(.*\n)*GET \/healthz 200 \(kube-probe, check \d+\)\nGET \/healthz 200 \(kube-probe, check \d+\)\n/);
+      await logs.stop();
+      await expect.poll(() => stack.sandbox!.kube.logFollowers('default', 'web-1'), { timeout: 10_000 }).toBe(0);
+    });
+
+    it('port-forward to the port web-1 says it listens on gets an HTTP answer', async () => {
+      const pf = startKubectl(kubectl, ['port-forward', 'pod/web-1', ':8080'], kubeEnv);
+      try {
+        const [, port] = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) -> 8080/);
+        const res = await fetch(`http://127.0.0.1:${port}/from-the-laptop`);
+        expect(res.status).toBe(200);
+        expect(await res.text()).toBe('hello from pod default/web-1, port 8080: you reached it through kubectl port-forward\n');
+      } finally {
+        await pf.stop();
+      }
+      const logs = await runKubectl(kubectl, ['logs', 'web-1'], { env: kubeEnv });
+      expect(logs.stdout).toContain('GET /from-the-laptop 200\n');
+    });
+
+    it('exec: pwd and uname answer as in a pod', async () => {
+      const r = await runKubectl(kubectl, ['exec', 'web-1', '--', 'sh', '-c', 'pwd; uname; uname -n'], { env: kubeEnv });
+      expect(r).toMatchObject({ code: 0, stdout: '/\nLinux\nweb-1\n' });
+    });
+  });
+});
+
+describe('ztshd dev in a production install', () => {
+  it('says in one line that the dev stack needs a development checkout, and starts nothing', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ztsh-dev-prod-'));
+    // The hook makes @ztsh/testkit unresolvable, as it is where only production dependencies are installed.
+    const hook = fileURLToPath(new URL('./fixtures/without-testkit.mjs', import.meta.url));
+    const ztshd = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', hook, ztshd, 'dev', '--data-dir', dataDir, '--port', '0'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('error: the dev stack needs a development checkout: run pnpm install in the repository (this install has no @ztsh/testkit)\n');
+    expect(readdirSync(dataDir)).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { findKubectl, runKubectl, startKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoThrough } from './helpers/echo.ts';
+import { runOnTty } from './helpers/tty.ts';
 import { startKubeEnv, SA_TOKEN, type KubeEnv } from './helpers/kube-env.ts';
 
 let k: KubeEnv;
@@ -73,6 +74,20 @@ for (const version of ['1.33', '1.30']) {
       expect(cat.stdout).toBe(`hello from ${version}\n`);
       const failed = await kubectl(['exec', 'web-1', '--', 'sh', '-c', 'exit 3']);
       expect(failed.code).toBe(3);
+    });
+
+    it('exec -it: the shell has pwd and uname, and every line ends in CR LF as on a terminal', async () => {
+      const tty = runOnTty([bin, 'exec', '-it', 'web-1', '--', 'sh'], k.env);
+      await tty.waitFor(/\/ # $/);
+      tty.type('cd /tmp\r');
+      await tty.waitFor(/\/tmp # $/);
+      tty.type('pwd; uname -a\r');
+      await tty.waitFor(/\r\n\/tmp\r\nLinux web-1 [^\r\n]* GNU\/Linux\r\n\/tmp # $/);
+      tty.type('exit\r');
+      expect(await tty.exited).toBe(0);
+      // Without a TTY the same output has LF alone.
+      const plain = await kubectl(['exec', 'web-1', '--', 'sh', '-c', 'cd /tmp; pwd; uname']);
+      expect(plain.stdout).toBe('/tmp\nLinux\n');
     });
 
     it('copies files both ways with kubectl cp', async () => {

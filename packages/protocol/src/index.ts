@@ -1,4 +1,5 @@
 export * from './errors.ts';
+export * from './config-errors.ts';
 export * from './identity.ts';
 export * from './audit-events.ts';
 export * from './api.ts';

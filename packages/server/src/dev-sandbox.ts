@@ -18,8 +18,10 @@ export async function startDevSandbox(options: DevAgentContext): Promise<DevSand
   const tls = await createTestTls();
   const saToken = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url');
   const kube = await startKubeDouble({ tls: { cert: tls.cert, key: tls.key }, token: saToken });
-  kube.addPod('default', 'web-1', { logs: ['listening on :8080', 'GET / 200'] });
-  kube.addPod('default', 'api-1', { logs: ['api ready'] });
+  // While someone follows their logs the pods keep writing (a probe, a worker), web-1 answers
+  // HTTP on the port it declares and logs, for port-forward, and `exec -- sh` has pwd and uname.
+  kube.addPod('default', 'web-1', { logs: ['listening on :8080', 'GET / 200'], httpPort: 8080, liveLog: { lines: ['GET /healthz 200 (kube-probe, check {n})'] } });
+  kube.addPod('default', 'api-1', { logs: ['api ready'], liveLog: { lines: ['processed job {n}'] } });
   const agent = await startDevAgent(options, SANDBOX_CLUSTER, SANDBOX_LABELS, { server: kube.url, token: () => saToken, ca: tls.caCert }).catch(async (error: unknown) => {
     await kube.close();
     throw error;

@@ -11,6 +11,7 @@ import { tokensCommand } from './tokens-command.ts';
 import { locksCommand } from './locks-command.ts';
 import { agentCommand } from './agent-command.ts';
 import { addressInUseLine } from './listen-error.ts';
+import { loadDevModules } from './dev-modules.ts';
 
 const VERSION = '0.1.0';
 const env = process.env;
@@ -91,8 +92,7 @@ program
   .action(async (options: { dataDir: string; host: string; port: number; logLevel: string; sandboxOnly?: boolean; kubeContext?: string; split?: boolean }) => {
     try {
       // Loaded only here: the dev IdP is a development tool, not part of a production ztshd.
-      const { startDevStack, trustForCli } = await import('./dev-stack.ts');
-      const { devBanner } = await import('./dev-banner.ts');
+      const { startDevStack, trustForCli, devBanner } = await loadDevModules();
       const log = pino({ level: options.logLevel, base: { svc: 'ztshd' } });
       const dataDir = resolve(options.dataDir);
       const sandboxOnly = options.sandboxOnly === true;

@@ -1,7 +1,8 @@
 // The public types of the double and the state its request handlers share.
 import type { RequestInfo } from './request-info.ts';
 import type { LogBook } from './logs.ts';
-import type { PodFiles } from './pods.ts';
+import type { PodHttp } from './pod-http.ts';
+import type { PodFiles, PodSpecOptions } from './pods.ts';
 import type { RbacRule } from './rbac.ts';
 import type { PodFs } from './pod-fs.ts';
 import type { Store } from './store.ts';
@@ -45,12 +46,14 @@ export interface KubeDouble {
   /** Every request seen, in arrival order. */
   requests: SeenRequest[];
   close(): Promise<void>;
-  addPod(ns: string, name: string, opts?: { logs?: string[]; containers?: string[] }): void;
+  addPod(ns: string, name: string, opts?: PodSpecOptions): void;
   /** Appends a log line; open `logs -f` streams (and attach sessions) get it at once. */
   appendLog(ns: string, pod: string, line: string): void;
+  /** How many `logs -f` streams and attach sessions read the pod's logs now. */
+  logFollowers(ns: string, pod: string): number;
   /** The pod's in-memory filesystem (what `kubectl cp` reads and writes). */
   podFs(ns: string, pod: string): PodFs;
-  /** The TCP echo server that every port-forward reaches. */
+  /** The TCP echo server that port-forwards reach, on any port the pod does not declare. */
   echoServerPort: number;
 }
 
@@ -64,4 +67,6 @@ export interface DoubleState {
   /** host:port, for the legacy /api answer. */
   serverAddress: () => string;
   echoServerPort: number;
+  /** What answers on the ports pods declare. */
+  podHttp: PodHttp;
 }

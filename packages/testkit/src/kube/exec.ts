@@ -3,6 +3,8 @@
 // 3 error/exit Status JSON, 4 terminal resize — and in v5 the two bytes [255, ch] close a
 // channel (kubectl sends [255, 0] when its stdin ends). The command's exit becomes a Status on
 // channel 3 (Success, or Failure/NonZeroExitCode with the code), then the socket closes.
+// With tty=true there is one output stream, and each LF written goes out as CR LF, as a
+// terminal's ONLCR does; without a TTY the bytes go out as written.
 import { PassThrough } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { PodFs } from './pod-fs.ts';
@@ -26,7 +28,24 @@ export interface ChannelSession {
   run: Command;
   /** Argv for exec (used in the exit message); empty for attach. */
   args: string[];
+  /** The pod's name, its hostname. */
+  hostname?: string;
   onResize?: (size: { Width: number; Height: number }) => void;
+}
+
+/** A terminal's output processing (ONLCR): every LF becomes CR LF. */
+export function onlcr(chunk: Buffer | string): Buffer {
+  const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  let lfs = 0;
+  for (const b of bytes) if (b === 0x0a) lfs++;
+  if (lfs === 0) return bytes;
+  const out = Buffer.allocUnsafe(bytes.length + lfs);
+  let at = 0;
+  for (const b of bytes) {
+    if (b === 0x0a) out[at++] = 0x0d;
+    out[at++] = b;
+  }
+  return out;
 }
 
 export function exitStatus(code: number, args: string[]): object {
@@ -77,7 +96,7 @@ export function serveChannels(ws: WebSocket, s: ChannelSession): void {
     lastSent = new Promise((resolve) => ws.send(message, () => resolve()));
   };
   const drain = () => (ws.readyState === WebSocket.OPEN && ws.bufferedAmount >= HIGH_WATER_MARK ? lastSent : Promise.resolve());
-  const stdout = (chunk: Buffer | string) => wants('stdout') && send(STDOUT, chunk);
+  const stdout = (chunk: Buffer | string) => wants('stdout') && send(STDOUT, tty ? onlcr(chunk) : chunk);
   // With a TTY there is one output stream, as from a real pty.
   const stderr = (chunk: Buffer | string) => (tty ? stdout(chunk) : wants('stderr') && send(STDERR, chunk));
 
@@ -86,7 +105,7 @@ export function serveChannels(ws: WebSocket, s: ChannelSession): void {
     ws.send(Buffer.concat([Buffer.from([ERROR]), Buffer.from(JSON.stringify(exitStatus(code, s.args)))]));
     ws.close(1000);
   };
-  s.run({ args: s.args, tty, stdin, stdout, stderr, drain, fs: s.fs, signal: abort.signal }).then(finish, (err: unknown) => {
+  s.run({ args: s.args, tty, stdin, stdout, stderr, drain, fs: s.fs, signal: abort.signal, cwd: '/', ...(s.hostname !== undefined ? { hostname: s.hostname } : {}) }).then(finish, (err: unknown) => {
     stderr(`${(err as Error).message}\n`);
     finish(126);
   });

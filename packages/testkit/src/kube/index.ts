@@ -9,13 +9,16 @@
 //                                       │                          watch.ts, scale.ts, protobuf.ts
 //                                       └─ upgrade ─▶ upgrade.ts ─┬─ exec.ts (v5/v4.channel.k8s.io)
 //                                                                 │   └─ commands.ts, head.ts, tar.ts, pod-fs.ts
-//                                                                 └─ portforward.ts ─ spdy.ts ─▶ echo-server.ts
+//                                                                 └─ portforward.ts ─ spdy.ts ─┬▶ pod-http.ts (ports the pod declares)
+//                                                                                              └▶ echo-server.ts (any other port)
 //
 // kubectl-runner.ts holds helpers for tests that drive the real kubectl.
 export { startKubeDouble } from './server.ts';
 export type { KubeDouble, KubeDoubleOptions, SeenRequest } from './context.ts';
 export type { RbacRule } from './rbac.ts';
 export type { PodFs, FsEntry } from './pod-fs.ts';
+export type { PodSpecOptions } from './pods.ts';
+export type { LiveLog } from './logs.ts';
 export type { KubeStatus } from './status.ts';
 export {
   findKubectl,

@@ -2,6 +2,7 @@
 // checked here with the binaries users run, so the double cannot drift from what kubectl sends.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -92,6 +93,15 @@ describe.skipIf(!haveKubectl).each(VERSIONS)('real kubectl %s', (version) => {
     await logs.waitFor(/appended while following/);
   });
 
+  it('logs -f of a pod with a live log keeps getting lines, and the pod stops writing when kubectl goes', async () => {
+    double.addPod(ns, 'ticker', { logs: ['started'], liveLog: { lines: ['tick {n}'], everyMs: 25 } });
+    const logs = start(['logs', '-f', 'ticker']);
+    await logs.waitFor(/started\ntick \d+\ntick \d+\ntick \d+\n/);
+    expect(double.logFollowers(ns, 'ticker')).toBe(1);
+    await logs.stop();
+    await waitUntil(() => double.logFollowers(ns, 'ticker') === 0);
+  });
+
   it('apply creates then updates, apply --server-side patches, delete removes', async () => {
     const file = join(dir, `objects-${ns}.yaml`);
     const objects = (value: string, image: string) => `
@@ -180,6 +190,13 @@ spec:
     expect(r.stderr).toContain('command terminated with exit code 3');
   });
 
+  it('exec runs uname -a, pwd and hostname as a pod would, with LF line ends without a TTY', async () => {
+    const r = await kubectl(['exec', 'web', '--', 'sh', '-c', 'uname -a; pwd; cd /tmp && pwd; hostname']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^Linux web 6\.6\.0-kube-double #1 SMP PREEMPT_DYNAMIC \S+ GNU\/Linux\n\/\n\/tmp\nweb\n$/);
+    expect((await kubectl(['exec', 'web', '--', 'uname'])).stdout).toBe('Linux\n');
+  });
+
   it('cp copies a file and a directory in and out', async () => {
     const local = join(dir, `cp-${ns}`);
     await mkdir(join(local, 'tree', 'sub'), { recursive: true });
@@ -216,6 +233,18 @@ spec:
     const seen = double.requests.findLast((q) => q.path.endsWith(`${ns}/pods/web/portforward`));
     expect(seen).toMatchObject({ upgrade: 'websocket', status: 101 });
     expect(pf.output()).not.toMatch(/error|lost connection/i);
+  });
+
+  it('port-forward to the port a pod declares gets an HTTP answer, and the request shows in its logs', async () => {
+    double.addPod(ns, 'site', { httpPort: 8080 });
+    const declared = await kubectl(['get', 'pod', 'site', '-o', 'jsonpath={.spec.containers[0].ports[0].containerPort}']);
+    expect(declared.stdout).toBe('8080');
+    const pf = start(['port-forward', 'pod/site', ':8080'], { ...env, KUBECTL_PORT_FORWARD_WEBSOCKETS: 'true' });
+    const m = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) -> 8080/);
+    const answer = await httpGet(Number(m[1]), `/hello-${ns}`);
+    expect(answer).toEqual({ status: 200, body: `hello from pod ${ns}/site, port 8080: you reached it through kubectl port-forward\n` });
+    const logs = await kubectl(['logs', 'site']);
+    expect(logs.stdout).toContain(`GET /hello-${ns} 200\n`);
   });
 
   it('port-forward over SPDY itself (kubectl 1.30 by default) carries bytes both ways too', async () => {
@@ -272,6 +301,19 @@ describe.skipIf(!findKubectl('1.29', process.env.PATH))('real kubectl 1.29 (SPDY
     expect(r.stderr).toContain('SPDY is not supported by this test double');
   });
 });
+
+/** GET http://127.0.0.1:port/path, the way curl would. */
+function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** Polls a condition that an event elsewhere (a request reaching the double) makes true. */
 async function waitUntil(cond: () => boolean, timeoutMs = 10_000): Promise<void> {

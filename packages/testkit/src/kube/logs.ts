@@ -1,12 +1,29 @@
-// Pod logs: GET .../pods/NAME/log. Lines are kept per pod (all containers share them); with
-// follow=true the answer stays open and each line appended later is written at once, so
-// `kubectl logs -f` shows it as it comes. tailLines, timestamps and limitBytes are honoured.
+// Pod logs: GET .../pods/NAME/log. Lines are kept per pod (all containers share them; the
+// oldest go past MAX_LINES); with follow=true the answer stays open and each line appended
+// later is written at once, so `kubectl logs -f` shows it as it comes. tailLines, timestamps
+// and limitBytes are honoured. A pod with a LiveLog keeps writing lines while anyone follows
+// its logs or is attached, like a server answering probes, and stops (no timer left) when the
+// last one goes.
 import { EventEmitter } from 'node:events';
 import { startStream, type AnyResponse } from './status.ts';
 
 interface LogLine {
   time: Date;
   text: string;
+}
+
+/** Lines a pod writes while it is watched: the next of `lines` every `everyMs` (default 1000), in a cycle; `{n}` in a line counts up from 1. */
+export interface LiveLog {
+  lines: string[];
+  everyMs?: number;
+}
+
+export const MAX_LINES = 10_000;
+
+interface Live {
+  spec: LiveLog;
+  n: number;
+  timer?: NodeJS.Timeout | undefined;
 }
 
 export interface LogBook {
@@ -18,6 +35,10 @@ export interface LogBook {
   subscribe(namespace: string, pod: string, fn: (text: string) => void): () => void;
   /** Ends every follow stream (server shutdown). */
   closeAll(): void;
+  /** Makes the pod write `live` lines while it is followed or attached. */
+  live(namespace: string, pod: string, live: LiveLog): void;
+  /** How many follow streams and attach sessions read the pod's logs now. */
+  followers(namespace: string, pod: string): number;
 }
 
 export function createLogBook(now: () => Date = () => new Date()): LogBook {
@@ -25,6 +46,45 @@ export function createLogBook(now: () => Date = () => new Date()): LogBook {
   const events = new EventEmitter();
   events.setMaxListeners(0);
   const key = (ns: string, pod: string) => `${ns}/${pod}`;
+  const watching = new Map<string, number>();
+  const lives = new Map<string, Live>();
+
+  const append = (k: string, text: string) => {
+    const line = { time: now(), text };
+    const kept = lines.get(k) ?? [];
+    kept.push(line);
+    if (kept.length > MAX_LINES) kept.splice(0, kept.length - MAX_LINES);
+    lines.set(k, kept);
+    events.emit(k, line);
+  };
+  const stopLive = (live: Live | undefined) => {
+    clearInterval(live?.timer);
+    if (live) live.timer = undefined;
+  };
+  const startLive = (k: string) => {
+    const live = lives.get(k);
+    if (!live || live.timer) return;
+    live.timer = setInterval(() => {
+      const text = live.spec.lines[live.n % live.spec.lines.length] ?? '';
+      live.n += 1;
+      append(k, text.replaceAll('{n}', String(live.n)));
+    }, live.spec.everyMs ?? 1000);
+    live.timer.unref();
+  };
+  /** Counts a reader in; returns the count-out, which is safe to call more than once. */
+  const watch = (k: string) => {
+    watching.set(k, (watching.get(k) ?? 0) + 1);
+    startLive(k);
+    let counted = true;
+    return () => {
+      if (!counted) return;
+      counted = false;
+      const left = (watching.get(k) ?? 1) - 1;
+      if (left > 0) return void watching.set(k, left);
+      watching.delete(k);
+      stopLive(lives.get(k));
+    };
+  };
 
   const format = (l: LogLine, timestamps: boolean) => {
     const text = l.text.endsWith('\n') ? l.text : `${l.text}\n`;
@@ -33,16 +93,15 @@ export function createLogBook(now: () => Date = () => new Date()): LogBook {
 
   return {
     append(ns, pod, text) {
-      const k = key(ns, pod);
-      const line = { time: now(), text };
-      lines.set(k, [...(lines.get(k) ?? []), line]);
-      events.emit(k, line);
+      append(key(ns, pod), text);
     },
 
     forget(ns, pod) {
       const k = key(ns, pod);
       lines.delete(k);
       events.emit(`${k}:end`);
+      stopLive(lives.get(k));
+      lives.delete(k);
     },
 
     serve(res, ns, pod, query) {
@@ -72,7 +131,9 @@ export function createLogBook(now: () => Date = () => new Date()): LogBook {
         open = write(l);
         if (!open) finish();
       };
+      const unwatch = watch(k);
       const finish = () => {
+        unwatch();
         events.off(k, onLine);
         events.off(`${k}:end`, finish);
         events.off('closeAll', finish);
@@ -85,13 +146,29 @@ export function createLogBook(now: () => Date = () => new Date()): LogBook {
     },
 
     subscribe(ns, pod, fn) {
+      const k = key(ns, pod);
       const listener = (l: LogLine) => fn(l.text.endsWith('\n') ? l.text : `${l.text}\n`);
-      events.on(key(ns, pod), listener);
-      return () => events.off(key(ns, pod), listener);
+      events.on(k, listener);
+      const unwatch = watch(k);
+      return () => {
+        unwatch();
+        events.off(k, listener);
+      };
     },
 
     closeAll() {
       events.emit('closeAll');
+      for (const live of lives.values()) stopLive(live);
     },
+
+    live(ns, pod, spec) {
+      const k = key(ns, pod);
+      if (spec.lines.length === 0) throw new Error('a live log needs at least one line');
+      stopLive(lives.get(k));
+      lives.set(k, { spec, n: 0 });
+      if (watching.has(k)) startLive(k);
+    },
+
+    followers: (ns, pod) => watching.get(key(ns, pod)) ?? 0,
   };
 }

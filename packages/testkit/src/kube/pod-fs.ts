@@ -27,6 +27,20 @@ export function resolvePath(path: string, cwd = '/'): string {
   return posix.resolve(cwd, path);
 }
 
+/** The same filesystem, with relative paths taken from `cwd` (a shell's working directory). */
+export function fsAt(fs: PodFs, cwd: string): PodFs {
+  const at = (path: string) => resolvePath(path, cwd);
+  return {
+    stat: (path) => fs.stat(at(path)),
+    readFile: (path) => fs.readFile(at(path)),
+    writeFile: (path, data, mode, mtime) => fs.writeFile(at(path), data, mode, mtime),
+    symlink: (path, target, mtime) => fs.symlink(at(path), target, mtime),
+    mkdir: (path, opts) => fs.mkdir(at(path), opts),
+    list: (path) => fs.list(at(path)),
+    walk: (path) => fs.walk(at(path)),
+  };
+}
+
 export function createPodFs(now: () => Date = () => new Date()): PodFs {
   const entries = new Map<string, FsEntry>();
   const dir = (mode = 0o755, mtime = now()): FsEntry => ({ type: 'dir', mode, mtime });

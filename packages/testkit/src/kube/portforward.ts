@@ -3,10 +3,11 @@
 // the connection after an `Upgrade: SPDY/3.1` (older kubectl).
 // For each local connection kubectl opens two streams sharing a `requestid` header: an "error"
 // stream (kubectl half-closes it at once and reads it to EOF for an error message) and a "data"
-// stream. Every data stream is piped to the double's TCP echo server, whatever `port` it names.
+// stream. Each data stream is piped to the socket `open` gives for the `port` it names (the
+// pod's HTTP server for a port the pod declares, the echo server for any other).
 // When the echo side ends we FIN the data stream, then the error stream, which is what lets
 // kubectl finish that connection cleanly. PINGs are answered; RST_STREAM and GOAWAY end streams.
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import {
@@ -67,7 +68,10 @@ export function socketTransport(socket: Duplex): SpdyTransport {
   };
 }
 
-export function servePortForward(transport: SpdyTransport, targetPort: number): void {
+/** Opens the connection to what listens on the pod's `port`. */
+export type PortOpener = (port: number) => Socket;
+
+export function servePortForward(transport: SpdyTransport, open: PortOpener): void {
   const reader = new FrameReader();
   const inflater = new HeaderInflater();
   const deflater = new HeaderDeflater();
@@ -90,7 +94,7 @@ export function servePortForward(transport: SpdyTransport, targetPort: number): 
   };
 
   const startForward = (pair: Pair, port: string) => {
-    const socket = connect({ host: '127.0.0.1', port: targetPort, allowHalfOpen: true });
+    const socket = open(Number(port));
     pair.socket = socket;
     socket.on('data', (chunk: Buffer) => {
       for (let at = 0; at < chunk.length; at += MAX_DATA_FRAME) {

@@ -1,5 +1,6 @@
 // Wire-level checks that need no kubectl: Status bodies, watch semantics, the SPDY refusal,
-// exec over the older v4 channel protocol, exec output in bulk, and the PATCH types.
+// exec over the older v4 channel protocol, exec output in bulk, line ends with and without a
+// TTY, and the PATCH types.
 import { once } from 'node:events';
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,6 +183,49 @@ describe('exec output in bulk', () => {
     expect(stdout).toBe(8 * 1024 * 1024);
     expect(nonZero).toBe(0);
     expect(other).toEqual([[3, '{"metadata":{},"status":"Success"}']]);
+  });
+});
+
+describe('line ends: a TTY writes CR LF, a plain exec LF', () => {
+  const exec = (query: string) => {
+    const ws = new WebSocket(new URL(`/api/v1/namespaces/default/pods/web/exec?${query}`, double.url.href.replace('https', 'wss')), ['v5.channel.k8s.io'], {
+      ca: tls.caCert,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const channels: Record<number, string> = {};
+    ws.on('message', (d: Buffer) => (channels[d[0] ?? -1] = (channels[d[0] ?? -1] ?? '') + d.subarray(1).toString()));
+    return { ws, channels, closed: once(ws, 'close') };
+  };
+  const script = 'command=sh&command=-c&command=echo%20one%3B%20uname%3B%20nosuch';
+
+  it('without a TTY: stdout and stderr apart, LF as written', async () => {
+    const { channels, closed } = exec(`${script}&stdout=true&stderr=true`);
+    await closed;
+    expect(channels[1]).toBe('one\nLinux\n');
+    expect(channels[2]).toBe('exec: "nosuch": executable file not found in $PATH\n');
+  });
+
+  it('with a TTY: one stream, every LF as CR LF', async () => {
+    const { channels, closed } = exec(`${script}&stdout=true&stderr=true&tty=true`);
+    await closed;
+    expect(channels[1]).toBe('one\r\nLinux\r\nexec: "nosuch": executable file not found in $PATH\r\n');
+    expect(channels[2]).toBeUndefined();
+  });
+
+  it('an interactive shell on a TTY echoes, prompts with its directory, and ends lines with CR LF', async () => {
+    const { ws, channels, closed } = exec('command=sh&stdin=true&stdout=true&tty=true');
+    await once(ws, 'open');
+    const until = async (text: string) => {
+      while (!(channels[1] ?? '').endsWith(text)) await once(ws, 'message');
+    };
+    await until('/ # ');
+    ws.send(Buffer.from('\x00cd /tmp\r'));
+    await until('/tmp # ');
+    ws.send(Buffer.from('\x00pwd\r'));
+    await until('/tmp\r\n/tmp # ');
+    ws.send(Buffer.from('\x00exit\r'));
+    await closed;
+    expect(channels[1]).toBe('/ # cd /tmp\r\n/tmp # pwd\r\n/tmp\r\n/tmp # exit\r\n');
   });
 });
 

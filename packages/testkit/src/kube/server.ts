@@ -1,5 +1,5 @@
 // startKubeDouble: one HTTPS listener (HTTP/2 with HTTP/1.1 allowed, like kube-apiserver)
-// plus a TCP echo server for port-forward. Plain requests go to routes.ts, upgrades (exec,
+// plus, for port-forward, the pods' HTTP server and a TCP echo server. Plain requests go to routes.ts, upgrades (exec,
 // attach, port-forward) to upgrade.ts. close() ends open watches, log streams and sockets.
 import { once } from 'node:events';
 import { createSecureServer } from 'node:http2';
@@ -9,6 +9,7 @@ import type { DoubleState, KubeDouble, KubeDoubleOptions } from './context.ts';
 import { startEchoServer } from './echo-server.ts';
 import { CHANNEL_PROTOCOLS } from './exec.ts';
 import { createLogBook } from './logs.ts';
+import { startPodHttp } from './pod-http.ts';
 import { createPodFiles, podObject } from './pods.ts';
 import { PORTFORWARD_PROTOCOL } from './portforward.ts';
 import { findResource } from './resources.ts';
@@ -33,15 +34,18 @@ export async function startKubeDouble(opts: KubeDoubleOptions): Promise<KubeDoub
   });
 
   let address = '';
+  const logs = createLogBook(now);
+  const podHttp = await startPodHttp(logs);
   const state: DoubleState = {
     opts,
     store,
-    logs: createLogBook(now),
+    logs,
     podFiles: createPodFiles(now),
     now,
     requests: [],
     serverAddress: () => address,
     echoServerPort: echo.port,
+    podHttp,
   };
 
   const wss = new WebSocketServer({
@@ -76,8 +80,10 @@ export async function startKubeDouble(opts: KubeDoubleOptions): Promise<KubeDoub
       ensureNamespace(ns);
       store.create(pods, ns, podObject(ns, name, podOpts));
       for (const line of podOpts.logs ?? []) state.logs.append(ns, name, line);
+      if (podOpts.liveLog) state.logs.live(ns, name, podOpts.liveLog);
     },
     appendLog: (ns, pod, line) => state.logs.append(ns, pod, line),
+    logFollowers: (ns, pod) => state.logs.followers(ns, pod),
     podFs: (ns, pod) => state.podFiles.get(ns, pod),
     async close() {
       state.logs.closeAll();
@@ -85,7 +91,7 @@ export async function startKubeDouble(opts: KubeDoubleOptions): Promise<KubeDoub
       wss.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
-      await Promise.all([closed, echo.close()]);
+      await Promise.all([closed, echo.close(), podHttp.close()]);
     },
   };
 }

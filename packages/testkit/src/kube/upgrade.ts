@@ -4,14 +4,17 @@
 // to after a failed WebSocket upgrade) is refused with a 400 Status — but only after the token,
 // RBAC and the pod were checked, so kubectl's final error is the meaningful one (401/403/404).
 import type { IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { admit, recordRequest, targetOf } from './admission.ts';
 import type { DoubleState, SeenRequest } from './context.ts';
+import type { KubeObject } from './store.ts';
 import { CHANNEL_PROTOCOLS, serveChannels } from './exec.ts';
 import { runCommand } from './commands.ts';
 import type { Command } from './process-io.ts';
-import { PORTFORWARD_PROTOCOL, servePortForward, socketTransport, webSocketTransport } from './portforward.ts';
+import { declaredPorts } from './pods.ts';
+import { PORTFORWARD_PROTOCOL, servePortForward, socketTransport, webSocketTransport, type PortOpener } from './portforward.ts';
 
 /** The stream protocol of port-forward over SPDY (X-Stream-Protocol-Version). */
 const SPDY_PORTFORWARD_VERSION = 'portforward.k8s.io';
@@ -39,7 +42,7 @@ export function handleUpgrade(state: DoubleState, wss: WebSocketServer, req: Inc
     if (!pod) throw new StatusError(notFound(pods, name));
     if (!['exec', 'attach', 'portforward'].includes(info.subresource)) throw new StatusError(badRequest(`cannot upgrade pods/${info.subresource}`));
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
-    if (upgrade === 'spdy/3.1' && info.subresource === 'portforward') return serveSpdyPortForward(state, req, socket, head, seen);
+    if (upgrade === 'spdy/3.1' && info.subresource === 'portforward') return serveSpdyPortForward(req, socket, head, seen, podPorts(state, ns, name, pod));
     if (upgrade !== 'websocket') throw spdyRefusal(info.subresource);
 
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
@@ -51,7 +54,7 @@ export function handleUpgrade(state: DoubleState, wss: WebSocketServer, req: Inc
       // here and put it back in the 'headers' event (see server.ts).
       delete req.headers['sec-websocket-protocol'];
       portForwardRequests.add(req);
-      return accept(wss, req, socket, head, seen, (ws) => servePortForward(webSocketTransport(ws), state.echoServerPort));
+      return accept(wss, req, socket, head, seen, (ws) => servePortForward(webSocketTransport(ws), podPorts(state, ns, name, pod)));
     }
 
     if (!offered.some((p) => CHANNEL_PROTOCOLS.includes(p))) {
@@ -66,7 +69,7 @@ export function handleUpgrade(state: DoubleState, wss: WebSocketServer, req: Inc
     if (info.subresource === 'exec' && args.length === 0) throw new StatusError(badRequest('you must specify at least 1 command'));
     const fs = state.podFiles.get(ns, name);
     const run: Command = info.subresource === 'exec' ? runCommand : attachProcess(state, ns, name);
-    accept(wss, req, socket, head, seen, (ws) => serveChannels(ws, { query: url.searchParams, fs, run, args }));
+    accept(wss, req, socket, head, seen, (ws) => serveChannels(ws, { query: url.searchParams, fs, run, args, hostname: name }));
   } catch (err) {
     const status = err instanceof StatusError ? err.status : internalError((err as Error).message);
     seen.status = status.code;
@@ -80,7 +83,7 @@ export function handleUpgrade(state: DoubleState, wss: WebSocketServer, req: Inc
  * SPDY frames follow on the connection. (The double serves SPDY for port-forward only; exec
  * and attach over SPDY are refused, see routes.ts.)
  */
-function serveSpdyPortForward(state: DoubleState, req: IncomingMessage, socket: Duplex, head: Buffer, seen: SeenRequest): void {
+function serveSpdyPortForward(req: IncomingMessage, socket: Duplex, head: Buffer, seen: SeenRequest, open: PortOpener): void {
   const offered = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((p) => p.trim());
   if (!offered.includes(SPDY_PORTFORWARD_VERSION)) {
     throw new StatusError(badRequest(`port-forward over SPDY needs X-Stream-Protocol-Version: ${SPDY_PORTFORWARD_VERSION}`));
@@ -88,7 +91,7 @@ function serveSpdyPortForward(state: DoubleState, req: IncomingMessage, socket: 
   seen.status = 101;
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${SPDY_PORTFORWARD_VERSION}\r\n\r\n`);
   const transport = socketTransport(socket);
-  servePortForward(transport, state.echoServerPort);
+  servePortForward(transport, open);
   if (head.length > 0) socket.emit('data', head);
 }
 
@@ -121,4 +124,11 @@ function attachProcess(state: DoubleState, ns: string, pod: string): Command {
         resolve(0);
       });
     });
+}
+
+/** A port the pod declares reaches its HTTP server; any other port, the echo server. */
+function podPorts(state: DoubleState, namespace: string, pod: string, object: KubeObject): PortOpener {
+  const declared = declaredPorts(object);
+  return (port) =>
+    declared.has(port) ? state.podHttp.connect({ namespace, pod, port }) : connect({ host: '127.0.0.1', port: state.echoServerPort, allowHalfOpen: true });
 }
