@@ -4,12 +4,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTestTls, startKubeDouble, type KubeDouble } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
+import { ZTSHD } from './helpers/source-bins.ts';
 
-const ZTSHD = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
 let stack: TestStack;
 let kube: KubeDouble;
 beforeAll(async () => {
@@ -34,9 +33,9 @@ afterAll(async () => {
 
 describe('ztshd agent', () => {
   it('joins with ZTSH_JOIN_TOKEN and brings its cluster online', async () => {
-    const made = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', 'edge', '--data-dir', stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
+    const made = spawnSync(process.execPath, [...ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', 'edge', '--data-dir', stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
     const token = (JSON.parse(made.stdout) as { token: string }).token;
-    const child = spawn(process.execPath, [ZTSHD, 'agent', '--config', join(agentDir, 'agent.yaml')], { env: { PATH: process.env.PATH, ZTSH_JOIN_TOKEN: token }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [...ZTSHD, 'agent', '--config', join(agentDir, 'agent.yaml')], { env: { PATH: process.env.PATH, ZTSH_JOIN_TOKEN: token }, stdio: 'ignore' });
     try {
       await expect.poll(() => stack.ztshd.proxy.tunnels.list().find((c) => c.name === 'edge')?.online, { timeout: 20_000 }).toBe(true);
       expect(stack.ztshd.proxy.tunnels.labels('edge')).toEqual({ env: 'dev', region: 'eu' });
@@ -50,7 +49,7 @@ describe('ztshd agent', () => {
   it('refuses a bad config naming the key', () => {
     const bad = join(agentDir, 'bad.yaml');
     writeFileSync(bad, 'proxy: http://x\ncluster: Edge\nstate_dir: s\nkube: { in_cluster: true }\n');
-    const r = spawnSync(process.execPath, [ZTSHD, 'agent', '--config', bad], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...ZTSHD, 'agent', '--config', bad], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/proxy: must be an https:\/\/ URL/);
     expect(r.stderr).toMatch(/cluster: must be lowercase/);

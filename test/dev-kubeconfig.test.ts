@@ -11,7 +11,6 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEV_USERS } from '@ztsh/server';
@@ -20,8 +19,8 @@ import { cli, newZtshHome } from './helpers/cli.ts';
 import { httpLogin } from './helpers/http-login.ts';
 import { storeLogin } from './helpers/profile.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
+import { ZTSHD } from './helpers/source-bins.ts';
 
-const ZTSHD = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -151,7 +150,7 @@ describe('dev stack with a kubeconfig', () => {
 
 /** `ztshd dev` on port 0 as its own process, with only the env given (and PATH). */
 function startDev(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [ZTSHD, 'dev', '--port', '0', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...ZTSHD, 'dev', '--port', '0', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
