@@ -2,7 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 // Unit tests live beside the code; end-to-end runs (real servers on port 0,
 // the dev IdP, Chromium, kubectl) live in test/.
+// Workspace packages export "source" (src/*.ts) beside "default" (dist/*.js):
+// tests run the sources, never a stale build.
+const conditions = ['source', 'module', 'node', 'development|production'];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['source'] } },
   test: {
     // The JSON report feeds the "N passed, N failed" line of .ci/run.
     reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],

@@ -40,7 +40,7 @@ const DIAL_BATCH = 50;
 
 /** The child process and a way to ask it one thing at a time. */
 function startProxyProcess(): { child: ChildProcess; ask: (request?: ProxyRequest) => Promise<ProxyReply> } {
-  const child = fork(CHILD, [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(CHILD, [], { execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const replies: ProxyReply[] = [];
   const waiting: ((r: ProxyReply) => void)[] = [];
   let exited: Error | undefined;

@@ -4,7 +4,9 @@
 // stdout stream through proxy + tunnel + agent against the same sent to the
 // apiserver double, what session recording costs an exec stream and how much
 // it keeps of a busy interactive shell, what an idle agent tunnel costs the
-// proxy in memory, and audit search over a million events.
+// proxy in memory, and audit search over a million events; and, from the
+// build (pnpm bench builds first), what the credential plugin adds to each
+// kubectl command and what the proxy needs in memory run apart from auth.
 //   pnpm bench          human-readable table
 //   pnpm bench --json   the same as JSON (also written to bench/results/)
 import 'reflect-metadata';
@@ -19,10 +21,12 @@ import { DEV_USERS, startDevStack } from '@ztsh/server';
 import type { KubeEnv } from '../test/helpers/kube-env.ts';
 import { httpLogin } from '../test/helpers/http-login.ts';
 import { measureAuditSearch } from './audit-search.ts';
+import { measureCredentialPlugin } from './credential-plugin.ts';
 import { execStream, type StreamTarget } from './exec-stream.ts';
 import { measureIdleTunnels, openFilesLimit } from './idle-tunnels.ts';
 import { interactiveSession } from './interactive-session.ts';
 import { APP_CONFIG, APP_LOG, seedPodFiles } from './pod-files.ts';
+import { measureSplitRss } from './split-rss.ts';
 
 interface Result {
   name: string;
@@ -286,7 +290,24 @@ async function benchAuditSearch(): Promise<void> {
   results.push({ name: `audit search p95 (${AUDIT_EVENTS / 1e6}M events, ${r.kinds.length} query kinds)`, value: r.p95, unit: 'ms', baseline, goal: '<= 50 ms', met: r.p95 <= 50 });
 }
 
+async function benchCredentialPlugin(): Promise<void> {
+  say('ztsh kube credentials (the built CLI, as kubectl runs it) against a bare node -e 0, alternating…\n');
+  const r = await measureCredentialPlugin();
+  details.credentialPlugin = r;
+  const ratio = r.pluginMs / r.nodeMs;
+  results.push({ name: 'ztsh kube credentials wall time (median)', value: r.pluginMs, unit: 'ms', baseline: { name: 'node -e 0 ms', value: r.nodeMs }, ratio, goal: '<= 200% of node -e 0', met: ratio <= 2 });
+}
+
+async function benchSplitRss(): Promise<void> {
+  say('ztshd from dist, RSS: all in one, then auth and the proxy apart…\n');
+  const r = await measureSplitRss();
+  details.splitRss = r;
+  results.push({ name: 'proxy RSS, run apart from auth', value: r.proxyAloneKiB / 1024, unit: 'MiB', baseline: { name: 'all-in-one ztshd MiB', value: r.allInOneKiB / 1024 }, ratio: r.proxyAloneKiB / r.allInOneKiB });
+}
+
 await benchIssuance();
+await benchCredentialPlugin();
+await benchSplitRss();
 await benchLogins();
 {
   const { startKubeEnv, SA_TOKEN } = await import('../test/helpers/kube-env.ts');

@@ -10,11 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { createTestTls, startKubeDouble, type KubeDouble } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
+import { ZTSHD, ZTSH_AGENT } from './helpers/source-bins.ts';
 
-const ZTSHD = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** ztsh-agent from its TypeScript sources, as the bundle `pnpm build` makes runs it. */
-const ZTSH_AGENT = ['--import', 'tsx', join(ROOT, 'packages/agent/src/main.ts')];
 let stack: TestStack;
 let kube: KubeDouble;
 beforeAll(async () => {
@@ -40,7 +38,7 @@ afterAll(async () => {
 });
 
 function joinToken(cluster: string): string {
-  const made = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
+  const made = spawnSync(process.execPath, [...ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
   return (JSON.parse(made.stdout) as { token: string }).token;
 }
 
@@ -108,13 +106,13 @@ describe('ztsh-agent', () => {
 
 describe('ztshd agent', () => {
   it('is the same command: joins, brings its cluster online, exits 0 on SIGTERM', async () => {
-    expect(await runAgent('edge', [ZTSHD, 'agent', '--config', join(agentDir, 'edge.yaml')])).toBe(0);
+    expect(await runAgent('edge', [...ZTSHD, 'agent', '--config', join(agentDir, 'edge.yaml')])).toBe(0);
   });
 
   it('refuses a bad config naming the key', () => {
     const bad = join(agentDir, 'bad.yaml');
     writeFileSync(bad, 'proxy: http://x\ncluster: Edge\nstate_dir: s\nkube: { in_cluster: true }\n');
-    const r = spawnSync(process.execPath, [ZTSHD, 'agent', '--config', bad], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...ZTSHD, 'agent', '--config', bad], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/proxy: must be an https:\/\/ URL/);
     expect(r.stderr).toMatch(/cluster: must be lowercase/);

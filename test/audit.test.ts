@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { ZTSH_BIN } from './helpers/cli.ts';
+import { ZTSH } from './helpers/source-bins.ts';
 import { Agent, fetch } from 'undici';
 import { DEV_USERS } from '@ztsh/server';
 import { parseAsciicast, plainText, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
@@ -160,7 +160,7 @@ describe('recordings', () => {
       expect(events[i]!.prevHash).toBe(events[i - 1]!.hash);
     }
     const last = events[events.length - 1]!.seq;
-    const follow = spawn(process.execPath, [ZTSH_BIN, 'audit', 'export', '--after', String(last), '--follow'], { env: carol, stdio: ['ignore', 'pipe', 'pipe'] });
+    const follow = spawn(process.execPath, [...ZTSH, 'audit', 'export', '--after', String(last), '--follow'], { env: carol, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {

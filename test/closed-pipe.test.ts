@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEV_USERS } from '@ztsh/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, ZTSH_BIN } from './helpers/cli.ts';
+import { cli } from './helpers/cli.ts';
+import { ZTSH } from './helpers/source-bins.ts';
 import { loggedInEnv } from './helpers/profile.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 import { storeSession } from './helpers/stored-session.ts';
@@ -35,7 +36,7 @@ afterAll(() => stack?.close());
 async function throughHead(args: string[]): Promise<{ first: string; status: number; stderr: string }> {
   const script = '"$0" "$@" 2>"$ZTSH_ERR_FILE" | head -1; echo "${PIPESTATUS[0]}"';
   const errFile = join(mkdtempSync(join(tmpdir(), 'ztsh-pipe-')), 'stderr');
-  const child = spawn('bash', ['-c', script, process.execPath, ZTSH_BIN, ...args], { env: { ...carol, ZTSH_ERR_FILE: errFile }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('bash', ['-c', script, process.execPath, ...ZTSH, ...args], { env: { ...carol, ZTSH_ERR_FILE: errFile }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((resolve) => child.on('close', resolve));

@@ -16,13 +16,14 @@ import { describe, expect, it } from 'vitest';
 import { cli, newZtshHome } from './helpers/cli.ts';
 import { httpLogin } from './helpers/http-login.ts';
 import { storeLogin } from './helpers/profile.ts';
+import { SOURCE_NODE_ARGS, ZTSHD } from './helpers/source-bins.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/ztshd-dev.ts', import.meta.url));
 const SA = 'crash-test-sa-token';
 
 function startZtshd(dataDir: string, port: number): Promise<{ child: ChildProcess; url: URL; port: number; ca: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, dataDir, String(port)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+    const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, FIXTURE, dataDir, String(port)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
     let out = '';
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -51,7 +52,7 @@ describe('kill -9 of ztshd during an exec', () => {
     const agentHolder: { stop?: () => Promise<void> } = {};
     try {
       const made = await new Promise<string>((resolve, reject) => {
-        const p = spawn(process.execPath, [fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url)), 'tokens', 'add', '--type', 'agent', '--cluster', 'sandbox', '--data-dir', dataDir, '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const p = spawn(process.execPath, [...ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', 'sandbox', '--data-dir', dataDir, '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
         let o = '';
         p.stdout.on('data', (d: Buffer) => (o += d.toString()));
         p.on('close', (code) => (code === 0 ? resolve((JSON.parse(o) as { token: string }).token) : reject(new Error(`tokens add: ${code}`))));

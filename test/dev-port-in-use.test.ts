@@ -3,13 +3,12 @@
 // And the first stack goes on serving.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { Agent, fetch } from 'undici';
+import { ZTSHD } from './helpers/source-bins.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newZtshHome } from './helpers/cli.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
-const ZTSHD = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -18,7 +17,7 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 async function ztshd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [ZTSHD, ...args], { env: { PATH: process.env.PATH ?? '', ZTSH_HOME: newZtshHome() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...ZTSHD, ...args], { env: { PATH: process.env.PATH ?? '', ZTSH_HOME: newZtshHome() }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -4,18 +4,17 @@ import { X509Certificate } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { identityFromCertificate } from '@ztsh/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, newLoginKeys } from './helpers/http-login.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
+import { ZTSHD } from './helpers/source-bins.ts';
 
-const ZTSHD = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
 let stack: TestStack;
 let api: ReturnType<typeof apiClient>;
 
 function ztshd(...args: string[]) {
-  const r = spawnSync(process.execPath, [ZTSHD, ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...ZTSHD, ...args], { encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -8,7 +8,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Agent, fetch } from 'undici';
 import { DEV_USERS } from '@ztsh/server';
 import { ensureProxyIdentity, httpAuthClient, STALE_MS } from '@ztsh/proxy';
@@ -21,8 +20,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cliJson } from './helpers/cli.ts';
 import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
 import { loggedInEnv } from './helpers/profile.ts';
+import { ZTSHD } from './helpers/source-bins.ts';
 
-const ZTSHD = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
 const kubectl133 = findKubectl('1.33', process.env.PATH)!;
 const kubectl130 = findKubectl('1.30', process.env.PATH)!;
 
@@ -47,7 +46,7 @@ async function userTls(home: string): Promise<{ cert: string; key: string }> {
 }
 
 function ztshdTokens(args: string[]): { token: string } {
-  const made = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', ...args, '--data-dir', join(k.stack.dataDir, 'auth'), '--format', 'json'], { encoding: 'utf8' });
+  const made = spawnSync(process.execPath, [...ZTSHD, 'tokens', 'add', ...args, '--data-dir', join(k.stack.dataDir, 'auth'), '--format', 'json'], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(made.stderr);
   return JSON.parse(made.stdout) as { token: string };
 }

@@ -7,7 +7,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Agent, fetch } from 'undici';
 import { startAgent, type RunningAgent } from '@ztsh/agent';
@@ -19,8 +18,8 @@ import { ZtshHome } from '@ztsh/cli';
 import { cli, newZtshHome } from './helpers/cli.ts';
 import { httpLogin, newLoginKeys } from './helpers/http-login.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
+import { ZTSHD } from './helpers/source-bins.ts';
 
-const ZTSHD = fileURLToPath(new URL('../packages/server/bin/ztshd.js', import.meta.url));
 let stack: TestStack;
 let upstream: Server;
 let upstreamUrl: URL;
@@ -31,7 +30,7 @@ const seen: { path: string; headers: Record<string, unknown> }[] = [];
 let release: (() => void) | undefined;
 
 function token(cluster: string): string {
-  const r = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
   return JSON.parse(r.stdout).token;
 }
 

@@ -1,11 +1,11 @@
-// Runs the real ztsh CLI as a child process, the way a user would.
+// Runs the real ztsh CLI as a child process, the way a user would: from its
+// sources (source-bins.ts), or from any other command, e.g. the installed
+// binary (test/install.test.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const ZTSH_BIN = fileURLToPath(new URL('../../packages/cli/bin/ztsh.js', import.meta.url));
+import { ZTSH } from './source-bins.ts';
 
 export interface CliRun {
   child: ChildProcess;
@@ -20,8 +20,16 @@ export function newZtshHome(): string {
   return mkdtempSync(join(tmpdir(), 'ztsh-home-'));
 }
 
-export function runCli(args: string[], env: Record<string, string>): CliRun {
-  const child = spawn(process.execPath, [ZTSH_BIN, ...args], {
+/** How to start ztsh: a program and the arguments before the CLI's own. */
+export interface ZtshCommand {
+  command: string;
+  args: string[];
+}
+
+export const ZTSH_FROM_SOURCES: ZtshCommand = { command: process.execPath, args: ZTSH };
+
+export function runCli(args: string[], env: Record<string, string>, ztsh: ZtshCommand = ZTSH_FROM_SOURCES): CliRun {
+  const child = spawn(ztsh.command, [...ztsh.args, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: env.ZTSH_HOME ?? tmpdir(), BROWSER: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -62,8 +70,8 @@ export function runCli(args: string[], env: Record<string, string>): CliRun {
 }
 
 /** Runs the CLI to completion. */
-export async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const run = runCli(args, env);
+export async function cli(args: string[], env: Record<string, string>, ztsh?: ZtshCommand): Promise<{ code: number; stdout: string; stderr: string }> {
+  const run = runCli(args, env, ztsh);
   const code = await run.exit;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }

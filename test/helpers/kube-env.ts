@@ -5,7 +5,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startAgent, type AgentOptions, type RunningAgent } from '@ztsh/agent';
 import { DEV_USERS, type DevStackOptions } from '@ztsh/server';
@@ -14,8 +13,8 @@ import { cli, newZtshHome } from './cli.ts';
 import { httpLogin } from './http-login.ts';
 import { storeLogin } from './profile.ts';
 import { startTestStack, type TestStack } from './stack.ts';
+import { ZTSHD } from './source-bins.ts';
 
-const ZTSHD = fileURLToPath(new URL('../../packages/server/bin/ztshd.js', import.meta.url));
 
 export interface KubeEnv {
   stack: TestStack;
@@ -42,7 +41,7 @@ export async function startKubeEnv(options: { split?: boolean; roles?: DevStackO
   const kube = await startKubeDouble({ tls: { cert: tls.cert, key: tls.key }, token: SA_TOKEN });
   const agents: RunningAgent[] = [];
   const addAgent = async (cluster: string, labels: Record<string, string>) => {
-    const made = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', authDataDir, '--format', 'json'], { encoding: 'utf8' });
+    const made = spawnSync(process.execPath, [...ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', authDataDir, '--format', 'json'], { encoding: 'utf8' });
     const token = (JSON.parse(made.stdout) as { token: string }).token;
     const agent = await startAgent({
       proxy: stack.url,

@@ -3,7 +3,6 @@
 // nor the role that makes him admin; and when every admin is locked out
 // anyway, `ztshd locks ls|rm` on the server's store is the way back.
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { ZtshHome } from '@ztsh/cli';
 import { DEV_USERS } from '@ztsh/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +11,8 @@ import { cli } from '../helpers/cli.ts';
 import { loggedInEnv } from '../helpers/profile.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 import { credentialsOf, rawRequest, type Credentials, type Target } from './helpers/raw-client.ts';
+import { ZTSHD } from '../helpers/source-bins.ts';
 
-const ZTSHD = fileURLToPath(new URL('../../packages/server/bin/ztshd.js', import.meta.url));
 
 let stack: TestStack;
 let bobEnv: Record<string, string>;
@@ -42,7 +41,7 @@ function postLock(as: Credentials, body: Record<string, unknown>) {
 
 function ztshd(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ZTSHD, ...args, '--data-dir', stack.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...ZTSHD, ...args, '--data-dir', stack.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

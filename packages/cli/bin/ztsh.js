@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx's loader, so the binary works from
-// a checkout with no build step.
-import 'reflect-metadata';
-import { register } from 'tsx/esm/api';
+// Runs the bundled CLI (dist/, made by `pnpm build`; the npm package ships
+// it). Development and tests run the sources instead:
+//   node --conditions=source --import tsx src/entry.ts
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/main.ts');
+const entry = new URL('../dist/entry.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('error: ztsh is not built: run `pnpm build` in the ztsh checkout first\n');
+  process.exit(1);
+}
+await import(entry.href);

@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { ApiClient } from './http.ts';
 import { CliError } from './cli-error.ts';
 import { ZtshHome } from './home.ts';
+import { parseProxy } from './proxy-address.ts';
+
+export { parseProxy };
 
 export interface CliContext {
   env: Record<string, string | undefined>;
@@ -24,17 +27,6 @@ export function defaultContext(env: Record<string, string | undefined>): CliCont
     stderr: (t) => process.stderr.write(t),
     isTty: Boolean(process.stdin.isTTY && process.stdout.isTTY),
   };
-}
-
-export function parseProxy(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(/^[a-z]+:\/\//i.test(text) ? text : `https://${text}`);
-  } catch {
-    throw new CliError(`"${text}" is not a proxy address`, 'use the form https://access.example.com', 2);
-  }
-  if (url.protocol !== 'https:') throw new CliError(`the proxy must be https://, not ${url.protocol}`, undefined, 2);
-  return new URL(url.origin);
 }
 
 /** The proxy a command talks to: --proxy, else the current profile's. */

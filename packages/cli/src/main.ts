@@ -1,4 +1,7 @@
 // ztsh: the command line for engineers and auditors.
+// @peculiar/x509 resolves its services through tsyringe, which needs the
+// Reflect metadata API loaded before it is imported.
+import 'reflect-metadata';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, formatCliError } from './cli-error.ts';
 import { exitOnClosedPipe } from './closed-pipe.ts';

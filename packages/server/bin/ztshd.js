@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx's loader, so the binary works from
-// a checkout with no build step.
-import 'reflect-metadata';
-import { register } from 'tsx/esm/api';
+// Runs the compiled server (dist/, made by `pnpm build`). Development and
+// tests run the sources instead: node --conditions=source --import tsx src/main.ts
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/main.ts');
+const main = new URL('../dist/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('error: ztshd is not built: run `pnpm build` in the ztsh checkout first (or `pnpm start` for the dev stack from sources)\n');
+  process.exit(1);
+}
+await import(main.href);

@@ -35,7 +35,7 @@ describe('devBanner', () => {
       '  cluster         kind-kind (env=dev,source=kubeconfig): your kubeconfig context "kind-kind", https://127.0.0.1:40123 (Kubernetes v1.33.1), behind an agent using the context\'s client certificate\n',
     );
     expect(text).not.toMatch(/^ {2}kubeconfig /m);
-    expect(text).toContain('  pnpm ztsh kube login kind-kind\n  kubectl get pods\n');
+    expect(text).toContain('  pnpm -s ztsh kube login kind-kind\n  kubectl get pods\n');
     expect(text).toContain('kubectl --context kind-kind create clusterrolebinding ztsh-dev-developers --clusterrole=view --group=developers');
     expect(text).not.toContain('Warning');
   });
@@ -43,7 +43,7 @@ describe('devBanner', () => {
   it('says in one line why the kubeconfig context was not used', () => {
     const text = banner(sandbox, { kubeconfigNotUsed: 'no kubeconfig at /h/.kube/config' });
     expect(text).toContain('  cluster         sandbox (env=sandbox): the kube-apiserver test double, behind an agent that dialled the proxy\n  kubeconfig      not used: no kubeconfig at /h/.kube/config\n');
-    expect(text).toContain('  pnpm ztsh kube login sandbox\n');
+    expect(text).toContain('  pnpm -s ztsh kube login sandbox\n');
     expect(text).not.toContain('clusterrolebinding');
   });
 

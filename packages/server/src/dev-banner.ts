@@ -45,9 +45,9 @@ export function devBanner(input: DevBannerInput): string {
         ]
       : []),
     'Next, in another terminal:',
-    `  pnpm ztsh login --proxy ${proxy}`,
-    '  pnpm ztsh status',
-    ...(cluster ? ['  pnpm ztsh kube ls', `  pnpm ztsh kube login ${cluster.name}`, '  kubectl get pods'] : []),
+    `  pnpm -s ztsh login --proxy ${proxy}`,
+    '  pnpm -s ztsh status',
+    ...(cluster ? ['  pnpm -s ztsh kube ls', `  pnpm -s ztsh kube login ${cluster.name}`, '  kubectl get pods'] : []),
     ...(real
       ? [
           '',

@@ -1,4 +1,8 @@
 // ztshd: the access plane's server binary.
+// @peculiar/x509 resolves its services through tsyringe, which needs the
+// Reflect metadata API loaded before it is imported.
+import 'reflect-metadata';
+import './quiet-runtime-warning.ts';
 import { resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { join } from 'node:path';

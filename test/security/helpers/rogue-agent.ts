@@ -5,18 +5,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { ensureHostIdentity } from '@ztsh/agent';
 import type { KubeEnv } from '../../helpers/kube-env.ts';
+import { ZTSHD } from '../../helpers/source-bins.ts';
 
 type HostIdentity = Awaited<ReturnType<typeof ensureHostIdentity>>;
 
-const ZTSHD = fileURLToPath(new URL('../../../packages/server/bin/ztshd.js', import.meta.url));
 
 /** Joins `cluster` with a fresh agent join token; returns the host key and certificate. */
 export async function joinRogueAgent(k: KubeEnv, cluster: string): Promise<HostIdentity> {
-  const made = spawnSync(process.execPath, [ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', k.stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
+  const made = spawnSync(process.execPath, [...ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', k.stack.dataDir, '--format', 'json'], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`ztshd tokens add failed: ${made.stderr}`);
   const token = (JSON.parse(made.stdout) as { token: string }).token;
   return ensureHostIdentity({ proxy: k.stack.url, cluster, stateDir: mkdtempSync(join(tmpdir(), 'ztsh-rogue-')), token: () => token, proxyCa: k.stack.tlsCa, now: () => new Date() });

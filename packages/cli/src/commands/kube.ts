@@ -1,13 +1,13 @@
 // ztsh kube ls | login | credentials: reach clusters through the proxy with
 // plain kubectl. The kubeconfig entry runs `ztsh kube credentials`, an exec
 // credential plugin that hands kubectl the current certificate.
-import { X509Certificate } from 'node:crypto';
 import { homedir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CliError } from '../cli-error.ts';
-import { loggedIn, resolveProxy, withUserApi, type CliContext } from '../context.ts';
+import { resolveProxy, withUserApi, type CliContext } from '../context.ts';
+import { execCredential } from '../credential-plugin/exec-credential.ts';
 import { kubeconfigPath, writeKubeEntry } from '../kubeconfig.ts';
+import { selfCommand } from '../self-command.ts';
 import { formatTable } from '../table.ts';
 import { safeJson, safeText } from '../terminal-safe.ts';
 
@@ -44,13 +44,14 @@ export async function kubeLogin(ctx: CliContext, cluster: string, options: { pro
   const trust = ctx.home.readTrust(proxy);
   const name = contextName(proxy, cluster);
   const path = kubeconfigPath(ctx.env, homedir());
+  const self = selfCommand();
   writeKubeEntry(path, {
     name,
     server: `${proxy.origin}/k8s/${cluster}`,
     caData: trust ? Buffer.from(trust).toString('base64') : undefined,
     exec: {
-      command: process.execPath,
-      args: [fileURLToPath(new URL('../../bin/ztsh.js', import.meta.url)), 'kube', 'credentials', '--proxy', proxy.origin, '--cluster', cluster],
+      command: self.command,
+      args: [...self.args, 'kube', 'credentials', '--proxy', proxy.origin, '--cluster', cluster],
       env: ctx.env.ZTSH_HOME ? [{ name: 'ZTSH_HOME', value: ctx.env.ZTSH_HOME }] : [],
     },
   });
@@ -61,14 +62,6 @@ export async function kubeLogin(ctx: CliContext, cluster: string, options: { pro
 }
 
 export function kubeCredentials(ctx: CliContext, options: { proxy?: string; cluster?: string }): void {
-  const proxy = resolveProxy(ctx, options.proxy);
-  const profile = loggedIn(ctx, proxy);
-  const validTo = new Date(new X509Certificate(profile.certPem).validTo);
-  ctx.stdout(
-    JSON.stringify({
-      apiVersion: 'client.authentication.k8s.io/v1',
-      kind: 'ExecCredential',
-      status: { clientCertificateData: profile.certPem, clientKeyData: profile.keyPem, expirationTimestamp: validTo.toISOString() },
-    }) + '\n',
-  );
+  // The same answer as the fast path (credential-plugin/), which kubectl normally reaches.
+  ctx.stdout(execCredential(ctx.home, resolveProxy(ctx, options.proxy), Date.now()));
 }
