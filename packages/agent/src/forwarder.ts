@@ -7,7 +7,7 @@ import { request, Agent as HttpsAgent } from 'node:https';
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { frameBody, HOP_BY_HOP_HEADERS, isDroppedRequestHeader, kubeStatus } from '@ztsh/protocol';
+import { frameBody, HOP_BY_HOP_HEADERS, ImpersonatedGroups, isDroppedRequestHeader, kubeStatus, readJsonHeader, TUNNEL_HEADERS } from '@ztsh/protocol';
 import { kubeAuthorization, kubeTls, type KubeTarget } from './config.ts';
 
 export function createForwarder(target: KubeTarget, log: Logger) {
@@ -21,8 +21,8 @@ export function createForwarder(target: KubeTarget, log: Logger) {
     stream.on('error', (err) => log.debug({ err, path: headers[constants.HTTP2_HEADER_PATH] }, 'tunnel stream error'));
     const method = String(headers[constants.HTTP2_HEADER_METHOD] ?? 'GET');
     const path = String(headers[constants.HTTP2_HEADER_PATH] ?? '/');
-    const user = headers['x-ztsh-impersonate-user'];
-    const groups = impersonatedGroups(headers['x-ztsh-impersonate-groups']);
+    const user = headers[TUNNEL_HEADERS.impersonateUser];
+    const groups = readJsonHeader(ImpersonatedGroups, headers[TUNNEL_HEADERS.impersonateGroups], []);
     if (typeof user !== 'string' || !user) return answer(stream, 400, 'the proxy sent no identity to impersonate');
     if (!groups) return answer(stream, 400, 'the proxy sent groups to impersonate that are no JSON array of strings');
     if (!path.startsWith('/')) return answer(stream, 400, 'the proxy sent a path that does not start with /');
@@ -35,7 +35,7 @@ export function createForwarder(target: KubeTarget, log: Logger) {
     if (authorization) out.authorization = authorization;
     out['impersonate-user'] = user;
     if (groups.length > 0) out['impersonate-group'] = groups;
-    const upgrade = headers['x-ztsh-upgrade'];
+    const upgrade = headers[TUNNEL_HEADERS.upgrade];
     let sendsBody = false;
     if (typeof upgrade === 'string') {
       out.connection = 'Upgrade';
@@ -73,7 +73,7 @@ export function createForwarder(target: KubeTarget, log: Logger) {
     });
     upstream.on('upgrade', (res, socket, head) => {
       socket.on('error', () => stream.destroy());
-      const back: Record<string, string | number> = { ':status': 200, 'x-ztsh-upstream-status': String(res.statusCode ?? 101) };
+      const back: Record<string, string | number> = { ':status': 200, [TUNNEL_HEADERS.upstreamStatus]: String(res.statusCode ?? 101) };
       for (const name of ['sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions', 'x-stream-protocol-version']) {
         const value = res.headers[name];
         if (typeof value === 'string') back[name] = value;
@@ -110,16 +110,6 @@ export function createForwarder(target: KubeTarget, log: Logger) {
       answer(stream, 400, 'the agent cannot forward this request');
     }
   };
-}
-
-/** The groups the proxy decided on: a JSON array of strings, or undefined when it sent anything else. */
-function impersonatedGroups(header: string | string[] | undefined): string[] | undefined {
-  try {
-    const groups: unknown = JSON.parse(String(header ?? '[]'));
-    return Array.isArray(groups) && groups.every((g) => typeof g === 'string') ? groups : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Answers the proxy with a Status, or ends the stream if it can take no answer any more. */

@@ -18,9 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { RoleSchema, lockApplies, lockMessage, type AuditInput, type Role, type SessionRecord } from '@ztsh/auth';
-import { JoinResponse, SessionsResponse, WATCH_HEARTBEAT_MS, WatchLine, ZtshError, type AuditBatch, type AuditEventType, type ProxyState } from '@ztsh/protocol';
-import type { AuthClient } from './auth-client.ts';
+import { type AuditBatch, type AuditEventType, type AuditInput, type AuthClient, JoinResponse, lockApplies, lockMessage, type ProxyState, type Role, RoleSchema, type SessionRecord, SessionsResponse, WATCH_HEARTBEAT_MS, WatchLine, ZtshError } from '@ztsh/protocol';
 
 /** Requests are refused when auth has not been heard from for this long. */
 export const STALE_MS = 3 * WATCH_HEARTBEAT_MS;

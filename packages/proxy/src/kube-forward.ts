@@ -11,7 +11,7 @@ import { auditAllowed, checkKubeAccess, clusterOffline, upstreamHeaders, type Ku
 import { answerSelfReviewBytes, isSelfReview, SELF_REVIEW_BODY_LIMIT } from './self-review.ts';
 import { answerWhoAmI, isWhoAmI } from './whoami.ts';
 import { sendRefusal, sendStatus } from './kube-status.ts';
-import { whenStored } from './auth-client.ts';
+import { whenStored } from './when-stored.ts';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;

@@ -8,14 +8,13 @@ import { hostname as machineName } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { createAuthService, resolveSecret, type AuthService, type Clock, type IdSource } from '@ztsh/auth';
+import { createAuthService, inProcessAuthClient, resolveSecret, type AuthService, type Clock, type IdSource } from '@ztsh/auth';
 import {
   authForwarder,
+  createProxyListener,
   createProxyServer,
   ensureProxyIdentity,
   httpAuthClient,
-  inProcessAuthClient,
-  lateAuthClient,
   newKeyPair,
   recoverSessions,
   renewalDue,
@@ -118,46 +117,39 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
   const { host, port } = splitHostPort(proxyConfig.listen);
 
   // The listener is up before the auth service exists (tests need the port
-  // for the public URL); until then it answers 503.
-  let app: ((req: never, res: never) => void) | undefined;
-  let auth: AuthService | undefined;
-  const late = lateAuthClient();
-  const proxy = createProxyServer({
-    tls,
-    auth: late.client,
-    knownClustersFile: join(dataDir, 'known-clusters.json'),
-    fallback: (req, res) => {
-      if (app) return app(req as never, res as never);
-      res.writeHead(503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'internal', message: 'ztshd is starting' } }));
-    },
-    log,
-  });
-  const boundPort = await proxy.listen(port, host);
+  // for the public URL); until the proxy is attached it answers 503.
+  const listener = createProxyListener({ tls });
+  const boundPort = await listener.listen(port, host);
   const url = options.publicUrlFor ? options.publicUrlFor(boundPort) : configured;
 
+  let auth: AuthService;
   try {
     if (options.prepare) config = await options.prepare(url, config);
     auth = await createAuthService(authServiceOptions(options, config, dataDir, url, proxyConfig.trust_proxy));
   } catch (error) {
-    await proxy.close();
+    await listener.close();
     throw error;
   }
-  late.bind(inProcessAuthClient(auth));
-  await recoverSessions(late.client, log);
-  app = auth.app.callback() as never;
-  const started = auth;
+  const authClient = inProcessAuthClient(auth);
+  await recoverSessions(authClient, log);
+  const proxy = createProxyServer({
+    listener,
+    auth: authClient,
+    knownClustersFile: join(dataDir, 'known-clusters.json'),
+    fallback: auth.app.callback() as never,
+    log,
+  });
   log.info({ listen: `${host}:${boundPort}`, publicUrl: url.toString() }, 'ztshd listening');
 
   return {
     url,
     port: boundPort,
-    auth: started,
+    auth,
     tls,
     proxy,
     close: async () => {
       await proxy.close();
-      started.close();
+      auth.close();
     },
   };
 }
@@ -268,8 +260,9 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
   const configured = new URL(proxyConfig.public_addr);
   const tls = await servingTls({ files: proxyConfig.tls, baseDir: options.baseDir, dataDir, hostname: configured.hostname, key: 'proxy.tls' });
   const { host, port } = splitHostPort(proxyConfig.listen);
+  const listener = createProxyListener({ tls });
   const proxy = createProxyServer({
-    tls,
+    listener,
     auth: client,
     knownClustersFile: join(dataDir, 'known-clusters.json'),
     fallback: authForwarder(client, { trustProxy: proxyConfig.trust_proxy, log }),
@@ -277,9 +270,10 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
   });
   let boundPort: number;
   try {
-    boundPort = await proxy.listen(port, host);
+    boundPort = await listener.listen(port, host);
   } catch (error) {
     clearInterval(renewTimer);
+    await proxy.close();
     await client.close();
     throw error;
   }

@@ -8,10 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { constants, type ClientHttp2Stream } from 'node:http2';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { kubeStatus } from '@ztsh/protocol';
-import type { SessionKind, SessionRecord } from '@ztsh/auth';
+import { kubeStatus, type MaybePromise, type SessionKind, type SessionRecord } from '@ztsh/protocol';
 import { auditAllowed, type KubeAccess, type KubeDeps } from '../kube-access.ts';
-import type { MaybePromise } from '../auth-client.ts';
 import { AsciicastWriter } from './asciicast.ts';
 import { closeFrame, FrameParser, frameRefusal, OP_BINARY, OP_CLOSE, OP_CONTINUATION, serverFrame, type Frame } from './ws-frames.ts';
 
