@@ -8,6 +8,7 @@ export { recoverSessions } from './sessions/recover.ts';
 export { AsciicastWriter, FLUSH_MS } from './sessions/asciicast.ts';
 export { LiveStreams } from './live-streams.ts';
 export { httpAuthClient, STALE_MS, type HttpAuthClient, type HostCredentials } from './http-auth-client.ts';
+export { createAuditOutbox, type AuditOutbox } from './audit-outbox.ts';
 export { authForwarder, clientAddress } from './auth-forward.ts';
 export { ensureProxyIdentity, newKeyPair, renewalDue, storeIdentity, type ProxyIdentity } from './proxy-identity.ts';
 export { createProxyListener, type ProxyListener, type ProxyHandlers } from './proxy-listener.ts';
