@@ -7,7 +7,7 @@ import { request, Agent as HttpsAgent } from 'node:https';
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { frameBody, HOP_BY_HOP_HEADERS, ImpersonatedGroups, isDroppedRequestHeader, kubeStatus, readJsonHeader, TUNNEL_HEADERS } from '@ztsh/protocol';
+import { copyHeaders, dropHopByHop, dropTowardsCluster, frameBody, ImpersonatedGroups, kubeStatus, readJsonHeader, TUNNEL_HEADERS } from '@ztsh/protocol';
 import { kubeAuthorization, kubeTls, type KubeTarget } from './config.ts';
 
 export function createForwarder(target: KubeTarget, log: Logger) {
@@ -26,11 +26,7 @@ export function createForwarder(target: KubeTarget, log: Logger) {
     if (typeof user !== 'string' || !user) return answer(stream, 400, 'the proxy sent no identity to impersonate');
     if (!groups) return answer(stream, 400, 'the proxy sent groups to impersonate that are no JSON array of strings');
     if (!path.startsWith('/')) return answer(stream, 400, 'the proxy sent a path that does not start with /');
-    const out: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(headers)) {
-      if (value === undefined || isDroppedRequestHeader(name)) continue;
-      out[name] = value as string | string[];
-    }
+    const out: Record<string, string | string[]> = copyHeaders(headers, dropTowardsCluster);
     const authorization = kubeAuthorization(target);
     if (authorization) out.authorization = authorization;
     out['impersonate-user'] = user;
@@ -56,10 +52,7 @@ export function createForwarder(target: KubeTarget, log: Logger) {
       answer(stream, 502, `the agent could not reach the apiserver: ${error.message}`);
     });
     upstream.on('response', (res) => {
-      const back: Record<string, string | string[] | number> = { ':status': res.statusCode ?? 502 };
-      for (const [name, value] of Object.entries(res.headers)) {
-        if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name)) back[name] = value;
-      }
+      const back: Record<string, string | string[] | number> = { ':status': res.statusCode ?? 502, ...copyHeaders(res.headers, dropHopByHop) };
       if (stream.destroyed) return res.destroy();
       try {
         stream.respond(back);

@@ -16,3 +16,4 @@ export * from './session-record.ts';
 export * from './tunnel-headers.ts';
 export * from './auth-client.ts';
 export * from './audit-query.ts';
+export * from './header-copy.ts';

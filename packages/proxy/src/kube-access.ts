@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { type AuthClient, BODILESS_METHODS, type Identity, ImpersonatedGroups, isDroppedRequestHeader, jsonHeader, type MaybePromise, mayHaveBody, peerIdentity, peerRefusalMessage, TUNNEL_HEADERS } from '@ztsh/protocol';
+import { type AuthClient, BODILESS_METHODS, type Identity, ImpersonatedGroups, copyHeaders, dropTowardsCluster, jsonHeader, type MaybePromise, mayHaveBody, peerIdentity, peerRefusalMessage, TUNNEL_HEADERS } from '@ztsh/protocol';
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
 import { authorizeKube } from './kube-authorize.ts';
 import type { LiveStreams } from './live-streams.ts';
@@ -186,11 +186,7 @@ export function auditAllowed(deps: KubeDeps, access: Extract<KubeAccess, { ok: t
 }
 
 export function upstreamHeaders(headers: IncomingHttpHeaders, access: Extract<KubeAccess, { ok: true }>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || isDroppedRequestHeader(name)) continue;
-    out[name] = value;
-  }
+  const out = copyHeaders(headers, dropTowardsCluster);
   out[TUNNEL_HEADERS.impersonateUser] = access.user;
   out[TUNNEL_HEADERS.impersonateGroups] = jsonHeader(ImpersonatedGroups, access.groups);
   return out;
