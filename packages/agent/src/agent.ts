@@ -3,7 +3,7 @@
 import { createServer, type ServerHttp2Session } from 'node:http2';
 import type { Logger } from 'pino';
 import { WebSocket, createWebSocketStream } from 'ws';
-import { goawayWatch, openTunnelWindow, TUNNEL_H2_SETTINGS, TUNNEL_MAX_PAYLOAD, tunnelStream } from '@ztsh/protocol';
+import { goawayWatch, openTunnelWindow, TUNNEL_H2_SETTINGS, TUNNEL_HEADERS, TUNNEL_MAX_PAYLOAD, tunnelStream } from '@ztsh/protocol';
 import type { KubeTarget } from './config.ts';
 import { createForwarder } from './forwarder.ts';
 import { ensureHostIdentity } from './join.ts';
@@ -74,7 +74,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       cert: identity.cert,
       key: identity.key,
       ...(options.proxyCa ? { ca: options.proxyCa } : {}),
-      headers: { 'x-ztsh-labels': JSON.stringify(options.labels) },
+      headers: { [TUNNEL_HEADERS.labels]: JSON.stringify(options.labels) },
       perMessageDeflate: false,
       maxPayload: TUNNEL_MAX_PAYLOAD,
     });

@@ -7,7 +7,7 @@ import { request, Agent as HttpsAgent } from 'node:https';
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { frameBody, HOP_BY_HOP_HEADERS, isDroppedRequestHeader, kubeStatus } from '@ztsh/protocol';
+import { copyHeaders, dropHopByHop, dropTowardsCluster, frameBody, ImpersonatedGroups, kubeStatus, readJsonHeader, TUNNEL_HEADERS } from '@ztsh/protocol';
 import { kubeAuthorization, kubeTls, type KubeTarget } from './config.ts';
 import type { AgentMetrics } from './metrics.ts';
 
@@ -22,21 +22,17 @@ export function createForwarder(target: KubeTarget, log: Logger, metrics?: Agent
     stream.on('error', (err) => log.debug({ err, path: headers[constants.HTTP2_HEADER_PATH] }, 'tunnel stream error'));
     const method = String(headers[constants.HTTP2_HEADER_METHOD] ?? 'GET');
     const path = String(headers[constants.HTTP2_HEADER_PATH] ?? '/');
-    const user = headers['x-ztsh-impersonate-user'];
-    const groups = impersonatedGroups(headers['x-ztsh-impersonate-groups']);
+    const user = headers[TUNNEL_HEADERS.impersonateUser];
+    const groups = readJsonHeader(ImpersonatedGroups, headers[TUNNEL_HEADERS.impersonateGroups], []);
     if (typeof user !== 'string' || !user) return answer(stream, 400, 'the proxy sent no identity to impersonate');
     if (!groups) return answer(stream, 400, 'the proxy sent groups to impersonate that are no JSON array of strings');
     if (!path.startsWith('/')) return answer(stream, 400, 'the proxy sent a path that does not start with /');
-    const out: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(headers)) {
-      if (value === undefined || isDroppedRequestHeader(name)) continue;
-      out[name] = value as string | string[];
-    }
+    const out: Record<string, string | string[]> = copyHeaders(headers, dropTowardsCluster);
     const authorization = kubeAuthorization(target);
     if (authorization) out.authorization = authorization;
     out['impersonate-user'] = user;
     if (groups.length > 0) out['impersonate-group'] = groups;
-    const upgrade = headers['x-ztsh-upgrade'];
+    const upgrade = headers[TUNNEL_HEADERS.upgrade];
     let sendsBody = false;
     if (typeof upgrade === 'string') {
       out.connection = 'Upgrade';
@@ -59,10 +55,7 @@ export function createForwarder(target: KubeTarget, log: Logger, metrics?: Agent
     });
     upstream.on('response', (res) => {
       metrics?.request(typeof upgrade === 'string' ? 'upgrade' : 'plain', res.statusCode ?? 502);
-      const back: Record<string, string | string[] | number> = { ':status': res.statusCode ?? 502 };
-      for (const [name, value] of Object.entries(res.headers)) {
-        if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name)) back[name] = value;
-      }
+      const back: Record<string, string | string[] | number> = { ':status': res.statusCode ?? 502, ...copyHeaders(res.headers, dropHopByHop) };
       if (stream.destroyed) return res.destroy();
       try {
         stream.respond(back);
@@ -78,7 +71,7 @@ export function createForwarder(target: KubeTarget, log: Logger, metrics?: Agent
     upstream.on('upgrade', (res, socket, head) => {
       metrics?.request('upgrade', res.statusCode ?? 101);
       socket.on('error', () => stream.destroy());
-      const back: Record<string, string | number> = { ':status': 200, 'x-ztsh-upstream-status': String(res.statusCode ?? 101) };
+      const back: Record<string, string | number> = { ':status': 200, [TUNNEL_HEADERS.upstreamStatus]: String(res.statusCode ?? 101) };
       for (const name of ['sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions', 'x-stream-protocol-version']) {
         const value = res.headers[name];
         if (typeof value === 'string') back[name] = value;
@@ -123,16 +116,6 @@ export function createForwarder(target: KubeTarget, log: Logger, metrics?: Agent
       answer(stream, 400, 'the agent cannot forward this request');
     }
   };
-}
-
-/** The groups the proxy decided on: a JSON array of strings, or undefined when it sent anything else. */
-function impersonatedGroups(header: string | string[] | undefined): string[] | undefined {
-  try {
-    const groups: unknown = JSON.parse(String(header ?? '[]'));
-    return Array.isArray(groups) && groups.every((g) => typeof g === 'string') ? groups : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Answers the proxy with a Status, or ends the stream if it can take no answer any more. */

@@ -1,7 +1,7 @@
 // The `auth` section of ztsh.yaml: connectors, roles, MFA policy, CA key
 // protection. Strict: unknown keys are errors that name the path.
 import { z } from 'zod';
-import { RoleSchema } from './roles/role-schema.ts';
+import { RoleSchema } from '@ztsh/protocol';
 
 const Duration = z.string().regex(/^(\d+[smhd])+$/, 'must be a duration like 30m or 8h');
 const Name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lowercase letters, digits, "_" or "-"');

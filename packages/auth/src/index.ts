@@ -5,7 +5,7 @@ export * from './clock.ts';
 export * from './duration.ts';
 export * from './ca/authority.ts';
 export * from './ca/issuer.ts';
-export * from './roles/role-schema.ts';
+export { KubeResourceRule, KubeVerbs, Permissions, RoleSchema, type Role } from '@ztsh/protocol';
 export * from './roles/load-roles.ts';
 export * from './roles/role-set.ts';
 export * from './secrets.ts';
@@ -18,3 +18,4 @@ export { createAuditLog, AUDIT_FLUSH_MS, type AuditLog, type AuditInput } from '
 export * from './locks/locks.ts';
 export { internalRoutes, proxyState } from './routes/internal-api.ts';
 export { createAuthMetrics, type AuthMetrics } from './metrics.ts';
+export { inProcessAuthClient } from './in-process-auth-client.ts';

@@ -2,7 +2,8 @@
 // recordings, locks. Shared by ztshd, the CLI and the web page.
 import { z } from 'zod';
 import { AuditEventSchema } from './audit-events.ts';
-import { SessionRecordSchema } from './internal-api.ts';
+import { LockEntry } from './locks.ts';
+import { SessionRecordSchema } from './session-record.ts';
 
 export const AuditSearchResponse = z.object({
   events: z.array(AuditEventSchema),
@@ -32,9 +33,10 @@ export type RecordingsResponse = z.infer<typeof RecordingsResponse>;
 export const RecordingResponse = z.object({ session: SessionSchema, events: z.array(AuditEventSchema) });
 export type RecordingResponse = z.infer<typeof RecordingResponse>;
 
+/** A lock as the API shows it: times as ISO strings. */
 export const LockSchema = z.object({
   id: z.string(),
-  target: z.union([z.object({ user: z.string() }), z.object({ role: z.string() })]),
+  target: LockEntry.shape.target,
   message: z.string().nullable(),
   createdBy: z.string(),
   createdAt: z.string(),

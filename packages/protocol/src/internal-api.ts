@@ -4,6 +4,8 @@
 // answers them only for a proxy's own connection.
 import { z } from 'zod';
 import { AuditEventTypes, type AuditEventType } from './audit-events.ts';
+import { LockEntry } from './locks.ts';
+import { SessionRecordSchema } from './session-record.ts';
 
 const EVENT_TYPES = Object.keys(AuditEventTypes) as [AuditEventType, ...AuditEventType[]];
 
@@ -20,15 +22,6 @@ export const FORWARDED_HEADERS = {
   /** The client certificate the user presented to the proxy (DER, base64). */
   clientCert: 'x-ztsh-forwarded-client-cert',
 } as const;
-
-export const LockEntry = z.object({
-  id: z.string(),
-  target: z.union([z.object({ user: z.string() }), z.object({ role: z.string() })]),
-  message: z.string().nullable(),
-  createdBy: z.string(),
-  createdAt: z.number(),
-  expiresAt: z.number().nullable(),
-});
 
 /** Everything a proxy keeps of auth's state; sent whole at the start of the watch and after each change. */
 export const ProxyState = z.object({
@@ -54,6 +47,8 @@ export const AuditInputSchema = z.object({
   message: z.string().optional(),
   fields: z.record(z.string(), z.unknown()).optional(),
 });
+/** What a caller says of an audit event; auth adds the time, code and chain. */
+export type AuditInput = z.infer<typeof AuditInputSchema>;
 
 export const AuditBatch = z.object({
   events: z
@@ -70,31 +65,6 @@ export const AuditBatch = z.object({
 });
 export type AuditBatch = z.infer<typeof AuditBatch>;
 
-/** A session as the proxy reports it (times in ms since the epoch). */
-export const SessionRecordSchema = z.object({
-  id: z.uuid(),
-  kind: z.enum(['exec', 'attach', 'cp', 'portforward']),
-  user: z.string(),
-  roles: z.array(z.string()),
-  cluster: z.string(),
-  namespace: z.string(),
-  pod: z.string(),
-  container: z.string().nullable(),
-  command: z.array(z.string()),
-  tty: z.boolean(),
-  kubernetesUser: z.string(),
-  kubernetesGroups: z.array(z.string()),
-  clientIp: z.string().nullable(),
-  startedAt: z.number(),
-  endedAt: z.number().nullable(),
-  exitCode: z.number().nullable(),
-  endReason: z.string().nullable(),
-  bytesIn: z.number(),
-  bytesOut: z.number(),
-  recordingPath: z.string().regex(/^\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\.cast$/).nullable(),
-  recordingSize: z.number().nullable(),
-});
-export const SessionPatchSchema = SessionRecordSchema.omit({ id: true }).partial();
 export const SessionIndexSchema = z.object({ command: z.string(), content: z.string() });
 export const SessionsResponse = z.object({ sessions: z.array(SessionRecordSchema) });
 

@@ -5,8 +5,9 @@
 // from the user's traits here and nowhere else, so the principals the proxy
 // impersonates are the ones login wrote into the certificate.
 //
-// Roles are typed by the shape read here rather than by the zod schema, which
-// still lives in @ztsh/auth: a Role parsed by that schema fits these types.
+// Roles are typed by the shape read here rather than by the zod schema
+// (role-schema.ts): a Role parsed by that schema fits these types, and so
+// does a hand-built one in a test.
 import type { Identity } from './identity.ts';
 
 export interface RoleResourceRule {

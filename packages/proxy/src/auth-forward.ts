@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { BODILESS_METHODS, FORWARDED_HEADERS, frameBody, HOP_BY_HOP_HEADERS, mayHaveBody, INTERNAL_PREFIX } from '@ztsh/protocol';
+import { BODILESS_METHODS, copyHeaders, dropHopByHop, dropTowardsAuth, FORWARDED_HEADERS, frameBody, mayHaveBody, INTERNAL_PREFIX } from '@ztsh/protocol';
 import type { HttpAuthClient } from './http-auth-client.ts';
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -100,11 +100,7 @@ export function authForwarder(auth: HttpAuthClient, options: { trustProxy: boole
         ? sendError(res, 404, 'not_found', verdict.message)
         : sendError(res, 400, 'bad_request', verdict.message, 'send the path as a plain, canonical one');
     }
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined || name.startsWith(':') || HOP_BY_HOP_HEADERS.has(name) || name.startsWith('x-ztsh-')) continue;
-      headers[name] = value;
-    }
+    const headers: Record<string, string | string[]> = copyHeaders(req.headers, dropTowardsAuth);
     const authority = req.headers[':authority'] ?? req.headers.host;
     if (typeof authority === 'string') headers.host = authority;
     headers[FORWARDED_HEADERS.clientIp] = clientAddress(req, options.trustProxy);
@@ -130,12 +126,7 @@ export function authForwarder(auth: HttpAuthClient, options: { trustProxy: boole
       sendError(res, 502, 'bad_gateway', 'the auth service cannot be reached from this proxy', 'try again in a moment; if it lasts, the operator should check the auth service');
     });
     upstream.on('response', (answer) => {
-      const out: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(answer.headers)) {
-        if (value === undefined || HOP_BY_HOP_HEADERS.has(name)) continue;
-        out[name] = value;
-      }
-      res.writeHead(answer.statusCode ?? 502, out);
+      res.writeHead(answer.statusCode ?? 502, copyHeaders(answer.headers, dropHopByHop));
       (res as { flushHeaders?: () => void }).flushHeaders?.();
       answer.pipe(res as NodeJS.WritableStream);
       answer.on('error', () => res.destroy());

@@ -6,7 +6,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { labelsMatch } from './kube-authorize.ts';
 import type { KubeDeps } from './kube-access.ts';
-import { whenStored } from './auth-client.ts';
+import { whenStored } from './when-stored.ts';
 import { peerIdentity } from '@ztsh/protocol';
 
 export function listClusters(deps: KubeDeps, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {

@@ -1,33 +1,27 @@
 // The AuthClient of a proxy that runs apart from auth: HTTPS to the auth
-// service's /v1/internal/ routes with the proxy's host certificate.
+// service's /v1/internal/ routes with the proxy's host certificate. Its
+// three jobs are each in a file of their own; this one holds the transport
+// and puts them together:
 //
-// - CAs, roles and locks: a copy kept in memory from a watch that auth
-//   streams (the whole state at once, again after each lock change, and a
-//   heartbeat every few seconds). Requests are checked against the copy, so
-//   a lock reaches live streams as soon as auth sends it. Without a heartbeat
-//   for STALE_MS the proxy refuses requests until the watch is back.
-// - Audit events: batched every AUDIT_FLUSH_MS; security events are sent at
-//   once and the caller waits for auth's answer. Events that cannot be sent
-//   stay queued and are sent again.
+// - CAs, roles and locks: the state mirror (auth-state-mirror.ts), fed by
+//   the watch opened here (the whole state at once, again after each lock
+//   change, and a heartbeat every few seconds).
+// - Audit events: the outbox (audit-outbox.ts), batched, retried, in order.
 // - Sessions: start, end and search text go to auth; recordings are written
-//   here, in the proxy's own data dir, and handed to auth whole when the
-//   session ends (or, after a crash, when the proxy starts again).
-import { createReadStream, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+//   in the proxy's own data dir and handed to auth whole when the session
+//   ends (recording-handover.ts).
+import type { ReadStream } from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { RoleSchema, lockApplies, lockMessage, type AuditInput, type Role, type SessionRecord } from '@ztsh/auth';
-import { JoinResponse, SessionsResponse, WATCH_HEARTBEAT_MS, WatchLine, ZtshError, type AuditBatch, type AuditEventType, type ProxyState } from '@ztsh/protocol';
-import type { AuthClient } from './auth-client.ts';
+import { JoinResponse, SessionsResponse, WATCH_HEARTBEAT_MS, WatchLine, ZtshError, type AuthClient } from '@ztsh/protocol';
+import { createAuditOutbox } from './audit-outbox.ts';
+import { createStateMirror } from './auth-state-mirror.ts';
+import { persistently } from './persistently.ts';
+import { recordingHandover } from './recording-handover.ts';
 
-/** Requests are refused when auth has not been heard from for this long. */
-export const STALE_MS = 3 * WATCH_HEARTBEAT_MS;
-const AUDIT_FLUSH_MS = 100;
-const AUDIT_BATCH = 5_000;
-/** Events kept while auth cannot be reached; beyond this the oldest are dropped (and logged). */
-const AUDIT_QUEUE_CAP = 200_000;
+export { STALE_MS } from './auth-state-mirror.ts';
 const CALL_TIMEOUT_MS = 10_000;
 
 export interface HostCredentials {
@@ -63,11 +57,6 @@ export interface HttpAuthClient extends AuthClient {
   /** Audit events waiting in the outbox for auth (the audit queue depth metric). */
   auditPending(): number;
   close(): Promise<void>;
-}
-
-interface Queued {
-  event: AuditBatch['events'][number];
-  settle?: { resolve: () => void; reject: (error: unknown) => void };
 }
 
 export interface Reply {
@@ -111,31 +100,12 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
     return reply.body;
   }
 
-  // --- state: CAs, roles, locks -------------------------------------------
-  let state: { raw: ProxyState; roles: Map<string, Role>; locksJson: string } | undefined;
-  let heardAt = 0;
-  let lastProblem = 'not connected yet';
-  const lockListeners = new Set<() => void>();
-  const firstState: { resolve?: () => void; promise: Promise<void> } = { promise: Promise.resolve() };
-  firstState.promise = new Promise((resolve) => (firstState.resolve = resolve));
+  // --- state: CAs, roles, locks, from the watch ------------------------------
+  const mirror = createStateMirror(now);
   let watchReq: ReturnType<typeof request> | undefined;
   let watchTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let backoff = 250;
-
-  function applyState(raw: ProxyState): void {
-    const roles = new Map<string, Role>();
-    for (const value of raw.roles) {
-      const role = RoleSchema.parse(value);
-      roles.set(role.metadata.name, role);
-    }
-    const locksJson = JSON.stringify(raw.locks);
-    const locksChanged = state !== undefined && state.locksJson !== locksJson;
-    state = { raw, roles, locksJson };
-    heardAt = now();
-    firstState.resolve?.();
-    if (locksChanged) for (const listener of lockListeners) listener();
-  }
 
   function watch(): void {
     if (closed) return;
@@ -147,7 +117,7 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
       watchReq = undefined;
       clearTimeout(watchTimer);
       req.destroy();
-      lastProblem = problem;
+      mirror.lost(problem);
       if (closed) return;
       log.warn({ problem, retryInMs: backoff }, 'the watch on the auth service ended');
       retryTimer = setTimeout(watch, backoff * (0.5 + Math.random()));
@@ -175,8 +145,8 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
           buffered = buffered.slice(at + 1);
           try {
             const parsed = WatchLine.parse(JSON.parse(line));
-            if ('state' in parsed) applyState(parsed.state);
-            else heardAt = now();
+            if ('state' in parsed) mirror.apply(parsed.state);
+            else mirror.heard();
             backoff = 250;
           } catch (error) {
             log.error({ err: error }, 'the auth service sent a watch line this proxy does not understand');
@@ -189,72 +159,29 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
     req.end();
   }
 
-  // --- audit ----------------------------------------------------------------
-  let queue: Queued[] = [];
-  let flushing = false;
-  let flushAgain = false;
-  let flushTimer: NodeJS.Timeout | undefined;
-  let auditBackoff = 0;
-
-  function scheduleFlush(ms: number): void {
-    if (flushTimer || closed) return;
-    flushTimer = setTimeout(() => {
-      flushTimer = undefined;
-      void flushAudit();
-    }, ms);
-  }
-
-  let inFlight: Promise<void> = Promise.resolve();
-
-  function flushAudit(): Promise<void> {
-    if (flushing) {
-      flushAgain = true;
-      return inFlight;
-    }
-    inFlight = sendQueued();
-    return inFlight;
-  }
-
-  async function sendQueued(): Promise<void> {
-    if (queue.length === 0) return;
-    flushing = true;
-    const batch = queue.slice(0, AUDIT_BATCH);
-    queue = queue.slice(batch.length);
-    try {
-      await call('POST', '/v1/internal/audit', { events: batch.map((q) => q.event) });
-      auditBackoff = 0;
-      for (const q of batch) q.settle?.resolve();
-    } catch (error) {
-      // Kept, in order, for the next try; whoever waits learns it is not stored yet.
-      options.metrics?.auditWriteError();
-      for (const q of batch) {
-        q.settle?.reject(error);
-        delete q.settle;
+  // --- audit -------------------------------------------------------------------
+  const outbox = createAuditOutbox({
+    send: async (events) => {
+      try {
+        await call('POST', '/v1/internal/audit', { events });
+      } catch (error) {
+        options.metrics?.auditWriteError();
+        throw error;
       }
-      queue = batch.concat(queue);
-      if (queue.length > AUDIT_QUEUE_CAP) {
-        const dropped = queue.length - AUDIT_QUEUE_CAP;
-        queue = queue.slice(dropped);
-        log.error({ dropped }, 'audit events dropped: the auth service has been out of reach too long');
-      }
-      auditBackoff = Math.min(Math.max(auditBackoff * 2, 500), 10_000);
-      log.warn({ err: error, queued: queue.length }, 'audit events not sent yet; trying again');
-    } finally {
-      flushing = false;
-    }
-    if (flushAgain || (queue.length > 0 && auditBackoff === 0)) {
-      flushAgain = false;
-      void flushAudit();
-    } else if (queue.length > 0) scheduleFlush(auditBackoff);
-  }
+    },
+    log,
+  });
 
-  // --- sessions and recordings ------------------------------------------------
-  const recordingOf = new Map<string, string>();
+  // --- sessions and recordings ---------------------------------------------------
+  const retry = { stopped: () => closed };
+  const recordings = recordingHandover({
+    dir: options.recordingsDir,
+    upload: (id, file, size) => upload(id, file, size),
+    log,
+    retry,
+  });
 
-  function handOver(id: string, relative: string): Promise<void> {
-    const path = join(options.recordingsDir, relative);
-    if (!existsSync(path)) return Promise.resolve();
-    const size = statSync(path).size;
+  function upload(id: string, file: ReadStream, size: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const req = request(new URL(`/v1/internal/sessions/${encodeURIComponent(id)}/recording`, base), {
         method: 'PUT',
@@ -265,88 +192,35 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
       req.on('response', (res) =>
         readReply(res).then((reply) => (reply.status < 300 ? resolve() : reject(replyError('PUT', 'recording', reply))), reject),
       );
-      const file = createReadStream(path);
       file.on('error', (error) => req.destroy(error));
       file.pipe(req);
-    }).then(() => {
-      rmSync(path, { force: true });
-      recordingOf.delete(id);
     });
   }
 
-  /** Tries a few times over about half a minute: a session's end must reach auth. */
-  async function persistently(what: string, fn: () => Promise<unknown>): Promise<void> {
-    let wait = 500;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await fn();
-        return;
-      } catch (error) {
-        if (attempt >= 6 || closed) throw error;
-        log.warn({ err: error, attempt }, `${what} failed; trying again`);
-        await new Promise((r) => setTimeout(r, wait));
-        wait *= 2;
-      }
-    }
-  }
-
   const client: HttpAuthClient = {
-    userCaCertificates: () => state?.raw.userCaCertificates ?? [],
-    hostCaCertificates: () => state?.raw.hostCaCertificates ?? [],
-    roles: (names) => names.flatMap((n) => state?.roles.get(n) ?? []),
-    lockFor: (user, roles) => {
-      if (!state || state.raw.locks.length === 0) return undefined;
-      const at = now();
-      const lock = state.raw.locks.find((l) => lockApplies(l, user, roles, at));
-      return lock ? { id: lock.id, message: lockMessage(lock) } : undefined;
-    },
-    onLocksChanged: (listener) => {
-      lockListeners.add(listener);
-      return () => lockListeners.delete(listener);
-    },
-    unavailable: () => {
-      if (!state) return `the proxy has not reached the auth service yet (${lastProblem}); try again shortly`;
-      const quiet = now() - heardAt;
-      if (quiet > STALE_MS) return `the proxy has lost touch with the auth service for ${Math.round(quiet / 1000)} s (${lastProblem}); try again shortly`;
-      return undefined;
-    },
-    audit: (type: AuditEventType, success: boolean, input: AuditInput, durable: boolean) => {
-      const event = { type, success, durable, input: { ...input, user: input.user ?? null } };
-      if (!durable) {
-        queue.push({ event });
-        if (queue.length >= AUDIT_BATCH) void flushAudit();
-        else scheduleFlush(auditBackoff || AUDIT_FLUSH_MS);
-        return;
-      }
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ event, settle: { resolve, reject } });
-        void flushAudit();
-      });
-    },
-    auditPending: () => queue.length,
+    userCaCertificates: mirror.userCaCertificates,
+    hostCaCertificates: mirror.hostCaCertificates,
+    roles: mirror.roles,
+    lockFor: mirror.lockFor,
+    onLocksChanged: mirror.onLocksChanged,
+    unavailable: mirror.unavailable,
+    audit: (type, success, input, durable) => outbox.add({ type, success, durable, input: { ...input, user: input.user ?? null } }),
     sessions: {
       start: async (session) => {
-        if (session.recordingPath) recordingOf.set(session.id, session.recordingPath);
+        if (session.recordingPath) recordings.remember(session.id, session.recordingPath);
         await call('POST', '/v1/internal/sessions', session);
       },
       update: async (id, patch) => {
-        const relative = recordingOf.get(id);
-        if (patch.endedAt != null && relative) {
-          try {
-            await persistently('handing over a recording', () => handOver(id, relative));
-          } catch (error) {
-            log.error({ err: error, sessionId: id }, 'the recording stays in the proxy until it can be handed over');
-          }
-        }
-        await persistently('recording a session', () => call('PATCH', `/v1/internal/sessions/${encodeURIComponent(id)}`, patch));
+        if (patch.endedAt != null) await recordings.sessionEnded(id);
+        await persistently('recording a session', () => call('PATCH', `/v1/internal/sessions/${encodeURIComponent(id)}`, patch), { ...retry, log });
       },
       index: async (id, command, content) => {
-        await persistently('indexing a session', () => call('PUT', `/v1/internal/sessions/${encodeURIComponent(id)}/text`, { command, content }));
+        await persistently('indexing a session', () => call('PUT', `/v1/internal/sessions/${encodeURIComponent(id)}/text`, { command, content }), { ...retry, log });
       },
       unfinished: async () => {
         const { sessions } = SessionsResponse.parse(await call('GET', '/v1/internal/sessions/unfinished'));
-        for (const s of sessions) if (s.recordingPath) recordingOf.set(s.id, s.recordingPath);
-        return sessions as SessionRecord[];
+        for (const s of sessions) if (s.recordingPath) recordings.remember(s.id, s.recordingPath);
+        return sessions;
       },
     },
     recordingsDir: options.recordingsDir,
@@ -357,7 +231,7 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
         timer = setTimeout(
           () =>
             reject(
-              new ZtshError('unavailable', `cannot reach the auth service at ${base.origin}: ${lastProblem}`, {
+              new ZtshError('unavailable', `cannot reach the auth service at ${base.origin}: ${mirror.problem}`, {
                 hint: 'check proxy.auth_server and proxy.auth_ca_file, and that auth runs with services: [auth]',
               }),
             ),
@@ -365,7 +239,7 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
         );
       });
       try {
-        await Promise.race([firstState.promise, timeout]);
+        await Promise.race([mirror.first, timeout]);
       } finally {
         clearTimeout(timer);
       }
@@ -378,34 +252,16 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
     // The Host header is the user's; the TLS name must be auth's own.
     forward: (requestOptions) => request(base, { ...requestOptions, agent, servername: serverName }),
     renew: async (publicKey) => JoinResponse.parse(await call('POST', '/v1/internal/renew', { publicKey })),
-    handOverLeftovers: async () => {
-      if (!existsSync(options.recordingsDir)) return;
-      for (const day of readdirSync(options.recordingsDir)) {
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) continue;
-        for (const name of readdirSync(join(options.recordingsDir, day))) {
-          const m = /^([0-9a-f-]{36})\.cast$/.exec(name);
-          if (!m) continue;
-          try {
-            await handOver(m[1]!, `${day}/${name}`);
-            log.info({ sessionId: m[1] }, 'handed over a recording left from before');
-          } catch (error) {
-            log.warn({ err: error, sessionId: m[1] }, 'a recording left from before could not be handed over yet');
-          }
-        }
-      }
-    },
+    handOverLeftovers: () => recordings.leftovers(),
+    auditPending: () => outbox.pending(),
     close: async () => {
       closed = true;
       clearTimeout(retryTimer);
       clearTimeout(watchTimer);
-      clearTimeout(flushTimer);
       watchReq?.destroy();
       watchReq = undefined;
-      // What is queued goes out before the connections close: wait for a
-      // send under way, then send the rest once.
-      await inFlight.catch(() => undefined);
-      if (queue.length > 0) await flushAudit().catch(() => undefined);
-      if (queue.length > 0) log.error({ lost: queue.length }, 'audit events could not be sent to the auth service before the proxy stopped');
+      const lost = await outbox.close();
+      if (lost > 0) log.error({ lost }, 'audit events could not be sent to the auth service before the proxy stopped');
       agent.destroy();
     },
   };

@@ -1,6 +1,6 @@
 export * from './kube-request-info.ts';
 export * from './kube-authorize.ts';
-export * from './auth-client.ts';
+export { whenStored } from './when-stored.ts';
 export * from './agent-tunnels.ts';
 export * from './proxy-server.ts';
 export { SPDY_REFUSAL } from './kube-upgrade.ts';
@@ -8,6 +8,8 @@ export { recoverSessions } from './sessions/recover.ts';
 export { AsciicastWriter, FLUSH_MS } from './sessions/asciicast.ts';
 export { LiveStreams } from './live-streams.ts';
 export { httpAuthClient, STALE_MS, type HttpAuthClient, type HostCredentials } from './http-auth-client.ts';
+export { createAuditOutbox, type AuditOutbox } from './audit-outbox.ts';
 export { authForwarder, clientAddress } from './auth-forward.ts';
 export { ensureProxyIdentity, newKeyPair, renewalDue, storeIdentity, type ProxyIdentity } from './proxy-identity.ts';
 export { createProxyMetrics, KUBE_VERBS, UNKNOWN_CLUSTER, type ProxyMetrics, type ProxyMetricsOptions } from './metrics.ts';
+export { createProxyListener, type ProxyListener, type ProxyHandlers } from './proxy-listener.ts';

@@ -4,15 +4,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { BODILESS_METHODS, isDroppedRequestHeader, mayHaveBody, type Identity } from '@ztsh/protocol';
+import { type AuthClient, BODILESS_METHODS, type Identity, ImpersonatedGroups, copyHeaders, dropTowardsCluster, jsonHeader, type MaybePromise, mayHaveBody, peerIdentity, peerRefusalMessage, TUNNEL_HEADERS } from '@ztsh/protocol';
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
-import type { AuthClient, MaybePromise } from './auth-client.ts';
 import { authorizeKube } from './kube-authorize.ts';
 import type { LiveStreams } from './live-streams.ts';
 import { CONNECT_SUBRESOURCES, parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
 import { canonicalKubeTarget, type CanonicalTarget } from './kube-path.ts';
 import { nonResourceAllowed } from './kube-nonresource.ts';
-import { peerIdentity, peerRefusalMessage } from '@ztsh/protocol';
 import type { ProxyMetrics } from './metrics.ts';
 
 export interface KubeDeps {
@@ -192,12 +190,8 @@ export function auditAllowed(deps: KubeDeps, access: Extract<KubeAccess, { ok: t
 }
 
 export function upstreamHeaders(headers: IncomingHttpHeaders, access: Extract<KubeAccess, { ok: true }>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || isDroppedRequestHeader(name)) continue;
-    out[name] = value;
-  }
-  out['x-ztsh-impersonate-user'] = access.user;
-  out['x-ztsh-impersonate-groups'] = JSON.stringify(access.groups);
+  const out = copyHeaders(headers, dropTowardsCluster);
+  out[TUNNEL_HEADERS.impersonateUser] = access.user;
+  out[TUNNEL_HEADERS.impersonateGroups] = jsonHeader(ImpersonatedGroups, access.groups);
   return out;
 }

@@ -6,12 +6,12 @@
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { BODILESS_METHODS, HOP_BY_HOP_HEADERS, kubeStatus } from '@ztsh/protocol';
+import { BODILESS_METHODS, copyHeaders, dropHopByHop, kubeStatus } from '@ztsh/protocol';
 import { auditAllowed, checkKubeAccess, clusterOffline, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
 import { answerSelfReviewBytes, isSelfReview, SELF_REVIEW_BODY_LIMIT } from './self-review.ts';
 import { answerWhoAmI, isWhoAmI } from './whoami.ts';
 import { sendRefusal, sendStatus } from './kube-status.ts';
-import { whenStored } from './auth-client.ts';
+import { whenStored } from './when-stored.ts';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -87,11 +87,7 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   stream.on('response', (headers) => {
     const status = Number(headers[constants.HTTP2_HEADER_STATUS] ?? 502);
     auditAllowed(deps, access, status);
-    const out: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(headers)) {
-      if (value === undefined || name.startsWith(':') || HOP_BY_HOP_HEADERS.has(name)) continue;
-      out[name] = value as string | string[];
-    }
+    const out = copyHeaders(headers, dropHopByHop);
     contentType = String(headers['content-type'] ?? '');
     res.writeHead(status, out);
     // A watch or a followed log may not write its first byte for minutes: send

@@ -11,9 +11,10 @@ import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'nod
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { TUNNEL_HEADERS } from '@ztsh/protocol';
 import { auditAllowed, checkKubeAccess, clusterOffline, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
 import { refuseUpgrade } from './kube-status.ts';
-import { whenStored } from './auth-client.ts';
+import { whenStored } from './when-stored.ts';
 import { relaySession, type SessionTransport } from './sessions/session-relay.ts';
 
 export const SPDY_REFUSAL =
@@ -66,7 +67,7 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
   delete forwarded['sec-websocket-extensions'];
   upgradeThroughTunnel(deps, access, req, socket, head, {
     // Only what the recorder can read is offered: the cluster cannot pick anything else.
-    headers: { ...forwarded, 'sec-websocket-protocol': offered.join(', '), 'x-ztsh-upgrade': 'websocket' },
+    headers: { ...forwarded, 'sec-websocket-protocol': offered.join(', '), [TUNNEL_HEADERS.upgrade]: 'websocket' },
     defaultMethod: 'GET',
     accept: (answer) => {
       const negotiated = String(answer['sec-websocket-protocol'] ?? '');
@@ -103,7 +104,7 @@ function upgradeSpdyPortForward(deps: KubeDeps, access: Access, req: IncomingMes
   const forwarded = upgradeHeaders(req, access);
   for (const name of Object.keys(forwarded)) if (name.startsWith('sec-websocket-')) delete forwarded[name];
   upgradeThroughTunnel(deps, access, req, socket, head, {
-    headers: { ...forwarded, 'x-stream-protocol-version': SPDY_PORTFORWARD, 'x-ztsh-upgrade': 'SPDY/3.1' },
+    headers: { ...forwarded, 'x-stream-protocol-version': SPDY_PORTFORWARD, [TUNNEL_HEADERS.upgrade]: 'SPDY/3.1' },
     defaultMethod: 'POST',
     accept: (answer) =>
       answer['x-stream-protocol-version'] !== SPDY_PORTFORWARD
@@ -146,7 +147,7 @@ function upgradeThroughTunnel(deps: KubeDeps, access: Access, req: IncomingMessa
   stream.on('error', onEarlyError);
   socket.on('close', onEarlyClose);
   stream.on('response', (answer) => {
-    if (answer['x-ztsh-upstream-status'] !== '101') return passRefusal(deps, access, socket, stream, answer);
+    if (answer[TUNNEL_HEADERS.upstreamStatus] !== '101') return passRefusal(deps, access, socket, stream, answer);
     const accepted = upgrade.accept(answer);
     if ('refused' in accepted) {
       stream.close(constants.NGHTTP2_CANCEL);

@@ -2,7 +2,7 @@
 // them: watches, `logs -f`, exec, attach, cp and port-forward may run for
 // hours on an access check made once at their start. Each also ends when
 // the certificate it was allowed on expires, as a lock would end it.
-import type { AuthClient } from './auth-client.ts';
+import type { AuthClient } from '@ztsh/protocol';
 
 export interface LiveStream {
   user: string;

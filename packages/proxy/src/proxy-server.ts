@@ -1,24 +1,22 @@
-// The one HTTPS listener users, browsers and agents know. HTTP/2 with
-// HTTP/1.1 allowed (kubectl upgrades arrive on HTTP/1.1 connections without
-// ALPN). Client certificates are asked for but not required at the TLS
-// layer: browsers on the login pages have none; each route checks its own.
+// What the proxy serves on the one HTTPS listener (proxy-listener.ts),
+// attached once the AuthClient exists:
 //
 //   /k8s/<cluster>/...   kube front door (user certificate)   kube-forward.ts, kube-upgrade.ts
 //   /v1/clusters         clusters the user may reach           clusters-api.ts
 //   /v1/tunnel           agents dial in (host certificate)     tunnel-server.ts
 //   everything else      the auth service (login, join, ...)
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AgentTunnels } from './agent-tunnels.ts';
-import type { AuthClient } from './auth-client.ts';
+import type { AuthClient } from '@ztsh/protocol';
 import { listClusters } from './clusters-api.ts';
 import type { KubeDeps } from './kube-access.ts';
 import { forwardKube } from './kube-forward.ts';
 import { LiveStreams } from './live-streams.ts';
 import type { ProxyMetrics } from './metrics.ts';
+import type { ProxyListener } from './proxy-listener.ts';
 import { refuseUpgrade, sendStatus } from './kube-status.ts';
 import { upgradeKube } from './kube-upgrade.ts';
 import { tunnelServer } from './tunnel-server.ts';
@@ -36,7 +34,8 @@ const MISSING_PREFIX =
 type Handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
 export interface ProxyServerOptions {
-  tls: { cert: string; key: string };
+  /** Bound already or not: the handlers take over from its "starting" answers. */
+  listener: ProxyListener;
   auth: AuthClient;
   /** Everything that is not the proxy's own: the auth service's app. */
   fallback: Handler;
@@ -55,7 +54,7 @@ export interface ProxyServer {
   liveStreams: LiveStreams;
   /** For the benchmark only: turns recording of session content off and on (metadata and audit stay). */
   setRecording(on: boolean): void;
-  listen(port: number, host: string): Promise<number>;
+  /** Ends every stream and tunnel, then closes the listener. */
   close(): Promise<void>;
 }
 
@@ -66,63 +65,36 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const deps: KubeDeps = { auth: options.auth, tunnels, now, streams, log: options.log.child({ component: 'proxy' }), metrics: options.metrics };
   options.metrics?.observeTunnels(tunnels);
   const tunnel = tunnelServer({ tunnels, hostCaCertificates: options.auth.hostCaCertificates, audit: (...event) => options.auth.audit(...event), now, log: deps.log });
-  const server = createSecureServer({
-    cert: options.tls.cert,
-    key: options.tls.key,
-    allowHTTP1: true,
-    requestCert: true,
-    rejectUnauthorized: false,
-    minVersion: 'TLSv1.2',
-    // No idle timeout: watches and `logs -f` may be quiet for a long time.
-    settings: { enableConnectProtocol: false },
-  });
-  server.setTimeout(0);
-  // close() ends every connection, HTTP/2 sessions and kubectl's upgraded sockets included.
-  const sockets = new Set<Duplex>();
-  server.on('secureConnection', (socket: Duplex & { setNoDelay?: (on: boolean) => void }) => {
-    // Headers and body go out as separate writes (a watch flushes headers
-    // first): without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms each.
-    socket.setNoDelay?.(true);
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-    const url = req.url ?? '/';
-    if (url.startsWith('/k8s/')) return forwardKube(deps, req, res);
-    if (url === '/v1/clusters' || url.startsWith('/v1/clusters?')) return listClusters(deps, req, res);
-    if (KUBE_WITHOUT_PREFIX.test(url)) return sendStatus(res as never, 404, MISSING_PREFIX);
-    options.fallback(req, res);
-  });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = req.url ?? '/';
-    if (url.startsWith('/k8s/')) return upgradeKube(deps, req, socket, head);
-    if (url === '/v1/tunnel') return tunnel.handleUpgrade(req, socket, head);
-    if (KUBE_WITHOUT_PREFIX.test(url)) return refuseUpgrade(socket, 404, MISSING_PREFIX);
-    refuseUpgrade(socket, 404, `nothing to upgrade at ${url}`);
+  const { listener } = options;
+  listener.attach({
+    request: (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      const url = req.url ?? '/';
+      if (url.startsWith('/k8s/')) return forwardKube(deps, req, res);
+      if (url === '/v1/clusters' || url.startsWith('/v1/clusters?')) return listClusters(deps, req, res);
+      if (KUBE_WITHOUT_PREFIX.test(url)) return sendStatus(res as never, 404, MISSING_PREFIX);
+      options.fallback(req, res);
+    },
+    upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = req.url ?? '/';
+      if (url.startsWith('/k8s/')) return upgradeKube(deps, req, socket, head);
+      if (url === '/v1/tunnel') return tunnel.handleUpgrade(req, socket, head);
+      if (KUBE_WITHOUT_PREFIX.test(url)) return refuseUpgrade(socket, 404, MISSING_PREFIX);
+      refuseUpgrade(socket, 404, `nothing to upgrade at ${url}`);
+    },
   });
   return {
-    server,
+    server: listener.server,
     tunnels,
     liveStreams: streams,
     setRecording: (on) => {
       deps.recordSessions = on;
     },
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve((server.address() as AddressInfo).port);
-        });
-      }),
     close: async () => {
       streams.close();
       streams.endAll('ztshd is shutting down; run the command again in a moment');
       tunnels.closeAll();
       tunnel.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
+      await listener.close();
     },
   };
 }

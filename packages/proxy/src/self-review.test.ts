@@ -1,5 +1,4 @@
-import { RoleSchema, type Role } from '@ztsh/auth';
-import type { Identity } from '@ztsh/protocol';
+import { type Identity, type Role, RoleSchema } from '@ztsh/protocol';
 import { describe, expect, it } from 'vitest';
 import { authorizeKube } from './kube-authorize.ts';
 import type { KubeRequestInfo } from './kube-request-info.ts';

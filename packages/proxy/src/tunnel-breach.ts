@@ -1,7 +1,7 @@
 // How a tunnel ends when its agent breaks the protocol: the WebSocket close
 // code (RFC 6455 §7.4.1) it is closed with and the reason the audit event
 // and the log line give.
-import type { AuthClient, MaybePromise } from './auth-client.ts';
+import type { AuthClient, MaybePromise } from '@ztsh/protocol';
 
 export const CLOSE = {
   protocol: 1002,

@@ -14,15 +14,13 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocket, WebSocketServer } from 'ws';
-import { z } from 'zod';
 import type { AgentTunnels, AgentTunnel } from './agent-tunnels.ts';
-import { whenStored, type AuthClient } from './auth-client.ts';
+import { type AuthClient, ClusterLabels, goawayWatch, openTunnelWindow, peerIdentity, peerRefusalMessage, readJsonHeader, TUNNEL_H2_SETTINGS, TUNNEL_HEADERS, TUNNEL_MAX_PAYLOAD, tunnelStream } from '@ztsh/protocol';
+import { whenStored } from './when-stored.ts';
 import { refuseUpgrade } from './kube-status.ts';
-import { goawayWatch, openTunnelWindow, peerIdentity, peerRefusalMessage, TUNNEL_H2_SETTINGS, TUNNEL_MAX_PAYLOAD, tunnelStream } from '@ztsh/protocol';
 import { breachOfWebSocket, CLOSE, type Breach, type TunnelAudit } from './tunnel-breach.ts';
 import { prefaceWatch } from './tunnel-preface.ts';
 
-const Labels = z.record(z.string().max(63), z.string().max(63));
 const PING_EVERY_MS = 10_000;
 /** An agent sends its SETTINGS as soon as the tunnel is up; one that has not within this is not speaking HTTP/2. */
 const PREFACE_WITHIN_MS = PING_EVERY_MS;
@@ -62,12 +60,8 @@ export function tunnelServer(deps: TunnelServerDeps) {
         if (!peer.ok) return refuse(401, peerRefusalMessage(peer.reason, 'an agent host certificate is required'), peer.reason, claimedName(req.socket as TLSSocket));
         const host = peer.identity.host;
         if (host?.role !== 'agent' || !host.cluster) return refuse(401, 'an agent host certificate is required', 'not_an_agent', peer.identity.user, host?.cluster);
-        let labels: Record<string, string>;
-        try {
-          labels = Labels.parse(JSON.parse(String(req.headers['x-ztsh-labels'] ?? '{}')));
-        } catch {
-          return refuse(400, 'x-ztsh-labels must be a JSON object of strings', 'bad_labels', peer.identity.user, host.cluster);
-        }
+        const labels = readJsonHeader(ClusterLabels, req.headers[TUNNEL_HEADERS.labels], {});
+        if (!labels) return refuse(400, `${TUNNEL_HEADERS.labels} must be a JSON object of strings`, 'bad_labels', peer.identity.user, host.cluster);
         const cluster = host.cluster;
         wss.handleUpgrade(req, socket, head, (ws) => {
           try {

@@ -8,15 +8,14 @@ import { hostname as machineName } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { createAuthMetrics, createAuthService, resolveSecret, type AuthService, type Clock, type IdSource } from '@ztsh/auth';
+import { createAuthMetrics, createAuthService, inProcessAuthClient, resolveSecret, type AuthService, type Clock, type IdSource } from '@ztsh/auth';
 import {
   authForwarder,
+  createProxyListener,
   createProxyMetrics,
   createProxyServer,
   ensureProxyIdentity,
   httpAuthClient,
-  inProcessAuthClient,
-  lateAuthClient,
   newKeyPair,
   recoverSessions,
   renewalDue,
@@ -125,55 +124,48 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
   const ops = await startOps(config.metrics, { env: options.env, baseDir: options.baseDir }, log);
 
   // The listener is up before the auth service exists (tests need the port
-  // for the public URL); until then it answers 503.
-  let app: ((req: never, res: never) => void) | undefined;
-  let auth: AuthService | undefined;
-  const late = lateAuthClient();
-  const proxy = createProxyServer({
-    tls,
-    auth: late.client,
-    knownClustersFile: join(dataDir, 'known-clusters.json'),
-    fallback: ops.wrap((req, res) => {
-      if (app) return app(req as never, res as never);
-      res.writeHead(503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'internal', message: 'ztshd is starting' } }));
-    }),
-    log,
-    metrics: ops.registry && createProxyMetrics(ops.registry),
-  });
-  const boundPort = await proxy.listen(port, host).catch(async (error: unknown) => {
+  // for the public URL); until the proxy is attached it answers 503.
+  const listener = createProxyListener({ tls });
+  const boundPort = await listener.listen(port, host).catch(async (error: unknown) => {
     await ops.close();
     throw error;
   });
   const url = options.publicUrlFor ? options.publicUrlFor(boundPort) : configured;
 
+  let auth: AuthService;
   try {
     if (options.prepare) config = await options.prepare(url, config);
     auth = await createAuthService({ ...authServiceOptions(options, config, dataDir, url, proxyConfig.trust_proxy), metrics: ops.registry && createAuthMetrics(ops.registry) });
   } catch (error) {
-    await proxy.close();
+    await listener.close();
     await ops.close();
     throw error;
   }
-  late.bind(inProcessAuthClient(auth));
-  await recoverSessions(late.client, log);
-  app = auth.app.callback() as never;
+  const authClient = inProcessAuthClient(auth);
+  await recoverSessions(authClient, log);
+  const proxy = createProxyServer({
+    listener,
+    auth: authClient,
+    knownClustersFile: join(dataDir, 'known-clusters.json'),
+    fallback: ops.wrap(auth.app.callback() as never),
+    log,
+    metrics: ops.registry && createProxyMetrics(ops.registry),
+  });
   // Listening, storage open and CAs loaded: nothing here can become unready later.
   ops.ready(() => undefined);
-  const started = auth;
   log.info({ listen: `${host}:${boundPort}`, publicUrl: url.toString() }, 'ztshd listening');
 
   return {
     url,
     port: boundPort,
-    auth: started,
+    auth,
     tls,
     proxy,
     metricsUrl: ops.url,
     close: async () => {
       await ops.close();
       await proxy.close();
-      started.close();
+      auth.close();
     },
   };
 }
@@ -298,8 +290,9 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
   const configured = new URL(proxyConfig.public_addr);
   const tls = await servingTls({ files: proxyConfig.tls, baseDir: options.baseDir, dataDir, hostname: configured.hostname, key: 'proxy.tls' });
   const { host, port } = splitHostPort(proxyConfig.listen);
+  const listener = createProxyListener({ tls });
   const proxy = createProxyServer({
-    tls,
+    listener,
     auth: client,
     knownClustersFile: join(dataDir, 'known-clusters.json'),
     fallback: ops.wrap(authForwarder(client, { trustProxy: proxyConfig.trust_proxy, log })),
@@ -308,9 +301,10 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
   });
   let boundPort: number;
   try {
-    boundPort = await proxy.listen(port, host);
+    boundPort = await listener.listen(port, host);
   } catch (error) {
     clearInterval(renewTimer);
+    await proxy.close();
     await client.close();
     await ops.close();
     throw error;

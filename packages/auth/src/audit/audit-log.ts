@@ -7,17 +7,11 @@
 // 100 ms: one transaction and one fsync for many requests. A durable emit
 // writes the queue first, so the chain keeps the order events happened in;
 // flush() at shutdown writes what is left.
-import { auditCode, type AuditEvent, type AuditEventType } from '@ztsh/protocol';
+import { auditCode, type AuditEvent, type AuditEventType, type AuditInput } from '@ztsh/protocol';
+
+export type { AuditInput };
 import type { Clock } from '../clock.ts';
 import type { NewAuditEvent, Storage } from '../storage/storage.ts';
-
-export interface AuditInput {
-  user?: string | null | undefined;
-  loginId?: string | undefined;
-  clientIp?: string | undefined;
-  message?: string | undefined;
-  fields?: Record<string, unknown>;
-}
 
 export interface AuditLog {
   /** Written before this returns. */

@@ -2,11 +2,10 @@
 // `ztsh login` (the CLI), or a web session from signing in on the auditors'
 // page. Either way the permission comes from the roles as defined now.
 import type { Context } from 'koa';
-import { peerRefusalMessage, permissionsOf as evaluatedPermissions, ZtshError } from '@ztsh/protocol';
+import { peerRefusalMessage, type Permissions, permissionsOf as evaluatedPermissions, type Role, ZtshError } from '@ztsh/protocol';
 import { lockMessage } from '../locks/locks.ts';
 import { clientCertificate } from './forwarded.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
-import type { Permissions, Role } from '../roles/role-schema.ts';
 
 export type Permission = (typeof Permissions)[number];
 

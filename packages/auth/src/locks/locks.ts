@@ -1,7 +1,10 @@
 // Locks: an administrator's way to shut a person or a role out at once. A
 // lock refuses new certificates and every kube request from a matching
 // identity, and the proxy ends that identity's live streams when told.
-import { ZtshError } from '@ztsh/protocol';
+import { lockApplies, lockMessage, ZtshError } from '@ztsh/protocol';
+
+// What a lock is and whom it shuts out is shared with the proxy (@ztsh/protocol).
+export { lockApplies, lockMessage };
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Clock, IdSource } from '../clock.ts';
 import type { LockRecord, Storage } from '../storage/storage.ts';
@@ -27,17 +30,6 @@ export interface Locks {
    * locks rm on the server) takes effect here, and listeners hear of it.
    */
   refresh(): void;
-}
-
-export function lockMessage(lock: LockRecord): string {
-  const who = 'user' in lock.target ? `user ${lock.target.user}` : `role ${lock.target.role}`;
-  return `access locked for ${who}${lock.message ? `: ${lock.message}` : ''} (lock ${lock.id})`;
-}
-
-/** Whether this lock, in force at `now`, shuts out this user or one of these roles. */
-export function lockApplies(lock: LockRecord, user: string, roles: readonly string[], now: number): boolean {
-  if (lock.expiresAt !== null && lock.expiresAt <= now) return false;
-  return 'user' in lock.target ? lock.target.user === user : roles.includes(lock.target.role);
 }
 
 export function createLocks(storage: Storage, clock: Clock, ids: IdSource, audit: AuditLog): Locks {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ZtshError } from '@ztsh/protocol';
-import { RoleSchema, type Role } from '../roles/role-schema.ts';
+import { type Role, RoleSchema, ZtshError } from '@ztsh/protocol';
 import type { LockRecord } from '../storage/storage.ts';
 import { adminRoles, checkNotSelfLock } from './self-lock.ts';
 

@@ -4,9 +4,8 @@
 // hold, which would shut them out at once), and no role lock that leaves no
 // role granting `admin` unlocked. A user lock on another admin is allowed;
 // the other admins, or `ztshd locks rm` on the server, undo it.
-import { ZtshError } from '@ztsh/protocol';
+import { type Role, ZtshError } from '@ztsh/protocol';
 import { permissionsOf } from '../http/caller.ts';
-import type { Role } from '../roles/role-schema.ts';
 import type { LockRecord } from '../storage/storage.ts';
 
 export type LockTarget = { user: string } | { role: string };

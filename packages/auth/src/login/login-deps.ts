@@ -1,7 +1,7 @@
 // What every login step needs, and the checks they share.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ZtshError } from '@ztsh/protocol';
+import { type Role, ZtshError } from '@ztsh/protocol';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { CertAuthority } from '../ca/authority.ts';
 import type { Clock, IdSource } from '../clock.ts';
@@ -9,7 +9,6 @@ import type { AuthConfig } from '../config.ts';
 import type { RelyingParty } from '../mfa/webauthn.ts';
 import type { Locks } from '../locks/locks.ts';
 import type { OidcConnector } from '../oidc/connector.ts';
-import type { Role } from '../roles/role-schema.ts';
 import type { LoginRecord, Storage } from '../storage/storage.ts';
 
 export interface LoginDeps {

@@ -1,7 +1,6 @@
-import { ZtshError } from '@ztsh/protocol';
+import { KubeVerbs, ZtshError } from '@ztsh/protocol';
 import { describe, expect, it } from 'vitest';
 import { parseRoles } from './load-roles.ts';
-import { KubeVerbs } from './role-schema.ts';
 
 /** The ZtshError parseRoles throws for `text`; fails the test if it does not throw one. */
 function parseError(text: string, source = 'roles.yaml'): ZtshError {

@@ -1,9 +1,8 @@
 // Reads roles from YAML text: one or more documents, each a role, or a list.
 // Errors name the document and the path inside it.
 import { parseAllDocuments } from 'yaml';
-import { ZtshError } from '@ztsh/protocol';
+import { type Role, RoleSchema, ZtshError } from '@ztsh/protocol';
 import { parseConfig } from '../config-errors.ts';
-import { RoleSchema, type Role } from './role-schema.ts';
 
 export function parseRoles(text: string, source: string): Role[] {
   const roles: Role[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RoleSchema, type Role } from './role-schema.ts';
+import { RoleSchema, type Role } from '@ztsh/protocol';
 import { grantFor, type GrantOptions } from './role-set.ts';
 
 const HOUR = 3_600_000;

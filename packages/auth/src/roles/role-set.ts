@@ -2,10 +2,9 @@
 // role evaluator in @ztsh/protocol, templates filled from the traits), whether
 // MFA is required and the longest certificate lifetime any of them allows
 // (the smallest max_session_ttl wins).
-import { kubePrincipals } from '@ztsh/protocol';
+import { kubePrincipals, type Role } from '@ztsh/protocol';
 import { parseDuration } from '../duration.ts';
 import type { LoginGrant } from '../storage/storage.ts';
-import type { Role } from './role-schema.ts';
 
 export interface GrantOptions {
   defaultTtlMs: number;

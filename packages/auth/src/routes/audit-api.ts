@@ -7,20 +7,32 @@ import type { Context } from 'koa';
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { AuditSearchResponse, AuditVerifyResponse, checkEventTypeFilter, parseSessionRef, RecordingResponse, RecordingsResponse, ZtshError, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
+import {
+  auditCursor,
+  checkEventTypeFilter,
+  AuditExportParams,
+  AuditSearchParams,
+  AuditSearchResponse,
+  AuditVerifyResponse,
+  DEFAULT_PAGE,
+  parseSessionRef,
+  RecordingResponse,
+  RecordingsParams,
+  RecordingsResponse,
+  sessionCursor,
+  ZtshError,
+  type AuditEvent,
+  type SessionInfo,
+} from '@ztsh/protocol';
 import { requirePermission } from '../http/caller.ts';
 import { respond } from '../http/guard.ts';
-import { flag, param, searchText, seqOf, timeRange, wholeNumber } from '../http/query.ts';
+import { queryOf, timeRange } from '../http/query.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
-import type { AuditQuery, SessionKind, SessionRecord } from '../storage/storage.ts';
+import type { AuditQuery, SessionRecord } from '../storage/storage.ts';
 
 export interface AuditApiOptions {
   recordingsDir: string;
 }
-
-/** At most this many events or sessions in one answer. */
-const MAX_LIMIT = 1000;
-const limitOf = (ctx: Context) => wholeNumber(ctx, 'limit', 1, MAX_LIMIT, 100);
 
 export function sessionInfo(s: SessionRecord): SessionInfo {
   const { recordingPath, startedAt, endedAt, ...rest } = s;
@@ -41,32 +53,19 @@ export function sessionIdOf(deps: LoginDeps, text: string, name: string): string
 }
 
 function auditQuery(ctx: Context, deps: LoginDeps): AuditQuery {
-  const { since, until } = timeRange(ctx, deps.clock.now());
-  const outcome = param(ctx, 'outcome');
-  if (outcome && outcome !== 'success' && outcome !== 'failure') throw new ZtshError('bad_request', `outcome: "${outcome}" must be success or failure`);
-  const type = param(ctx, 'type');
-  const session = param(ctx, 'session');
-  const before = param(ctx, 'before');
-  let cursor: AuditQuery['before'];
-  if (before) {
-    const m = /^(.+)_(\d+)$/.exec(before);
-    const seq = m ? seqOf(m[2]!) : undefined;
-    if (!m || seq === undefined || !Number.isFinite(Date.parse(m[1]!)) || !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(m[1]!)) {
-      throw new ZtshError('bad_request', 'before: not a page cursor from an earlier answer');
-    }
-    cursor = { time: m[1]!, seq };
-  }
+  const q = queryOf(ctx, AuditSearchParams);
+  const { since, until } = timeRange(q.since, q.until, deps.clock.now());
   return {
-    user: param(ctx, 'user'),
-    cluster: param(ctx, 'cluster'),
-    type: type === undefined ? undefined : checkEventTypeFilter(type),
-    success: outcome ? outcome === 'success' : undefined,
-    sessionId: session === undefined ? undefined : sessionIdOf(deps, session, 'session'),
+    user: q.user,
+    cluster: q.cluster,
+    type: q.type === undefined ? undefined : checkEventTypeFilter(q.type),
+    success: q.outcome ? q.outcome === 'success' : undefined,
+    sessionId: q.session === undefined ? undefined : sessionIdOf(deps, q.session, 'session'),
     since: since?.toISOString(),
     until: until?.toISOString(),
-    text: searchText(ctx, 'q'),
-    limit: limitOf(ctx),
-    before: cursor,
+    text: q.q,
+    limit: q.limit ?? DEFAULT_PAGE,
+    before: q.before,
   };
 }
 
@@ -78,7 +77,7 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
     const query = auditQuery(ctx, deps);
     const events = deps.storage.audit.search(query);
     const last = events[events.length - 1];
-    respond(ctx, AuditSearchResponse, { events, ...(last && events.length === query.limit ? { next: `${last.time}_${last.seq}` } : {}) });
+    respond(ctx, AuditSearchResponse, { events, ...(last && events.length === query.limit ? { next: auditCursor(last) } : {}) });
   });
 
   router.get('/audit/verify', (ctx) => {
@@ -91,8 +90,9 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
   // answer open and adds events as they are written.
   router.get('/audit/export', (ctx) => {
     const who = requirePermission(ctx, deps, 'audit');
-    const after = wholeNumber(ctx, 'after', 0, Number.MAX_SAFE_INTEGER, 0);
-    const follow = flag(ctx, 'follow');
+    const params = queryOf(ctx, AuditExportParams);
+    const after = params.after ?? 0;
+    const follow = params.follow ?? false;
     const out = new PassThrough();
     ctx.status = 200;
     ctx.type = 'application/x-ndjson';
@@ -142,30 +142,21 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
 
   router.get('/recordings', (ctx) => {
     requirePermission(ctx, deps, 'audit');
-    const { since, until } = timeRange(ctx, deps.clock.now());
-    const kind = param(ctx, 'kind');
-    if (kind && !['exec', 'attach', 'cp', 'portforward'].includes(kind)) throw new ZtshError('bad_request', `kind: "${kind}" must be exec, attach, cp or portforward`);
-    const before = param(ctx, 'before');
-    let cursor: { startedAt: number; id: string } | undefined;
-    if (before) {
-      const m = /^(\d+)_(.+)$/.exec(before);
-      const startedAt = m ? seqOf(m[1]!) : undefined;
-      if (!m || startedAt === undefined) throw new ZtshError('bad_request', 'before: not a page cursor from an earlier answer');
-      cursor = { startedAt, id: m[2]! };
-    }
-    const limit = limitOf(ctx);
+    const q = queryOf(ctx, RecordingsParams);
+    const { since, until } = timeRange(q.since, q.until, deps.clock.now());
+    const limit = q.limit ?? DEFAULT_PAGE;
     const sessions = deps.storage.sessions.search({
-      user: param(ctx, 'user'),
-      cluster: param(ctx, 'cluster'),
-      kind: kind as SessionKind | undefined,
+      user: q.user,
+      cluster: q.cluster,
+      kind: q.kind,
       since: since?.getTime(),
       until: until?.getTime(),
-      text: searchText(ctx, 'q'),
+      text: q.q,
       limit,
-      before: cursor,
+      before: q.before,
     });
     const last = sessions[sessions.length - 1];
-    respond(ctx, RecordingsResponse, { sessions: sessions.map(sessionInfo), ...(last && sessions.length === limit ? { next: `${last.startedAt}_${last.id}` } : {}) });
+    respond(ctx, RecordingsResponse, { sessions: sessions.map(sessionInfo), ...(last && sessions.length === limit ? { next: sessionCursor(last) } : {}) });
   });
 
   const sessionOr404 = (idOrPrefix: string) => {

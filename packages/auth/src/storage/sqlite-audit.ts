@@ -2,8 +2,12 @@
 // one before), a full-text index over what the events say, and search.
 import type { Database } from 'better-sqlite3';
 import { createHash, randomUUID } from 'node:crypto';
-import type { AuditEvent } from '@ztsh/protocol';
+import { DEFAULT_PAGE, MAX_PAGE, type AuditEvent } from '@ztsh/protocol';
+import { SQLITE, SqlFilter } from './sql-filter.ts';
 import type { AuditQuery, AuditVerdict, NewAuditEvent, Storage } from './storage.ts';
+
+/** Events or sessions in a page of search results, as the API bounds them. */
+export const PAGE = { fallback: DEFAULT_PAGE, max: MAX_PAGE };
 
 type Row = Record<string, unknown>;
 
@@ -123,16 +127,7 @@ function auditSearch(db: Database): Storage['audit']['search'] {
   };
 
   return (q) => {
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
-    if (q.user) {
-      where.push('e.user = @user');
-      params.user = q.user;
-    }
-    if (q.cluster) {
-      where.push('e.cluster = @cluster');
-      params.cluster = q.cluster;
-    }
+    const filter = new SqlFilter(SQLITE).equals('e.user', q.user || undefined).equals('e.cluster', q.cluster || undefined);
     if (q.type) {
       if (q.type.endsWith('*') || q.type.endsWith('.')) {
         const prefix = q.type.replace(/\*$/, '');
@@ -141,49 +136,30 @@ function auditSearch(db: Database): Storage['audit']['search'] {
           // (type, time) index in time order, where a range of types cannot be.
           const types = typesStartingWith(prefix);
           if (types.length === 0) return [];
-          where.push(`e.type IN (${types.map((_, i) => `@type${i}`).join(', ')})`);
-          types.forEach((type, i) => (params[`type${i}`] = type));
+          filter.oneOf('e.type', types);
         }
-      } else {
-        where.push('e.type = @type');
-        params.type = q.type;
-      }
+      } else filter.equals('e.type', q.type);
     }
-    if (q.success !== undefined) {
-      // A literal, not a parameter: only then can SQLite use the partial index of failures.
-      where.push(q.success ? 'e.success = 1' : 'e.success = 0');
-    }
-    if (q.sessionId) {
-      where.push('e.session_id = @sessionId');
-      params.sessionId = q.sessionId;
-    }
-    if (q.since) {
-      where.push('e.time >= @since');
-      params.since = q.since;
-    }
-    if (q.until) {
-      where.push('e.time < @until');
-      params.until = q.until;
-    }
-    if (q.before) {
-      where.push('(e.time < @beforeTime OR (e.time = @beforeTime AND e.seq < @beforeSeq))');
-      params.beforeTime = q.before.time;
-      params.beforeSeq = q.before.seq;
-    }
+    // A literal, not a parameter: only then can SQLite use the partial index of failures.
+    if (q.success !== undefined) filter.where(() => (q.success ? 'e.success = 1' : 'e.success = 0'));
+    filter
+      .equals('e.session_id', q.sessionId || undefined)
+      .atLeast('e.time', q.since || undefined)
+      .below('e.time', q.until || undefined)
+      .pageAfter(['e.time', 'e.seq'], q.before ? [q.before.time, q.before.seq] : undefined);
     if (q.text) {
-      params.text = ftsPhrase(q.text);
-      const found = countMatches.get(params.text, MANY_TEXT_MATCHES + 1) as number;
+      const phrase = ftsPhrase(q.text);
+      const found = countMatches.get(phrase, MANY_TEXT_MATCHES + 1) as number;
       if (found === 0) return [];
       // A common word: "+" keeps SQLite from reading every match by seq, so it
       // walks an index in time order and tests each event against the matches.
-      where.push(`${found > MANY_TEXT_MATCHES ? '+e.seq' : 'e.seq'} IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH @text)`);
+      filter.where((p) => `${found > MANY_TEXT_MATCHES ? '+e.seq' : 'e.seq'} IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ${p(phrase)})`);
     }
-    params.limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
     // Newest first; seq breaks ties; (time, seq) is the page cursor. The page
     // is picked by (time, seq) alone, then only its events are read whole.
-    const page = `SELECT e.seq FROM audit_events e ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.time DESC, e.seq DESC LIMIT @limit`;
+    const page = `SELECT e.seq FROM audit_events e ${filter.clause} ORDER BY e.time DESC, e.seq DESC ${filter.limit(q.limit, PAGE)}`;
     const sql = `SELECT * FROM audit_events WHERE seq IN (${page}) ORDER BY time DESC, seq DESC`;
-    return (db.prepare(sql).all(params) as Row[]).map(fromRow);
+    return (db.prepare(sql).all(...filter.params) as Row[]).map(fromRow);
   };
 }
 

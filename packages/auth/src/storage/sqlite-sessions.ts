@@ -1,7 +1,8 @@
 // Recorded sessions (their metadata; the recordings themselves are files)
 // and locks, in SQLite.
 import type { Database } from 'better-sqlite3';
-import { ftsPhrase } from './sqlite-audit.ts';
+import { ftsPhrase, PAGE } from './sqlite-audit.ts';
+import { SQLITE, SqlFilter } from './sql-filter.ts';
 import type { LockRecord, SessionQuery, SessionRecord, Storage } from './storage.ts';
 
 type Row = Record<string, unknown>;
@@ -96,38 +97,21 @@ export function likeEscape(text: string): string {
 }
 
 function searchSessions(db: Database, q: SessionQuery): SessionRecord[] {
-  const where: string[] = [];
-  const params: Record<string, unknown> = {};
-  const eq = (column: string, value: unknown, name: string) => {
-    if (value === undefined) return;
-    where.push(`s.${column} = @${name}`);
-    params[name] = value;
-  };
-  eq('user', q.user, 'user');
-  eq('cluster', q.cluster, 'cluster');
-  eq('kind', q.kind, 'kind');
-  if (q.since !== undefined) {
-    where.push('s.started_at >= @since');
-    params.since = q.since;
-  }
-  if (q.until !== undefined) {
-    where.push('s.started_at < @until');
-    params.until = q.until;
-  }
-  if (q.before) {
-    where.push('(s.started_at < @beforeAt OR (s.started_at = @beforeAt AND s.id < @beforeId))');
-    params.beforeAt = q.before.startedAt;
-    params.beforeId = q.before.id;
-  }
+  const filter = new SqlFilter(SQLITE)
+    .equals('s.user', q.user)
+    .equals('s.cluster', q.cluster)
+    .equals('s.kind', q.kind)
+    .atLeast('s.started_at', q.since)
+    .below('s.started_at', q.until)
+    .pageAfter(['s.started_at', 's.id'], q.before ? [q.before.startedAt, q.before.id] : undefined);
   let from = 'sessions s';
   if (q.text) {
+    const phrase = ftsPhrase(q.text);
     from = 'sessions_fts f JOIN sessions s ON s.id = f.session_id';
-    where.push('sessions_fts MATCH @text');
-    params.text = ftsPhrase(q.text);
+    filter.where((p) => `sessions_fts MATCH ${p(phrase)}`);
   }
-  params.limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-  const sql = `SELECT s.* FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY s.started_at DESC, s.id DESC LIMIT @limit`;
-  return (db.prepare(sql).all(params) as Row[]).map(sessionFromRow);
+  const sql = `SELECT s.* FROM ${from} ${filter.clause} ORDER BY s.started_at DESC, s.id DESC ${filter.limit(q.limit, PAGE)}`;
+  return (db.prepare(sql).all(...filter.params) as Row[]).map(sessionFromRow);
 }
 
 function lockFromRow(row: Row): LockRecord {

@@ -1,6 +1,9 @@
 // The storage interface of the auth service. SQLite (better-sqlite3) is the
 // embedded default; the interface keeps the engine replaceable.
-import type { AuditEvent } from '@ztsh/protocol';
+import type { AuditEvent, LockRecord, SessionKind, SessionPatch, SessionRecord } from '@ztsh/protocol';
+
+// Records the proxy shares with auth are defined in @ztsh/protocol, once.
+export type { LockRecord, SessionKind, SessionRecord };
 
 /** browser and device logins end in a certificate; web logins in a session on the auditors' page. */
 export type LoginKind = 'browser' | 'device' | 'web';
@@ -118,34 +121,6 @@ export type AuditVerdict =
   | { ok: true; events: number; lastSeq: number; lastHash: string }
   | { ok: false; events: number; brokenAt: number; problem: string };
 
-export type SessionKind = 'exec' | 'attach' | 'cp' | 'portforward';
-
-export interface SessionRecord {
-  id: string;
-  kind: SessionKind;
-  user: string;
-  roles: string[];
-  cluster: string;
-  namespace: string;
-  pod: string;
-  container: string | null;
-  command: string[];
-  tty: boolean;
-  kubernetesUser: string;
-  kubernetesGroups: string[];
-  clientIp: string | null;
-  startedAt: number;
-  endedAt: number | null;
-  exitCode: number | null;
-  /** Why it ended when not by itself: "locked", "proxy shutdown", "interrupted" (found unfinished after a crash). */
-  endReason: string | null;
-  bytesIn: number;
-  bytesOut: number;
-  /** Relative to the recordings dir; null for port-forward (no content kept). */
-  recordingPath: string | null;
-  recordingSize: number | null;
-}
-
 export interface SessionQuery {
   user?: string | undefined;
   cluster?: string | undefined;
@@ -157,16 +132,6 @@ export interface SessionQuery {
   limit?: number | undefined;
   /** Page on: sessions that started before this one. */
   before?: { startedAt: number; id: string } | undefined;
-}
-
-export interface LockRecord {
-  id: string;
-  target: { user: string } | { role: string };
-  message: string | null;
-  createdBy: string;
-  createdAt: number;
-  /** null: until removed. */
-  expiresAt: number | null;
 }
 
 /** A signed-in browser on the auditors' web page. */
@@ -237,7 +202,7 @@ export interface Storage {
   sessions: {
     /** proxyId: the host id of the proxy that relays it, when that proxy runs apart from auth. */
     insert(session: SessionRecord, proxyId?: string | null): void;
-    update(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): void;
+    update(id: string, patch: SessionPatch): void;
     get(id: string): SessionRecord | undefined;
     /** How many sessions have an id starting with `prefix`, and the first of their ids. */
     withPrefix(prefix: string): { count: number; id: string | undefined };

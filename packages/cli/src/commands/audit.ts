@@ -1,5 +1,6 @@
 // ztsh audit search | verify | export: the auditors' view of the audit log.
-import { AuditSearchResponse, AuditVerifyResponse, type AuditEvent } from '@ztsh/protocol';
+import { AuditExportParams, AuditSearchParams, AuditSearchResponse, AuditVerifyResponse, queryString, type AuditEvent } from '@ztsh/protocol';
+import type { z } from 'zod';
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
 import { localTime } from '../local-time.ts';
@@ -33,21 +34,33 @@ export function eventSummary(e: AuditEvent): string {
 }
 
 function query(options: Omit<AuditSearchOptions, 'format' | 'proxy'>, before?: string): string {
-  const q = new URLSearchParams();
-  const put = (k: string, v: string | undefined) => {
-    if (v) q.set(k, v);
-  };
-  put('user', options.user);
-  put('cluster', options.cluster);
-  put('type', options.type);
-  put('outcome', options.outcome);
-  put('session', options.session);
-  put('since', options.since);
-  put('until', options.until);
-  put('q', options.query);
-  put('limit', options.limit);
-  put('before', before);
-  return q.toString();
+  return checkedQuery(AuditSearchParams, {
+    user: options.user,
+    cluster: options.cluster,
+    type: options.type,
+    outcome: options.outcome,
+    session: options.session,
+    since: options.since,
+    until: options.until,
+    q: options.query,
+    limit: options.limit,
+    before,
+  });
+}
+
+/**
+ * The query string of an auditors' request, checked against the schema the
+ * server checks it with: a value it would refuse is a usage error here.
+ */
+export function checkedQuery<S extends z.ZodObject>(schema: S, params: z.input<S> & Record<string, string | undefined>): string {
+  const given = Object.fromEntries(Object.entries(params).filter(([, v]) => v)) as z.input<S>;
+  const checked = schema.safeParse(given);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'query');
+    throw new CliError(`--${name === 'q' ? 'query' : name}: ${issue.message}`, undefined, 2);
+  }
+  return queryString(params);
 }
 
 export function parseLimit(text: string): number {
@@ -109,7 +122,7 @@ export async function auditExport(ctx: CliContext, options: { proxy?: string; af
   const after = Number(options.after);
   if (!Number.isInteger(after) || after < 0) throw new CliError(`--after: "${options.after}" must be an event number (0 for the beginning)`, undefined, 2);
   await withUserApi(ctx, options.proxy, async (api) => {
-    const res = await api.raw(`/v1/audit/export?after=${after}${options.follow ? '&follow=true' : ''}`, { timeoutMs: options.follow ? null : 600_000 });
+    const res = await api.raw(`/v1/audit/export?${checkedQuery(AuditExportParams, { after: String(after), follow: options.follow ? 'true' : undefined })}`, { timeoutMs: options.follow ? null : 600_000 });
     const decoder = new TextDecoder();
     let pending = '';
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {

@@ -1,7 +1,7 @@
 // ztsh recordings ls | search, and ztsh play: find sessions and watch them
 // again, in the terminal with their original timing, as text, or as the
 // asciicast file (which asciinema plays too).
-import { parseAsciicast, RecordingsResponse, type SessionInfo } from '@ztsh/protocol';
+import { parseAsciicast, RecordingsParams, RecordingsResponse, type SessionInfo } from '@ztsh/protocol';
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
 import { localTime } from '../local-time.ts';
@@ -9,7 +9,7 @@ import { checkTimeOptions, sessionOption } from '../query-options.ts';
 import { formatTable } from '../table.ts';
 import { ReplayFilter, recordedText } from '../recorded-output.ts';
 import { safeJson, safeJsonText } from '../terminal-safe.ts';
-import { parseLimit } from './audit.ts';
+import { checkedQuery, parseLimit } from './audit.ts';
 
 export interface RecordingsOptions {
   proxy?: string;
@@ -29,11 +29,16 @@ async function findSessions(ctx: CliContext, options: RecordingsOptions, text?: 
     const found: SessionInfo[] = [];
     let before: string | undefined;
     while (found.length < want) {
-      const q = new URLSearchParams();
-      for (const [k, v] of Object.entries({ user: options.user, cluster: options.cluster, kind: options.kind, since: options.since, until: options.until, q: text, before })) {
-        if (v) q.set(k, v);
-      }
-      q.set('limit', String(Math.min(1000, want - found.length)));
+      const q = checkedQuery(RecordingsParams, {
+        user: options.user,
+        cluster: options.cluster,
+        kind: options.kind,
+        since: options.since,
+        until: options.until,
+        q: text,
+        limit: String(Math.min(1000, want - found.length)),
+        before,
+      });
       const page = await api.call('GET', `/v1/recordings?${q}`, RecordingsResponse);
       found.push(...page.sessions);
       if (!page.next) break;

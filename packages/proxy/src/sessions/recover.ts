@@ -5,8 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { parseAsciicast, plainText } from '@ztsh/protocol';
-import type { AuthClient } from '../auth-client.ts';
+import { type AuthClient, parseAsciicast, plainText } from '@ztsh/protocol';
 
 export async function recoverSessions(auth: AuthClient, log: Logger): Promise<void> {
   for (const session of await auth.sessions.unfinished()) {

@@ -1,5 +1,7 @@
 // Roles, in the YAML shape operators know from Teleport:
 //   kind: role / version: v1 / metadata.name / spec.{options, allow, deny}
+// One schema for both sides: auth checks the roles it loads with it, and a
+// proxy run apart checks the copy auth sends it (role-evaluator.ts reads them).
 import { z } from 'zod';
 
 const Duration = z.string().regex(/^(\d+[smhd])+$/, 'must be a duration like 30m or 8h');

@@ -1,0 +1,35 @@
+// The AuthClient of a proxy in the same process as auth: each method is a
+// direct call of the auth core (CAs, roles, locks, audit log, session
+// store), with nothing else of auth exposed. The proxy holds only the
+// AuthClient interface of @ztsh/protocol, the same one it holds when it
+// runs apart and talks to auth over HTTPS (/v1/internal/, internal-api.ts).
+import { lockMessage, type AuthClient } from '@ztsh/protocol';
+import type { AuthService } from './auth-service.ts';
+
+export function inProcessAuthClient(auth: AuthService): AuthClient {
+  const { deps, storage } = auth;
+  return {
+    userCaCertificates: () => auth.userCa.trustBundle,
+    hostCaCertificates: () => auth.hostCa.trustBundle,
+    roles: (names) => names.flatMap((n) => deps.roles.get(n) ?? []),
+    lockFor: (user, roles) => {
+      const lock = deps.locks.lockFor(user, roles);
+      return lock ? { id: lock.id, message: lockMessage(lock) } : undefined;
+    },
+    onLocksChanged: (listener) => deps.locks.subscribe(listener),
+    // Nothing to lose touch with in one process.
+    unavailable: () => undefined,
+    audit: (type, success, input, durable) => {
+      if (durable) deps.audit.emit(type, success, input);
+      else deps.audit.queue(type, success, input);
+    },
+    sessions: {
+      // On disk when these return: nothing for the proxy to wait for.
+      start: (session) => storage.sessions.insert(session),
+      update: (id, patch) => storage.sessions.update(id, patch),
+      index: (id, command, content) => storage.sessions.index(id, command, content),
+      unfinished: () => storage.sessions.unfinished(),
+    },
+    recordingsDir: auth.recordingsDir,
+  };
+}
