@@ -3,9 +3,11 @@
 // identity the proxy decided, as Impersonate-User / Impersonate-Group.
 // Whatever identity headers came from the client were dropped by the proxy,
 // and are dropped here again.
+import type { IncomingMessage } from 'node:http';
 import { request, Agent as HttpsAgent } from 'node:https';
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { copyHeaders, dropHopByHop, dropTowardsCluster, frameBody, ImpersonatedGroups, kubeStatus, readJsonHeader, TUNNEL_HEADERS } from '@ztsh/protocol';
 import { kubeAuthorization, kubeTls, type KubeTarget } from './config.ts';
@@ -47,14 +49,33 @@ export function createForwarder(target: KubeTarget, log: Logger, metrics?: Agent
 
     // The stream's DATA never exceeds a Content-Length it came with: nghttp2
     // checks it on the tunnel, as Node's HTTP parsers do at the proxy's door.
-    const upstream = request({ ...base, method, path, headers: out });
-    upstream.on('error', (error) => {
-      log.warn({ err: error, path }, 'apiserver request failed');
-      metrics?.request(typeof upgrade === 'string' ? 'upgrade' : 'plain', 502);
-      answer(stream, 502, `the agent could not reach the apiserver: ${error.message}`);
-    });
-    upstream.on('response', (res) => {
-      metrics?.request(typeof upgrade === 'string' ? 'upgrade' : 'plain', res.statusCode ?? 502);
+    const kind = typeof upgrade === 'string' ? 'upgrade' : 'plain';
+    // A kept-alive connection the apiserver closed as idle just as this request
+    // went out on it fails with a reset before any answer. The request never
+    // reached the apiserver then, so a GET or HEAD is sent once more on a new
+    // connection (Node's documented reusedSocket pattern); anything else is
+    // answered 502, as it might have been acted on.
+    const retryable = kind === 'plain' && (method === 'GET' || method === 'HEAD');
+    let upstream = send(true);
+    function send(mayRetry: boolean) {
+      const req = request({ ...base, method, path, headers: out });
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        if (mayRetry && retryable && req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE') && !stream.destroyed) {
+          log.debug({ path }, 'a kept-alive apiserver connection was closed under the request; sending it again');
+          upstream = send(false);
+          upstream.end();
+          return;
+        }
+        log.warn({ err: error, path }, 'apiserver request failed');
+        metrics?.request(kind, 502);
+        answer(stream, 502, `the agent could not reach the apiserver: ${error.message}`);
+      });
+      req.on('response', (res) => onResponse(res));
+      req.on('upgrade', (res, socket, head) => onUpgrade(res, socket, head));
+      return req;
+    }
+    const onResponse = (res: IncomingMessage) => {
+      metrics?.request(kind, res.statusCode ?? 502);
       const back: Record<string, string | string[] | number> = { ':status': res.statusCode ?? 502, ...copyHeaders(res.headers, dropHopByHop) };
       if (stream.destroyed) return res.destroy();
       try {
@@ -67,8 +88,8 @@ export function createForwarder(target: KubeTarget, log: Logger, metrics?: Agent
       }
       if (metrics) res.on('data', (chunk: Buffer) => metrics.bytes('from_apiserver', chunk.length));
       res.pipe(stream);
-    });
-    upstream.on('upgrade', (res, socket, head) => {
+    };
+    const onUpgrade = (res: IncomingMessage, socket: Duplex, head: Buffer) => {
       metrics?.request('upgrade', res.statusCode ?? 101);
       socket.on('error', () => stream.destroy());
       const back: Record<string, string | number> = { ':status': 200, [TUNNEL_HEADERS.upstreamStatus]: String(res.statusCode ?? 101) };
@@ -94,7 +115,7 @@ export function createForwarder(target: KubeTarget, log: Logger, metrics?: Agent
       stream.pipe(socket);
       stream.on('close', () => socket.destroy());
       socket.on('close', () => stream.end());
-    });
+    };
     if (sendsBody) {
       if (metrics) stream.on('data', (chunk: Buffer) => metrics.bytes('to_apiserver', chunk.length));
       stream.pipe(upstream);
