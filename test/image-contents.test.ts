@@ -41,7 +41,7 @@ describe('the ztshd image', () => {
     expect(existsSync(join(ztshd, 'src'))).toBe(false);
     const workspace = join(ztshd, 'node_modules', '@ztsh');
     for (const pkg of readdirSync(workspace)) {
-      expect(readdirSync(join(workspace, pkg)).filter((f) => f !== 'node_modules').sort(), pkg).toEqual(pkg === 'auth' ? ['assets', 'dist', 'package.json'] : ['dist', 'package.json']);
+      expect(readdirSync(join(workspace, pkg)).filter((f) => f !== 'node_modules').sort(), pkg).toEqual(pkg === 'auth' ? ['assets', 'dist', 'package.json'] : pkg === 'agent' ? ['bin', 'dist', 'package.json'] : ['dist', 'package.json']);
     }
     const installed = readdirSync(join(ztshd, 'node_modules', '.pnpm'));
     expect(installed.filter((name) => DEV_ONLY.some((dev) => name.startsWith(dev)))).toEqual([]);

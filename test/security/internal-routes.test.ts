@@ -5,6 +5,8 @@
 // checks its caller; when the proxy runs apart, it also refuses to forward
 // anything that decodes to an internal path. The web page is served only at
 // its own spelling, always with its CSP and no-store.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '@ztsh/protocol';
@@ -175,6 +177,24 @@ describe('item 3 (split): the proxy forwards nothing that decodes to /v1/interna
     }
     const real = await rawRequest(auth, { path: '/v1/internal/watch', as: alice, headersOnly: true });
     expect(real.status).toBe(401);
+  });
+
+  it('a proxy certificate writes only the events a proxy makes: a forged login, certificate or lock event is refused', async () => {
+    const auth: Target = { url: stack.split!.auth.url, tlsCa: stack.split!.auth.tls.selfSignedCa! };
+    const [identityDir] = readdirSync(stack.dataDir, { recursive: true, encoding: 'utf8' }).filter((p) => p.endsWith('proxy-identity'));
+    const dir = join(stack.dataDir, identityDir!);
+    const proxyCert: Credentials = { cert: readFileSync(join(dir, 'proxy.crt'), 'utf8'), key: readFileSync(join(dir, 'proxy.key'), 'utf8') };
+    const batch = (type: string, message: string) => JSON.stringify({ events: [{ type, success: true, durable: true, input: { user: 'mallory', message, fields: {} } }] });
+    for (const type of ['cert.issued', 'user.login', 'lock.removed', 'agent.join', 'join_token.created', 'proxy.join']) {
+      const res = await rawRequest(auth, { method: 'POST', path: '/v1/internal/audit', as: proxyCert, headers: { 'Content-Type': 'application/json' }, body: batch(type, `forged-${type}`) });
+      expect(res.status, type).toBe(400);
+    }
+    // The proxy's own kind of event still goes in: the refusals above are about the type alone.
+    const own = await rawRequest(auth, { method: 'POST', path: '/v1/internal/audit', as: proxyCert, headers: { 'Content-Type': 'application/json' }, body: batch('kube.request', 'from-the-proxy') });
+    expect(own.status).toBeLessThan(300);
+    const log = stack.ztshd.auth.storage.audit.list({ limit: 100_000 });
+    expect(log.some((e) => e.message?.startsWith('forged-'))).toBe(false);
+    expect(log.some((e) => e.message === 'from-the-proxy')).toBe(true);
   });
 
   it('item 3: the proxy still forwards what is not internal', async () => {

@@ -10,7 +10,7 @@
 // What must be stored before the proxy goes on (a refusal's audit event, a
 // session's start) may return a promise: in one process it is already on
 // disk and nothing is returned, so the common path stays synchronous.
-import type { AuditEventType } from './audit-events.ts';
+import type { ProxyEventType } from './internal-api.ts';
 import type { AuditInput } from './internal-api.ts';
 import type { Role } from './role-schema.ts';
 import type { SessionPatch, SessionRecord } from './session-record.ts';
@@ -33,7 +33,8 @@ export interface AuthClient {
    * events); a rejected promise means it could not be stored yet. Otherwise
    * batched.
    */
-  audit(type: AuditEventType, success: boolean, input: AuditInput, durable: boolean): MaybePromise<void>;
+  /** Only the events a proxy writes (PROXY_EVENT_TYPES): auth writes the rest itself. */
+  audit(type: ProxyEventType, success: boolean, input: AuditInput, durable: boolean): MaybePromise<void>;
   sessions: {
     /** Rejects (or throws) when the session cannot be recorded: it must then not run. */
     start(session: SessionRecord): MaybePromise<void>;

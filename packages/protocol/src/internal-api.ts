@@ -3,11 +3,26 @@
 // Users never reach these routes: a proxy refuses to forward them, and auth
 // answers them only for a proxy's own connection.
 import { z } from 'zod';
-import { AuditEventTypes, type AuditEventType } from './audit-events.ts';
+import type { AuditEventType } from './audit-events.ts';
 import { LockEntry } from './locks.ts';
 import { SessionRecordSchema } from './session-record.ts';
 
-const EVENT_TYPES = Object.keys(AuditEventTypes) as [AuditEventType, ...AuditEventType[]];
+/**
+ * The events a proxy writes: what it decides and relays. Logins, certificates,
+ * joins and locks happen at auth; a proxy's certificate cannot write them, so
+ * a stolen one cannot forge them into the log (or into the metrics that count them).
+ */
+export const PROXY_EVENT_TYPES = [
+  'kube.request',
+  'session.start',
+  'session.end',
+  'port_forward.start',
+  'port_forward.end',
+  'api.request',
+  'tunnel.refused',
+  'tunnel.closed',
+] as const satisfies readonly AuditEventType[];
+export type ProxyEventType = (typeof PROXY_EVENT_TYPES)[number];
 
 export const INTERNAL_PREFIX = '/v1/internal/';
 
@@ -54,7 +69,7 @@ export const AuditBatch = z.object({
   events: z
     .array(
       z.object({
-        type: z.enum(EVENT_TYPES),
+        type: z.enum(PROXY_EVENT_TYPES),
         success: z.boolean(),
         /** Security events: on disk before auth answers. */
         durable: z.boolean(),
