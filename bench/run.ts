@@ -6,7 +6,9 @@
 // it keeps of a busy interactive shell, what an idle agent tunnel costs the
 // proxy in memory, and audit search over a million events; and, from the
 // build (pnpm bench builds first), what the credential plugin adds to each
-// kubectl command and what the proxy needs in memory run apart from auth.
+// kubectl command and what the proxy needs in memory run apart from auth;
+// and the whole `kubectl get pods` through ztsh against direct and against
+// `kubectl proxy`, each part in its own process (kubectl-command.ts).
 //   pnpm bench          human-readable table
 //   pnpm bench --json   the same as JSON (also written to bench/results/)
 import 'reflect-metadata';
@@ -22,6 +24,7 @@ import type { KubeEnv } from '../test/helpers/kube-env.ts';
 import { httpLogin } from '../test/helpers/http-login.ts';
 import { measureAuditSearch } from './audit-search.ts';
 import { measureCredentialPlugin } from './credential-plugin.ts';
+import { measureKubectlCommand } from './kubectl-command.ts';
 import { execStream, type StreamTarget } from './exec-stream.ts';
 import { measureIdleTunnels, openFilesLimit } from './idle-tunnels.ts';
 import { interactiveSession } from './interactive-session.ts';
@@ -298,6 +301,16 @@ async function benchCredentialPlugin(): Promise<void> {
   results.push({ name: 'ztsh kube credentials wall time (median)', value: r.pluginMs, unit: 'ms', baseline: { name: 'node -e 0 ms', value: r.nodeMs }, ratio, goal: '<= 200% of node -e 0', met: ratio <= 2 });
 }
 
+async function benchKubectlCommand(): Promise<void> {
+  say('Whole kubectl get pods: direct, through kubectl proxy, through ztsh (certificate file), each part in its own process…\n');
+  const r = await measureKubectlCommand();
+  say(`  kubectl ${r.version}, median of ${r.runs} each: direct ${r.directMs.toFixed(1)} ms, kubectl proxy ${r.kubectlProxyMs.toFixed(1)} ms, ztsh ${r.ztshMs.toFixed(1)} ms\n`);
+  details.kubectlCommand = r;
+  const ratio = r.ztshMs / r.directMs;
+  results.push({ name: `kubectl ${r.version} get pods through ztsh, whole command (median)`, value: r.ztshMs, unit: 'ms', baseline: { name: 'direct ms', value: r.directMs }, ratio, goal: '<= 1.2x direct', met: ratio <= 1.2 });
+  results.push({ name: `kubectl ${r.version} get pods through kubectl proxy, whole command (median)`, value: r.kubectlProxyMs, unit: 'ms', baseline: { name: 'direct ms', value: r.directMs }, ratio: r.kubectlProxyMs / r.directMs });
+}
+
 async function benchSplitRss(): Promise<void> {
   say('ztshd from dist, RSS: all in one, then auth and the proxy apart…\n');
   const r = await measureSplitRss();
@@ -307,6 +320,7 @@ async function benchSplitRss(): Promise<void> {
 
 await benchIssuance();
 await benchCredentialPlugin();
+await benchKubectlCommand();
 await benchSplitRss();
 await benchLogins();
 {

@@ -70,7 +70,7 @@ describe('the CLI installed from its npm tarball', () => {
     expect(r.stdout.trim()).toBe(pkg.version);
   });
 
-  it('logs in, writes a kubeconfig that runs the installed ztsh, and kubectl gets pods through it', async () => {
+  it('logs in, writes a kubeconfig that runs the installed ztsh (--exec-plugin), and kubectl gets pods through it', async () => {
     const login = runCli(['login', '--proxy', k.stack.url.origin, '--no-browser', '--ca-file', k.stack.tlsCaFile, '--timeout', '60s'], env, ztsh);
     const [url] = await login.waitFor(/https:\/\/localhost:\d+\/login\/\S+/);
     // The browser's part, over HTTP: the dev IdP's form, then the TOTP form; the last redirect reaches ztsh's callback.
@@ -81,7 +81,7 @@ describe('the CLI installed from its npm tarball', () => {
     expect(done.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback/);
     expect(await login.exit, login.stderr()).toBe(0);
 
-    const kubeLogin = await cli(['kube', 'login', 'sandbox'], env, ztsh);
+    const kubeLogin = await cli(['kube', 'login', 'sandbox', '--exec-plugin'], env, ztsh);
     expect(kubeLogin.code, kubeLogin.stderr).toBe(0);
     const config = parse(readFileSync(env.KUBECONFIG!, 'utf8')) as { users: { user: { exec: { command: string; args: string[] } } }[] };
     const exec = config.users[0]!.user.exec;
@@ -158,6 +158,17 @@ describe('the CLI installed from its npm tarball', () => {
       expect(pairs.has(status.clientCertificateData + status.clientKeyData)).toBe(true);
     }
   }, 300_000);
+
+  it('writes the certificate file form by default, which kubectl reads without starting ztsh', async () => {
+    const kubeLogin = await cli(['kube', 'login', 'sandbox'], env, ztsh);
+    expect(kubeLogin.code, kubeLogin.stderr).toBe(0);
+    const file = new ZtshHome(home).credentialFile(k.stack.url);
+    const config = parse(readFileSync(env.KUBECONFIG!, 'utf8')) as { users: { user: Record<string, unknown> }[] };
+    expect(config.users[0]!.user).toEqual({ 'client-certificate': file, 'client-key': file });
+    // No PATH: no node, no ztsh for kubectl to start.
+    const pods = await runKubectl(kubectl, ['get', 'pods', '-o', 'name'], { env: { HOME: home, KUBECONFIG: env.KUBECONFIG }, timeoutMs: 60_000 });
+    expect(pods.stdout.trim(), pods.stderr).toBe('pod/web-1');
+  });
 
   it('loads nothing but node built-ins and its own small modules on the credential path', () => {
     // What the built entry pulls in for `kube credentials`: its static imports and the plugin's chunk, transitively.

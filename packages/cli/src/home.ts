@@ -4,8 +4,22 @@
 //   profiles/<host>_<port>/cert.pem   user certificate (0600)
 //   profiles/<host>_<port>/user-ca.pem, host-ca.pem, profile.json
 //   trust/<host>_<port>.pem           CA that signs the proxy's TLS certificate
+//   kube/<host>_<port>.pem            certificate and key in one file (0600): what
+//                                     kubectl reads, named by the kubeconfig
+//                                     `ztsh kube login` writes (credentialFile)
 // A profile is written whole into a temporary folder and renamed into place,
 // so a failed login leaves the previous one untouched.
+//
+// The kube file is the kubeconfig's client-certificate AND client-key. kubectl
+// reads it twice (certificate, then key), so a login that replaced it between
+// the two reads could hand kubectl a certificate and a key that do not match,
+// whatever the order of writes: the only pair that is always consistent is one
+// whose key does not change. So `ztsh login` keeps the key of a certificate
+// that is still valid (commands/login.ts), and the file is replaced by one
+// rename: a kubectl that reads it while a re-login runs gets the old or the
+// new certificate, each with the same key. Its path never changes (the
+// profile folder is swapped by rename, and for a moment is not there), and
+// after `ztsh logout` it holds a note and no PEM (see removeProfile).
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -33,11 +47,36 @@ export function profileName(proxy: URL): string {
   return `${proxy.hostname}_${proxy.port || '443'}`;
 }
 
+/** What the kube file holds after ztsh logout (see removeProfile). */
+export function loggedOutNote(proxy: URL): string {
+  const type = `ZTSH LOGGED OUT; TO LOG IN, RUN: ztsh login --proxy ${proxy.origin}`;
+  // A body line: with none, Go would read the END line (it has a colon) as a PEM header.
+  return `-----BEGIN ${type}-----\n${Buffer.from('ztsh logout').toString('base64')}\n-----END ${type}-----\n`;
+}
+
 export class ZtshHome {
   constructor(readonly dir: string) {}
 
   profileDir(proxy: URL): string {
     return join(this.dir, 'profiles', profileName(proxy));
+  }
+
+  /** The one file kubectl reads for its client certificate and key. */
+  credentialFile(proxy: URL): string {
+    return join(this.dir, 'kube', `${profileName(proxy)}.pem`);
+  }
+
+  /** Replaces the kube file whole, by rename, so a reader sees the old or the new content. */
+  writeCredentialFile(proxy: URL, pair: { keyPem: string; certPem: string }): void {
+    this.replaceCredentialFile(proxy, pair.certPem + pair.keyPem);
+  }
+
+  private replaceCredentialFile(proxy: URL, content: string): void {
+    mkdirSync(join(this.dir, 'kube'), { recursive: true, mode: 0o700 });
+    const file = this.credentialFile(proxy);
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, content, { mode: 0o600 });
+    renameSync(tmp, file);
   }
 
   trustFile(proxy: URL): string {
@@ -103,9 +142,19 @@ export class ZtshHome {
     if (existsSync(final)) renameSync(final, old);
     renameSync(tmp, final);
     rmSync(old, { recursive: true, force: true });
+    this.writeCredentialFile(proxy, files);
   }
 
   removeProfile(proxy: URL): boolean {
+    // A kubeconfig still names the kube file. Were it gone, kubectl would stop
+    // at its own check of the kubeconfig ("unable to read client-cert …: no
+    // such file or directory"). Instead it keeps one empty PEM block whose type
+    // is the hint, and Go's TLS names the types it skipped: kubectl prints
+    // "Unable to connect to the server: tls: failed to find "CERTIFICATE" PEM
+    // block in certificate input after skipping PEM blocks of the following
+    // types: [ZTSH LOGGED OUT; TO LOG IN, RUN: ztsh login --proxy …]".
+    // Nothing in it can be used to sign in.
+    if (existsSync(this.credentialFile(proxy))) this.replaceCredentialFile(proxy, loggedOutNote(proxy));
     const dir = this.profileDir(proxy);
     if (!existsSync(dir)) return false;
     rmSync(dir, { recursive: true, force: true });

@@ -5,11 +5,20 @@ import { dirname } from 'node:path';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { CliError } from './cli-error.ts';
 
+/**
+ * How kubectl gets the certificate: `file`, the path of one PEM file holding
+ * certificate and key (kubectl reads it itself, no process started); or
+ * `exec`, a credential plugin kubectl runs before every command.
+ */
+export type KubeUser =
+  | { file: string }
+  | { exec: { command: string; args: string[]; env: { name: string; value: string }[] } };
+
 export interface KubeEntry {
   name: string;
   server: string;
   caData?: string | undefined;
-  exec: { command: string; args: string[]; env: { name: string; value: string }[] };
+  user: KubeUser;
 }
 
 /** The file kubectl writes new entries to: the first of $KUBECONFIG, else ~/.kube/config. */
@@ -45,17 +54,22 @@ export function writeKubeEntry(path: string, entry: KubeEntry): void {
   upsert(doc, 'clusters', entry.name, {
     cluster: { server: entry.server, ...(entry.caData ? { 'certificate-authority-data': entry.caData } : {}) },
   });
+  const user = entry.user;
   upsert(doc, 'users', entry.name, {
-    user: {
-      exec: {
-        apiVersion: 'client.authentication.k8s.io/v1',
-        command: entry.exec.command,
-        args: entry.exec.args,
-        env: entry.exec.env.length ? entry.exec.env : null,
-        interactiveMode: 'Never',
-        provideClusterInfo: false,
-      },
-    },
+    // Values go in as data: the yaml library quotes whatever a path holds.
+    user:
+      'file' in user
+        ? { 'client-certificate': user.file, 'client-key': user.file }
+        : {
+            exec: {
+              apiVersion: 'client.authentication.k8s.io/v1',
+              command: user.exec.command,
+              args: user.exec.args,
+              env: user.exec.env.length ? user.exec.env : null,
+              interactiveMode: 'Never',
+              provideClusterInfo: false,
+            },
+          },
   });
   upsert(doc, 'contexts', entry.name, { context: { cluster: entry.name, user: entry.name } });
   doc.set('current-context', entry.name);

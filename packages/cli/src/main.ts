@@ -73,6 +73,11 @@ kube
   .description('add a kubeconfig context for a cluster ($KUBECONFIG or ~/.kube/config) and make it current')
   .argument('<cluster>', 'cluster name, as ztsh kube ls shows it')
   .option('--proxy <url>', 'which profile (default: the current one)')
+  .option(
+    '--exec-plugin',
+    'make kubectl run "ztsh kube credentials" before each command, instead of reading the certificate file ztsh login keeps ' +
+      '(the default, which starts no process and is as fast as kubectl alone); for setups that need ztsh to run on each command',
+  )
   .action((cluster, options) => kubeLogin(ctx, cluster, options));
 kube
   .command('credentials')

@@ -26,13 +26,18 @@ export function sendStatus(res: ResponseLike, code: number, message: string): vo
  * 5xx other than 503 and 504 (client-go puts fixed words in place of the
  * server's for the rest). A refusal of discovery is sent as text, and a 503
  * (an agent that is not connected) as the 502 it also is, so the user reads
- * why.
+ * why. A certificate refused there (401: expired, missing, not ours) goes as
+ * a 403: for a 401 client-go prints only "You must be logged in to the server
+ * (the server has asked for the client to provide credentials)", and kubectl
+ * with the certificate file (no plugin to refuse first) asks discovery first
+ * whenever its cache is older than the certificate. The audit record and the
+ * metrics keep the 401.
  */
 const DISCOVERY = /^\/k8s\/[^/?]+\/(api(\/[^/?]+)?|apis(\/[^/?]+){0,2})(\?|$)/;
 
 export function sendRefusal(res: ResponseLike, code: number, message: string, url: string): void {
   if (res.headersSent || !DISCOVERY.test(url)) return sendStatus(res, code, message);
-  res.writeHead(code === 503 ? 502 : code, { 'content-type': 'text/plain; charset=utf-8' });
+  res.writeHead(code === 503 ? 502 : code === 401 ? 403 : code, { 'content-type': 'text/plain; charset=utf-8' });
   res.end(message);
 }
 

@@ -150,6 +150,8 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     fallback: ops.wrap(auth.app.callback() as never),
     log,
     metrics: ops.registry && createProxyMetrics(ops.registry),
+    // The proxy judges certificate expiry by the same clock as the auth service that issued them.
+    ...(options.clock ? { now: () => options.clock!.now() } : {}),
   });
   // Listening, storage open and CAs loaded: nothing here can become unready later.
   ops.ready(() => undefined);
@@ -298,6 +300,7 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
     fallback: ops.wrap(authForwarder(client, { trustProxy: proxyConfig.trust_proxy, log })),
     log,
     metrics,
+    now,
   });
   let boundPort: number;
   try {

@@ -1,5 +1,6 @@
 // ztsh login: SSO + second factor in a browser (or a device code on headless
 // machines), ending with a certificate for a key made here.
+import { createPublicKey, X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Certificates, DeviceStartResponse, LoginStartResponse, type Certificates as CertificatesT } from '@ztsh/protocol';
@@ -49,7 +50,7 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<voi
   const timeoutMs = parseTimeout(options.timeout);
   if (options.ttl && !/^\d+(s|m|h)$/.test(options.ttl)) throw new CliError(`--ttl "${options.ttl}" must look like 30m or 8h`, undefined, 2);
   const api = apiFor(ctx, proxy, options.caFile);
-  const secrets = newClientSecrets();
+  const secrets = newClientSecrets(keptKey(ctx, proxy, Date.now()));
   const run: LoginRun = { ctx, api, secrets, options, client: { name: 'ztsh', hostname: hostname(), version: VERSION }, timeoutMs };
   try {
     const certs = options.headless ? await deviceLogin(run) : await browserLogin(run, proxy);
@@ -78,6 +79,26 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<voi
     );
   } finally {
     await api.close();
+  }
+}
+
+/**
+ * The key to keep: the stored one while its certificate is still valid.
+ * kubectl reads the key and the certificate from the kube file in two reads
+ * (home.ts), so a re-login that changed the key could hand a running kubectl
+ * a pair that does not match; with the key kept, every pair matches. When the
+ * certificate has expired (or after ztsh logout) the login makes a new key:
+ * a kubectl racing that login was failing anyway, on the expired certificate.
+ */
+function keptKey(ctx: CliContext, proxy: URL, now: number): string | undefined {
+  try {
+    const stored = ctx.home.readProfile(proxy);
+    if (!stored) return undefined;
+    createPublicKey(stored.keyPem);
+    return new Date(new X509Certificate(stored.certPem).validTo).getTime() > now ? stored.keyPem : undefined;
+  } catch {
+    // An unreadable profile is replaced by this login, with a new key.
+    return undefined;
   }
 }
 

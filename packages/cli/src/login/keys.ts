@@ -1,7 +1,8 @@
 // The client's key pair and verifier. The private key and the verifier stay
 // in this process until the profile is written; only the public key and the
-// verifier's hash are sent.
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+// verifier's hash are sent. A re-login may keep the key it already has
+// (keptKey in commands/login.ts); the verifier is new every time.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 
 export interface ClientSecrets {
   publicKeyPem: string;
@@ -10,8 +11,9 @@ export interface ClientSecrets {
   verifierHash: string;
 }
 
-export function newClientSecrets(): ClientSecrets {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+/** `keep`: the PEM of a private key to ask a new certificate for, instead of making one. */
+export function newClientSecrets(keep?: string): ClientSecrets {
+  const { publicKey, privateKey } = keep ? { privateKey: createPrivateKey(keep), publicKey: createPublicKey(keep) } : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const verifier = randomBytes(32).toString('base64url');
   return {
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),

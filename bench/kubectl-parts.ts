@@ -1,0 +1,70 @@
+// One part of the path `kubectl get pods` takes, in a process of its own, as
+// deployed (see kubectl-command.ts): `apiserver` (the kube-apiserver double),
+// `ztshd` (the dev stack: auth + proxy in one process, as ztshd runs by
+// default) or `agent` (joined with a token, tunnel to ztshd, forwarding to the
+// apiserver). Started with child_process.fork; the JSON config is argv[3];
+// it sends one `ready` message with what the others need, and stops on
+// SIGTERM.
+import 'reflect-metadata';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startAgent } from '@ztsh/agent';
+import { startDevStack } from '@ztsh/server';
+import { createTestTls, startKubeDouble } from '@ztsh/testkit';
+
+export type PartReady =
+  | { part: 'apiserver'; url: string; caCert: string }
+  | { part: 'ztshd'; url: string; tlsCa: string; tlsCaFile: string; dataDir: string }
+  | { part: 'agent' };
+
+export interface AgentPartConfig {
+  proxy: string;
+  proxyCa: string;
+  token: string;
+  kubeUrl: string;
+  kubeCa: string;
+  saToken: string;
+}
+
+const log = pino({ level: 'silent' });
+const part = process.argv[2];
+const config = JSON.parse(process.argv[3] ?? '{}') as Record<string, string>;
+let stop: () => Promise<void>;
+let ready: PartReady;
+
+if (part === 'apiserver') {
+  const tls = await createTestTls();
+  const kube = await startKubeDouble({ tls: { cert: tls.cert, key: tls.key }, token: config.saToken! });
+  kube.addPod('default', 'web-1');
+  stop = () => kube.close();
+  ready = { part, url: kube.url.origin, caCert: tls.caCert };
+} else if (part === 'ztshd') {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ztsh-bench-kubectl-'));
+  const stack = await startDevStack({ dataDir, port: 0, log });
+  stop = () => stack.close();
+  ready = { part, url: stack.url.origin, tlsCa: stack.ztshd.tls.selfSignedCa!, tlsCaFile: stack.ztshd.tls.caFile!, dataDir };
+} else if (part === 'agent') {
+  const c = config as unknown as AgentPartConfig;
+  const agent = await startAgent({
+    proxy: new URL(c.proxy),
+    cluster: 'sandbox',
+    labels: { env: 'sandbox' },
+    stateDir: mkdtempSync(join(tmpdir(), 'ztsh-bench-agent-')),
+    token: () => c.token,
+    proxyCa: c.proxyCa,
+    kube: { server: new URL(c.kubeUrl), token: () => c.saToken, ca: c.kubeCa },
+    log,
+  });
+  await agent.connected();
+  stop = () => agent.stop();
+  ready = { part };
+} else {
+  throw new Error(`unknown part ${part}: apiserver, ztshd or agent`);
+}
+
+process.on('SIGTERM', () => {
+  void stop().finally(() => process.exit(0));
+});
+process.send!(ready);
