@@ -88,4 +88,20 @@ describe('the proxy listener', () => {
     listener.attach(handlers);
     expect(() => listener!.attach(handlers)).toThrow(/attached already/);
   });
+
+  it('keeps an idle HTTP/1.1 connection for 65 s and says so, on every Node version', async () => {
+    listener = createProxyListener({ tls });
+    listener.attach({ request: (_req, res) => res.end('ok'), upgrade: (_req, socket) => socket.destroy() });
+    const port = await listener.listen(0, '127.0.0.1');
+    const keepAlive = await new Promise<string | undefined>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', ca: tls.cert, agent: false, headers: { connection: 'keep-alive' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.headers['keep-alive']));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    // Clients close idle connections sooner than this, so none reuses one the proxy is closing.
+    expect(keepAlive).toBe('timeout=65');
+  });
 });

@@ -44,6 +44,11 @@ export function createProxyListener(options: { tls: { cert: string; key: string 
   });
   // No idle timeout: watches and `logs -f` may be quiet for a long time.
   server.setTimeout(0);
+  // An idle HTTP/1.1 keep-alive connection is closed after 65 s: longer than
+  // clients and load balancers keep theirs (undici 4 s, cloud LBs 60 s), so
+  // none of them sends a request on a connection the proxy is just closing
+  // (a reset, not an answer). Node 24 would close after 5 s here; Node 20 never did.
+  (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 65_000;
   const sockets = new Set<Duplex>();
   server.on('secureConnection', (socket: Duplex & { setNoDelay?: (on: boolean) => void }) => {
     // Headers and body go out as separate writes (a watch flushes headers

@@ -42,6 +42,18 @@ export async function startPodHttp(logs: LogBook): Promise<PodHttp> {
     res.end(req.method === 'HEAD' ? undefined : body);
     logs.append(target.namespace, target.pod, `${printable(req.method ?? '?')} ${printable(req.url ?? '?')} 200`);
   });
+  // Node's own answer to a request it cannot parse destroys the socket at once:
+  // with the rest of an oversized request still unread, the client then gets a
+  // reset instead of the 431 (Node 24 reads in smaller pieces than 20 and shows
+  // it). The answer goes out, the socket half-closes, and what the client
+  // still sends is read and dropped until it closes too.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.resume();
+    setTimeout(() => socket.destroy(), 5_000).unref();
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
