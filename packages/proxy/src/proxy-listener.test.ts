@@ -96,7 +96,7 @@ describe('the proxy listener', () => {
     const keepAlive = await new Promise<string | undefined>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path: '/', ca: tls.cert, agent: false, headers: { connection: 'keep-alive' } }, (res) => {
         res.resume();
-        res.on('end', () => resolve(res.headers['keep-alive']));
+        res.on('end', () => resolve(String(res.headers['keep-alive'])));
       });
       req.on('error', reject);
       req.end();
