@@ -2,8 +2,10 @@
 // profile by renaming a new folder over the old one (home.ts), so a reader
 // racing it could find no folder for a moment, or take the key from the old
 // folder and the certificate from the new: kubectl would then fail the TLS
-// handshake. The folder's inode, the same before and after both reads, shows
-// both files came from one folder; a missing folder beside an `.old-` sibling
+// handshake. The folder's identity, the same before and after both reads,
+// shows both files came from one folder. The inode alone is not enough: a
+// folder made by a later login may get the number of one just deleted, so its
+// birth and change times go with it (a rename changes the change time); a missing folder beside an `.old-` sibling
 // means a swap is under way, so wait a moment and read again.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -13,12 +15,13 @@ export interface KeyPair {
   certPem: string;
 }
 
-const TRIES = 100;
+const TRIES = 300;
 const PAUSE_MS = 10;
 const pauseCell = new Int32Array(new SharedArrayBuffer(4));
 
-function inode(dir: string): bigint | undefined {
-  return statSync(dir, { bigint: true, throwIfNoEntry: false })?.ino;
+function identity(dir: string): string | undefined {
+  const stat = statSync(dir, { bigint: true, throwIfNoEntry: false });
+  return stat && `${stat.ino}:${stat.birthtimeNs}:${stat.ctimeNs}`;
 }
 
 function swapping(dir: string): boolean {
@@ -37,15 +40,15 @@ function isMissing(error: unknown): boolean {
 /** The pair in `dir`, or undefined when there is no profile there. */
 export function readKeyPair(dir: string): KeyPair | undefined {
   for (let attempt = 1; ; attempt++) {
-    const before = inode(dir);
+    const before = identity(dir);
     if (before !== undefined) {
       try {
         const pair = { keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), certPem: readFileSync(join(dir, 'cert.pem'), 'utf8') };
-        if (inode(dir) === before) return pair;
+        if (identity(dir) === before) return pair;
       } catch (error) {
         if (!isMissing(error)) throw error;
         // The folder stayed while a file is missing: an incomplete profile, not a swap.
-        if (inode(dir) === before) return undefined;
+        if (identity(dir) === before) return undefined;
       }
     } else if (!swapping(dir)) {
       return undefined;
