@@ -2,7 +2,7 @@
 // their libraries (no auth, proxy, database or Koa code: see
 // import-graph.test.ts), so it can ship in a slim image of its own.
 import { CommanderError } from 'commander';
-import { ZtshError } from '@ztsh/protocol';
+import { errorLines, exitOnSignals } from '@ztsh/protocol';
 import { agentCommand } from './command.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -10,25 +10,11 @@ import { AGENT_VERSION } from './version.ts';
 const USAGE = 2;
 
 function fail(error: unknown): never {
-  if (error instanceof ZtshError) {
-    process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
-  } else {
-    process.stderr.write(`error: ${(error as Error)?.stack ?? String(error)}\n`);
-  }
+  process.stderr.write(errorLines(error));
   process.exit(1);
 }
 
-function onSignals(close: () => Promise<void>): void {
-  let closing = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      // A second signal while closing: stop waiting.
-      if (closing) process.exit(1);
-      closing = true;
-      close().then(() => process.exit(0), fail);
-    });
-  }
-}
+const onSignals = (close: () => Promise<void>) => exitOnSignals(close, fail);
 
 const program = agentCommand('ztsh-agent', { env: process.env, onSignals })
   .version(AGENT_VERSION, '-V, --version', 'print the version and exit')

@@ -20,3 +20,4 @@ export * from './tunnel-headers.ts';
 export * from './auth-client.ts';
 export * from './audit-query.ts';
 export * from './header-copy.ts';
+export * from './daemon-process.ts';

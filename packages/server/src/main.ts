@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { ZtshError } from '@ztsh/protocol';
+import { errorLines, exitOnSignals } from '@ztsh/protocol';
 import { loadConfigFile } from './config.ts';
 import { startFromConfig } from './start.ts';
 import { tokensCommand } from './tokens-command.ts';
@@ -25,26 +25,11 @@ function fail(error: unknown, remedy = 'give it another address to listen on'): 
   // commander has said what is wrong, or shown the help or version asked for: usage errors exit 2.
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   const inUse = addressInUseLine(error, remedy);
-  if (inUse) {
-    process.stderr.write(inUse);
-  } else if (error instanceof ZtshError) {
-    process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
-  } else {
-    process.stderr.write(`error: ${(error as Error)?.stack ?? String(error)}\n`);
-  }
+  process.stderr.write(inUse ?? errorLines(error));
   process.exit(1);
 }
 
-function onSignals(close: () => Promise<void>): void {
-  let closing = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (closing) process.exit(1);
-      closing = true;
-      close().then(() => process.exit(0), fail);
-    });
-  }
-}
+const onSignals = (close: () => Promise<void>) => exitOnSignals(close, (error) => fail(error));
 
 // `ztshd tokens ls | head`: a reader that has had enough is no error (the status a tool killed by SIGPIPE has).
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
