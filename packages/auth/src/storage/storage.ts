@@ -147,86 +147,147 @@ export interface WebSessionRecord {
   expiresAt: number;
 }
 
+export type ChangeTopic = 'locks' | 'join_tokens' | 'roles';
+
+/** A proxy replica as it last announced itself. */
+export interface ReplicaRecord {
+  id: string;
+  /** How other replicas and agents may reach it directly, if at all (host:port). */
+  addr: string | null;
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+/** A CA's certificate bundle and its private key, as authority.ts keeps them in files (the key possibly sealed). */
+export interface StoredAuthority {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface AuthorityStore {
+  load(kind: 'user' | 'host'): Promise<StoredAuthority | undefined>;
+  /** Stores this pair unless one is there already; returns the one that is kept (first writer wins). */
+  createIfAbsent(kind: 'user' | 'host', pair: StoredAuthority): Promise<StoredAuthority>;
+}
+
+/** A session recording written in chunks into the store. */
+export interface RecordingStore {
+  /** Appends the next chunk; `seq` counts from 0 per session, so a retried write is not kept twice. */
+  append(sessionId: string, seq: number, data: Uint8Array): Promise<void>;
+  /** The whole recording as written so far, or undefined if nothing was. */
+  read(sessionId: string): Promise<Uint8Array | undefined>;
+  /** Bytes written so far. */
+  size(sessionId: string): Promise<number>;
+}
+
 export interface Storage {
   logins: {
-    insert(login: LoginRecord): void;
-    get(id: string): LoginRecord | undefined;
-    findByState(state: string): LoginRecord | undefined;
-    findByCodeHash(codeHash: string): LoginRecord | undefined;
-    findByUserCode(userCode: string): LoginRecord | undefined;
-    findByDeviceCodeHash(hash: string): LoginRecord | undefined;
-    update(id: string, patch: Partial<LoginRecord>): void;
+    insert(login: LoginRecord): Promise<void>;
+    get(id: string): Promise<LoginRecord | undefined>;
+    findByState(state: string): Promise<LoginRecord | undefined>;
+    findByCodeHash(codeHash: string): Promise<LoginRecord | undefined>;
+    findByUserCode(userCode: string): Promise<LoginRecord | undefined>;
+    findByDeviceCodeHash(hash: string): Promise<LoginRecord | undefined>;
+    update(id: string, patch: Partial<LoginRecord>): Promise<void>;
     /**
      * Atomically moves a login from one status to another; false when it was
      * not in `from` (a replay, a race) — the caller must then refuse.
      */
-    transition(id: string, from: LoginStatus, patch: Partial<LoginRecord> & { status: LoginStatus }): boolean;
-    deleteExpired(before: number): number;
+    transition(id: string, from: LoginStatus, patch: Partial<LoginRecord> & { status: LoginStatus }): Promise<boolean>;
+    deleteExpired(before: number): Promise<number>;
   };
   mfa: {
-    list(user: string): MfaDevice[];
-    add(device: MfaDevice): void;
+    list(user: string): Promise<MfaDevice[]>;
+    add(device: MfaDevice): Promise<void>;
     /** Whether a security key with this credential id is registered to anyone. */
-    credentialRegistered(credentialId: string): boolean;
+    credentialRegistered(credentialId: string): Promise<boolean>;
     /** Records a used TOTP step only if it is newer than the last one (replay guard). */
-    advanceTotpStep(deviceId: string, timeStep: number): boolean;
-    setWebauthnCounter(deviceId: string, counter: number): void;
-    failures(user: string): MfaFailures;
-    setFailures(user: string, value: MfaFailures): void;
+    advanceTotpStep(deviceId: string, timeStep: number): Promise<boolean>;
+    setWebauthnCounter(deviceId: string, counter: number): Promise<void>;
+    failures(user: string): Promise<MfaFailures>;
+    setFailures(user: string, value: MfaFailures): Promise<void>;
   };
   users: {
-    upsertLogin(user: string, at: number, traits: Record<string, string[]>): void;
+    upsertLogin(user: string, at: number, traits: Record<string, string[]>): Promise<void>;
   };
   joinTokens: {
-    insert(token: JoinTokenRecord): void;
-    list(): JoinTokenRecord[];
-    remove(id: string): boolean;
+    insert(token: JoinTokenRecord): Promise<void>;
+    list(): Promise<JoinTokenRecord[]>;
+    remove(id: string): Promise<boolean>;
     /**
      * Atomically spends one use of the token with this hash, if it is of
      * this type, for `cluster` (agents) and alive at `now`; returns the token
      * as it was, or why not.
      */
-    redeem(hash: string, type: JoinTokenType, cluster: string, now: number): JoinTokenRecord | 'unknown' | 'wrong_type' | 'expired' | 'wrong_cluster' | 'used';
+    redeem(hash: string, type: JoinTokenType, cluster: string, now: number): Promise<JoinTokenRecord | 'unknown' | 'wrong_type' | 'expired' | 'wrong_cluster' | 'used'>;
   };
   audit: {
     /** One event, on disk when this returns. */
-    append(event: NewAuditEvent): AuditEvent;
+    append(event: NewAuditEvent): Promise<AuditEvent>;
     /** Several events in one transaction, chained in the given order. */
-    appendMany(events: NewAuditEvent[]): AuditEvent[];
-    list(options?: { limit?: number; afterSeq?: number }): AuditEvent[];
+    appendMany(events: NewAuditEvent[]): Promise<AuditEvent[]>;
+    list(options?: { limit?: number; afterSeq?: number }): Promise<AuditEvent[]>;
     /** Newest first. */
-    search(query: AuditQuery): AuditEvent[];
+    search(query: AuditQuery): Promise<AuditEvent[]>;
     /** Walks the whole chain; names the first event whose hash or link does not hold. */
-    verify(): AuditVerdict;
+    verify(): Promise<AuditVerdict>;
   };
   sessions: {
     /** proxyId: the host id of the proxy that relays it, when that proxy runs apart from auth. */
-    insert(session: SessionRecord, proxyId?: string | null): void;
-    update(id: string, patch: SessionPatch): void;
-    get(id: string): SessionRecord | undefined;
+    insert(session: SessionRecord, proxyId?: string | null): Promise<void>;
+    update(id: string, patch: SessionPatch): Promise<void>;
+    get(id: string): Promise<SessionRecord | undefined>;
     /** How many sessions have an id starting with `prefix`, and the first of their ids. */
-    withPrefix(prefix: string): { count: number; id: string | undefined };
+    withPrefix(prefix: string): Promise<{ count: number; id: string | undefined }>;
     /** Newest first. */
-    search(query: SessionQuery): SessionRecord[];
+    search(query: SessionQuery): Promise<SessionRecord[]>;
     /** Stores the text the full-text search sees for this session (replaces any earlier). */
-    index(id: string, command: string, content: string): void;
+    index(id: string, command: string, content: string): Promise<void>;
     /** Sessions not ended yet that this proxy relays (null: the proxy in this process). */
-    unfinished(proxyId?: string | null): SessionRecord[];
+    unfinished(proxyId?: string | null): Promise<SessionRecord[]>;
     /** The proxy that relays this session (null: the one in this process); undefined when there is no such session. */
-    proxyOf(id: string): string | null | undefined;
+    proxyOf(id: string): Promise<string | null | undefined>;
   };
   locks: {
-    insert(lock: LockRecord): void;
-    remove(id: string): boolean;
+    insert(lock: LockRecord): Promise<void>;
+    remove(id: string): Promise<boolean>;
     /** Locks in force at `now` (expired ones are left out). */
-    active(now: number): LockRecord[];
+    active(now: number): Promise<LockRecord[]>;
   };
   webSessions: {
-    insert(session: WebSessionRecord): void;
+    insert(session: WebSessionRecord): Promise<void>;
     /** The session with this token hash, if it is still alive at `now`. */
-    get(hash: string, now: number): WebSessionRecord | undefined;
-    remove(hash: string): boolean;
-    deleteExpired(before: number): number;
+    get(hash: string, now: number): Promise<WebSessionRecord | undefined>;
+    remove(hash: string): Promise<boolean>;
+    deleteExpired(before: number): Promise<number>;
   };
-  close(): void;
+  /**
+   * Recordings kept in the store itself (PostgreSQL: chunks written at least
+   * every second, readable from every replica); null: files under the data
+   * dir (the SQLite default).
+   */
+  recordings: RecordingStore | null;
+  /**
+   * CA key pairs kept in the store, so every replica signs with the same CA
+   * and replicas starting together agree on one (PostgreSQL); null: files
+   * under data_dir/ca (the SQLite default).
+   */
+  authorities: AuthorityStore | null;
+  /** The proxy replicas sharing this store, each heartbeating its row. */
+  replicas: {
+    heartbeat(replica: ReplicaRecord): Promise<void>;
+    /** Replicas whose last heartbeat is at or after `since`. */
+    live(since: number): Promise<ReplicaRecord[]>;
+    remove(id: string): Promise<void>;
+  };
+  /**
+   * Tells every process on this store that something cached changed
+   * (PostgreSQL: NOTIFY; SQLite: this process only, others poll).
+   */
+  changes: {
+    publish(topic: ChangeTopic): Promise<void>;
+    subscribe(listener: (topic: ChangeTopic) => void): () => void;
+  };
+  /** Stops the engine; pending writes are finished first. */
+  close(): Promise<void>;
 }
