@@ -2,9 +2,9 @@
 // same checks ztshd and the agent apply at start; the probes ask /healthz and
 // /readyz; the alerts and the dashboard are valid PromQL over metrics that a
 // live ztshd and agent really expose.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { parser as promql } from '@prometheus-io/lezer-promql';
 import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
@@ -42,6 +42,84 @@ describe('deploy/', () => {
     const container = docs('ztshd.yaml').find((d) => d.kind === 'StatefulSet')!.spec.template.spec.containers[0];
     expect(container.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
     expect(container.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+  });
+
+  it('every manifest parses, and each object has an apiVersion, a kind and a name', () => {
+    const files = readdirSync(new URL('../deploy/kubernetes/', import.meta.url)).filter((f) => f.endsWith('.yaml'));
+    expect(files).toEqual(expect.arrayContaining(['ztshd.yaml', 'ztshd-ha.yaml', 'agent.yaml', 'prometheus-rule.yaml']));
+    for (const file of files) {
+      for (const d of docs(file) as unknown as { apiVersion?: string; kind?: string; metadata?: { name?: string } }[]) {
+        expect(d.apiVersion, file).toMatch(/^[\w./]+$/);
+        expect(d.kind, file).toMatch(/^[A-Z]\w+$/);
+        expect(d.metadata?.name, `${file}: ${d.kind}`).toMatch(/^[a-z0-9][a-z0-9.-]*$/);
+      }
+    }
+  });
+
+  it('ztshd-ha.yaml: three replicas on PostgreSQL, never two on one node, at most one down by choice', () => {
+    const all = docs('ztshd-ha.yaml');
+    const deployment = all.find((d) => d.kind === 'Deployment')!.spec;
+    const labels = deployment.template.metadata.labels as Record<string, string>;
+    expect(deployment.replicas).toBe(3);
+    expect(deployment.selector.matchLabels).toEqual(labels);
+    // Rolling updates replace one pod at a time, which the budget allows.
+    expect(deployment.strategy.rollingUpdate.maxUnavailable).toBe(1);
+    const anti = deployment.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+    expect(anti).toEqual([{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels } }]);
+    const pdb = all.find((d) => d.kind === 'PodDisruptionBudget')! as unknown as { apiVersion: string; spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
+    expect(pdb.apiVersion).toBe('policy/v1');
+    expect(pdb.spec).toEqual({ minAvailable: 2, selector: { matchLabels: labels } });
+    const service = all.find((d) => d.kind === 'Service')!.spec;
+    expect(service.selector).toEqual(labels);
+    expect(service.ports).toEqual([{ name: 'https', port: 443, targetPort: 3080 }]);
+    const pod = deployment.template.spec;
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(pod.containers[0].image).not.toMatch(/:latest$|^[^:]+$/);
+  });
+
+  it('ztshd-ha.yaml: ready means the store answers (/readyz), alive means the process does (/healthz)', () => {
+    const container = docs('ztshd-ha.yaml').find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0];
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+    expect(container.ports.find((p: { name: string }) => p.name === 'https').containerPort).toBe(3080);
+  });
+
+  it('ztshd-ha.yaml: its ztsh.yaml loads with storage: postgres; the password is a file from a Secret, in no env and no URL', () => {
+    const all = docs('ztshd-ha.yaml');
+    const text = all.find((d) => d.kind === 'ConfigMap')!.data!['ztsh.yaml']!;
+    const dir = mkdtempSync(join(tmpdir(), 'ztsh-deploy-'));
+    writeFileSync(join(dir, 'ztsh.yaml'), text);
+    const loaded = loadConfigFile(join(dir, 'ztsh.yaml'));
+    checkAuthConfig(loaded.config.auth!, loadRoles(loaded.config.auth!, loaded.baseDir));
+    const storage = (loaded.config as { storage?: Record<string, unknown> }).storage!;
+    expect(storage).toMatchObject({ engine: 'postgres', password_file: expect.any(String), ca_file: expect.any(String) });
+    expect(storage.password).toBeUndefined();
+    expect(storage.password_env).toBeUndefined();
+    expect(new URL(storage.url as string).password).toBe('');
+
+    const pod = all.find((d) => d.kind === 'Deployment')!.spec.template.spec;
+    const container = pod.containers[0];
+    // Each file the storage section names is in a read-only mount of the ztshd-postgres Secret.
+    const secretVolume = (path: string) => {
+      const mount = (container.volumeMounts as { name: string; mountPath: string; readOnly?: boolean }[]).find((m) => posix.dirname(path) === m.mountPath);
+      expect(mount, path).toBeDefined();
+      expect(mount!.readOnly).toBe(true);
+      return (pod.volumes as { name: string; secret?: { secretName: string; defaultMode?: number } }[]).find((v) => v.name === mount!.name)!.secret!;
+    };
+    for (const file of [storage.password_file as string, storage.ca_file as string]) {
+      const volume = secretVolume(file);
+      expect(volume.secretName).toBe('ztshd-postgres');
+      // No one but the pod's user and group reads it (0440).
+      expect(volume.defaultMode).toBe(0o440);
+    }
+    const secret = all.find((d) => d.kind === 'Secret' && (d as unknown as { metadata: { name: string } }).metadata.name === 'ztshd-postgres') as unknown as { stringData: Record<string, string> };
+    expect(Object.keys(secret.stringData).sort()).toEqual([posix.basename(storage.ca_file as string), posix.basename(storage.password_file as string)].sort());
+    // The database Secret reaches the pod only as files.
+    expect(JSON.stringify(container.env ?? [])).not.toContain('ztshd-postgres');
+    expect(JSON.stringify(container.envFrom ?? [])).not.toContain('ztshd-postgres');
+    // Same CA seal on every replica: it comes from the one Secret.
+    expect(container.envFrom).toEqual([{ secretRef: { name: 'ztshd-secrets' } }]);
   });
 
   it('agent.yaml: its agent config is valid; the role may only impersonate; egress is limited', () => {
