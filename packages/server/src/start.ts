@@ -28,6 +28,7 @@ import { ZtshError } from '@ztsh/protocol';
 import type { ZtshdConfig } from './config.ts';
 import { servingTls, type ServingTls } from './tls.ts';
 import { startOps } from './metrics-listener.ts';
+import { watchStore } from './store-readiness.ts';
 
 export interface StartOptions {
   config: ZtshdConfig;
@@ -153,8 +154,9 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     // The proxy judges certificate expiry by the same clock as the auth service that issued them.
     ...(options.clock ? { now: () => options.clock!.now() } : {}),
   });
-  // Listening, storage open and CAs loaded: nothing here can become unready later.
-  ops.ready(() => undefined);
+  // Listening, storage open and migrated, CAs loaded: ready while the store keeps answering.
+  const store = watchStore({ probe: () => auth.storage.locks.active(Date.now()), log });
+  ops.ready(store.check);
   log.info({ listen: `${host}:${boundPort}`, publicUrl: url.toString() }, 'ztshd listening');
 
   return {
@@ -165,6 +167,7 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     proxy,
     metricsUrl: ops.url,
     close: async () => {
+      store.stop();
       await ops.close();
       await proxy.close();
       auth.close();
@@ -207,7 +210,8 @@ export async function startAuthAlone(options: StartOptions): Promise<RunningAuth
     server.listen(port, host, () => done((server.address() as AddressInfo).port));
   });
   const url = new URL(`https://${serverName.includes(':') ? `[${serverName}]` : serverName}:${boundPort}`);
-  ops.ready(() => undefined);
+  const store = watchStore({ probe: () => auth.storage.locks.active(Date.now()), log });
+  ops.ready(store.check);
   log.info({ listen: `${host}:${boundPort}`, publicUrl: publicUrl.toString() }, 'ztshd auth service listening for proxies');
   return {
     url,
@@ -217,6 +221,7 @@ export async function startAuthAlone(options: StartOptions): Promise<RunningAuth
     tls,
     metricsUrl: ops.url,
     close: async () => {
+      store.stop();
       await ops.close();
       const closed = new Promise<void>((done) => server.close(() => done()));
       server.closeAllConnections();
