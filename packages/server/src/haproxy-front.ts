@@ -58,7 +58,10 @@ export interface HaproxyFront {
   port: number;
   /** The haproxy process. */
   pid: number;
-  /** Replaces the backends; resolves once every one has passed a health check (default: within 15 s). */
+  /**
+   * Replaces the backends (connections to a backend taken out are cut);
+   * resolves once every one has passed a health check (default: within 15 s).
+   */
   setBackends(backends: Backend[], options?: { timeoutMs?: number }): Promise<void>;
   /** The backends in use, as haproxy sees them now. */
   backends(): Promise<BackendState[]>;
@@ -95,6 +98,10 @@ export function haproxyConfig(options: { admin: string; maxBackends: number; hea
     'defaults',
     '  mode tcp',
     '  timeout connect 2s',
+    // A connection refused by a replica that just died (before a check has seen it)
+    // is tried again on another one, so the client never sees that replica's death.
+    '  retries 2',
+    '  option redispatch 1',
     // kubectl get -w and logs -f can stay silent for long, agents hold their tunnels for
     // days (they ping): an idle cut-off shorter than an hour would end them for nothing.
     '  timeout client 1h',
@@ -197,10 +204,16 @@ export async function startHaproxy(initial: Backend[], options: HaproxyOptions =
         const old = inUse.get(slot);
         if (old && old.host === b.host && old.port === b.port) continue;
         await expectOk(command(`set server ${name} state maint`));
+        // Connections still open to the backend this slot held go too, as they would on a real cut-over.
+        if (old) await expectOk(command(`shutdown sessions server ${name}`));
         await expectOk(command(`set server ${name} addr ${b.host} port ${b.port}`));
         await expectOk(command(`set server ${name} state ready`));
       }
-      for (const slot of inUse.keys()) if (!next.has(slot)) await expectOk(command(`set server ${BACKEND}/${SLOT}${slot} state maint`));
+      for (const slot of inUse.keys()) {
+        if (next.has(slot)) continue;
+        await expectOk(command(`set server ${BACKEND}/${SLOT}${slot} state maint`));
+        await expectOk(command(`shutdown sessions server ${BACKEND}/${SLOT}${slot}`));
+      }
       inUse = next;
       // Up only once a check has passed: a backend leaving maintenance counts as up before its first check.
       await waitFor(async () => {
