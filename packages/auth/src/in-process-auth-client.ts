@@ -41,8 +41,10 @@ export function inProcessAuthClient(auth: AuthService, options: InProcessAuthCli
       index: (id, command, content) => storage.sessions.index(id, command, content),
       unfinished: () => storage.sessions.unfinished(proxyId),
     },
-    // The store's own: chunks go straight in.
-    recordings: storage.recordings ?? null,
+    // The store's own: chunks go straight in. Read at each session's start, as the storage has it.
+    get recordings() {
+      return storage.recordings ?? null;
+    },
     recordingsDir: auth.recordingsDir,
   };
 }
