@@ -17,6 +17,7 @@ import type { AuthMetrics } from './metrics.ts';
 import type { LoginDeps } from './login/login-deps.ts';
 import { createOidcConnector, type OidcConnector } from './oidc/connector.ts';
 import { checkUniqueRoles, parseRoles } from './roles/load-roles.ts';
+import { watchLostSessions } from './lost-sessions.ts';
 import { resolveSecret, type SecretContext } from './secrets.ts';
 import { openSqliteStorage } from './storage/sqlite.ts';
 import type { Storage } from './storage/storage.ts';
@@ -32,6 +33,8 @@ export interface AuthServiceOptions {
   trustProxy?: boolean;
   /** Prometheus metrics of issuance, logins and the audit log (metrics.ts). */
   metrics?: AuthMetrics | undefined;
+  /** The proxy replica in this process, if any (lost-sessions.ts: one replica closes the sessions of lost ones). */
+  replicaId?: (() => string | null | undefined) | undefined;
 }
 
 export interface AuthService {
@@ -135,6 +138,8 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   // Locks changed by another process on this store (ztshd locks rm) apply within a second.
   const lockPoll = setInterval(() => deps.locks.refresh(), 1000);
   lockPoll.unref();
+  // Several replicas share this store: the sessions of one that died are closed by another.
+  const lostSessions = storage.recordings ? watchLostSessions({ storage, audit, clock, log, recordingsDir, self: options.replicaId }) : undefined;
   return {
     app: createAuthApp(deps, { log, trustProxy: options.trustProxy ?? false, recordingsDir }),
     deps,
@@ -145,6 +150,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     close: () => {
       clearInterval(sweep);
       clearInterval(lockPoll);
+      lostSessions?.stop();
       audit.flush();
       storage.close();
     },

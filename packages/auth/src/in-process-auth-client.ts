@@ -6,8 +6,19 @@
 import { lockMessage, type AuthClient } from '@ztsh/protocol';
 import type { AuthService } from './auth-service.ts';
 
-export function inProcessAuthClient(auth: AuthService): AuthClient {
+export interface InProcessAuthClientOptions {
+  /**
+   * The id of this proxy replica. Several replicas share one store: each
+   * files its sessions under its own id, so each closes only its own at
+   * start, and the others know whose sessions to close when it is lost
+   * (lost-sessions.ts). Left out: the one proxy of this store (null).
+   */
+  replicaId?: string | null;
+}
+
+export function inProcessAuthClient(auth: AuthService, options: InProcessAuthClientOptions = {}): AuthClient {
   const { deps, storage } = auth;
+  const proxyId = options.replicaId ?? null;
   return {
     userCaCertificates: () => auth.userCa.trustBundle,
     hostCaCertificates: () => auth.hostCa.trustBundle,
@@ -25,10 +36,14 @@ export function inProcessAuthClient(auth: AuthService): AuthClient {
     },
     sessions: {
       // On disk when these return: nothing for the proxy to wait for.
-      start: (session) => storage.sessions.insert(session),
+      start: (session) => storage.sessions.insert(session, proxyId),
       update: (id, patch) => storage.sessions.update(id, patch),
       index: (id, command, content) => storage.sessions.index(id, command, content),
-      unfinished: () => storage.sessions.unfinished(),
+      unfinished: () => storage.sessions.unfinished(proxyId),
+    },
+    // The store's own: chunks go straight in. Read at each session's start, as the storage has it.
+    get recordings() {
+      return storage.recordings ?? null;
     },
     recordingsDir: auth.recordingsDir,
   };

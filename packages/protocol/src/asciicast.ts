@@ -47,3 +47,20 @@ export function parseAsciicast(text: string): ParsedCast {
   }
   return { header, events };
 }
+
+/**
+ * What an unfinished recording tells of its session (one a crash cut short):
+ * how long after the start its last event came, and what was typed and
+ * shown, as words for the search index.
+ */
+export function castSummary(text: string): { lastEventMs: number | null; input: string; output: string } {
+  const { events } = parseAsciicast(text);
+  let input = '';
+  let output = '';
+  for (const [, code, data] of events) {
+    if (code === 'i') input += data;
+    else if (code === 'o') output += data;
+  }
+  const last = events[events.length - 1];
+  return { lastEventMs: last ? Math.round(last[0] * 1000) : null, input: plainText(input), output: plainText(output) };
+}

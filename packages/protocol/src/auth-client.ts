@@ -44,6 +44,17 @@ export interface AuthClient {
     /** Sessions this proxy relayed that were never ended (it stopped without closing them). */
     unfinished(): MaybePromise<SessionRecord[]>;
   };
-  /** Where session recordings are written. */
+  /**
+   * Where recordings go when auth keeps them in its store (several replicas
+   * on PostgreSQL): appended in chunks, `seq` counting from 0 per session so
+   * a retried chunk is kept once. null: files under recordingsDir.
+   */
+  readonly recordings: RecordingAppender | null;
+  /** Where session recordings are written as files (when `recordings` is null). */
   recordingsDir: string;
+}
+
+export interface RecordingAppender {
+  /** Rejects (or throws) when the chunk was not stored; the same seq may then be sent again. */
+  append(sessionId: string, seq: number, data: Uint8Array): MaybePromise<void>;
 }

@@ -46,6 +46,8 @@ export const ProxyState = z.object({
   roles: z.array(z.unknown()),
   /** Locks in force. */
   locks: z.array(LockEntry),
+  /** Auth keeps recordings in its store: the proxy appends them in chunks instead of handing over files. */
+  recordingsInStore: z.boolean().optional(),
 });
 export type ProxyState = z.infer<typeof ProxyState>;
 

@@ -24,7 +24,7 @@ export const SessionRecordSchema = z.object({
   startedAt: z.number(),
   endedAt: z.number().nullable(),
   exitCode: z.number().nullable(),
-  /** Why it ended when not by itself: "locked", "proxy shutdown", "interrupted" (found unfinished after a crash). */
+  /** Why it ended when not by itself: "locked", "proxy shutdown", "interrupted" (found unfinished after a crash), "replica lost" (its replica died; closed by another), "recording failed". */
   endReason: z.string().nullable(),
   bytesIn: z.number(),
   bytesOut: z.number(),

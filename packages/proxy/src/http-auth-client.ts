@@ -9,7 +9,8 @@
 // - Audit events: the outbox (audit-outbox.ts), batched, retried, in order.
 // - Sessions: start, end and search text go to auth; recordings are written
 //   in the proxy's own data dir and handed to auth whole when the session
-//   ends (recording-handover.ts).
+//   ends (recording-handover.ts), or, when auth says it keeps recordings in
+//   its store, appended in chunks while the session runs (store-sink.ts).
 import type { ReadStream } from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -102,6 +103,7 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
 
   // --- state: CAs, roles, locks, from the watch ------------------------------
   const mirror = createStateMirror(now);
+  let recordingsInStore = false;
   let watchReq: ReturnType<typeof request> | undefined;
   let watchTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -145,8 +147,10 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
           buffered = buffered.slice(at + 1);
           try {
             const parsed = WatchLine.parse(JSON.parse(line));
-            if ('state' in parsed) mirror.apply(parsed.state);
-            else mirror.heard();
+            if ('state' in parsed) {
+              mirror.apply(parsed.state);
+              recordingsInStore = parsed.state.recordingsInStore === true;
+            } else mirror.heard();
             backoff = 250;
           } catch (error) {
             log.error({ err: error }, 'the auth service sent a watch line this proxy does not understand');
@@ -197,6 +201,23 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
     });
   }
 
+  /** One chunk of a recording; the store sink sends it again (same seq) when this rejects. */
+  function appendChunk(id: string, seq: number, data: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const req = request(new URL(`/v1/internal/sessions/${encodeURIComponent(id)}/recording/${seq}`, base), {
+        method: 'PUT',
+        agent,
+        timeout: CALL_TIMEOUT_MS,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': data.length },
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer from the auth service in ${CALL_TIMEOUT_MS / 1000} s`)));
+      req.on('error', reject);
+      req.on('response', (res) => readReply(res).then((reply) => (reply.status < 300 ? resolve() : reject(replyError('PUT', 'recording chunk', reply))), reject));
+      req.end(data);
+    });
+  }
+  const storeAppender = { append: appendChunk };
+
   const client: HttpAuthClient = {
     userCaCertificates: mirror.userCaCertificates,
     hostCaCertificates: mirror.hostCaCertificates,
@@ -224,6 +245,9 @@ export function httpAuthClient(options: HttpAuthClientOptions): HttpAuthClient {
       },
     },
     recordingsDir: options.recordingsDir,
+    get recordings() {
+      return recordingsInStore ? storeAppender : null;
+    },
 
     ready: async (timeoutMs) => {
       let timer: NodeJS.Timeout | undefined;

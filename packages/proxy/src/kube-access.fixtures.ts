@@ -80,6 +80,7 @@ export class MemoryAuthClient implements AuthClient {
   down: string | undefined;
   readonly #listeners = new Set<() => void>();
   recordingsDir = '/nonexistent';
+  readonly recordings = null;
   constructor(
     readonly userCa: string,
     readonly now: () => Date,

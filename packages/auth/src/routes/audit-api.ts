@@ -4,8 +4,6 @@
 import type Router from '@koa/router';
 import { createRouter } from '../http/router.ts';
 import type { Context } from 'koa';
-import { createReadStream, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
   auditCursor,
@@ -28,6 +26,7 @@ import { requirePermission } from '../http/caller.ts';
 import { respond } from '../http/guard.ts';
 import { queryOf, timeRange } from '../http/query.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
+import { openRecording } from '../recordings.ts';
 import type { AuditQuery, SessionRecord } from '../storage/storage.ts';
 
 export interface AuditApiOptions {
@@ -173,15 +172,15 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
     respond(ctx, RecordingResponse, { session: sessionInfo(session), events });
   });
 
-  router.get('/recordings/:id/cast', (ctx) => {
+  router.get('/recordings/:id/cast', async (ctx) => {
     requirePermission(ctx, deps, 'audit');
     const session = sessionOr404(ctx.params.id!);
     if (!session.recordingPath) throw new ZtshError('not_found', `session ${session.id} is a ${session.kind}: its content is not recorded`);
-    const path = join(options.recordingsDir, session.recordingPath);
-    if (!existsSync(path)) throw new ZtshError('not_found', `the recording of session ${session.id} is missing from the recordings directory`);
+    const body = await openRecording(deps.storage, options.recordingsDir, session);
+    if (!body) throw new ZtshError('not_found', `the recording of session ${session.id} is missing from the recordings store`);
     ctx.type = 'application/x-asciicast';
     ctx.set('Content-Disposition', `inline; filename="${session.id}.cast"`);
-    ctx.body = createReadStream(path);
+    ctx.body = body;
   });
 
   return router;

@@ -2,7 +2,8 @@
 // proxy's own connection with its host certificate. The proxy keeps a copy
 // of the CAs, roles and locks (the watch streams them, and a new state after
 // every lock change), sends audit events and session records, and hands
-// over each recording when its session ends. Never for forwarded requests.
+// over each recording when its session ends (or appends it in chunks while
+// it runs, when the store keeps recordings). Never for forwarded requests.
 import { createWriteStream, mkdirSync, renameSync, fsyncSync, openSync, closeSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -29,6 +30,7 @@ import { refuse } from '../http/caller.ts';
 import { parseBody, respond } from '../http/guard.ts';
 import { proxyPeer } from '../http/forwarded.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
+import { appendChunk, chunkSeq, readChunk } from '../recordings.ts';
 import { renewProxyCertificate } from '../tokens/join-tokens.ts';
 
 /** Largest recording a proxy may hand over. */
@@ -57,6 +59,7 @@ export function proxyState(deps: LoginDeps): ProxyState {
     hostCaCertificates: deps.hostCa.trustBundle,
     roles: [...deps.roles.values()],
     locks: deps.locks.list(),
+    ...(deps.storage.recordings ? { recordingsInStore: true } : {}),
   };
 }
 
@@ -182,6 +185,16 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
       rmSync(partial, { force: true });
       throw error;
     }
+    ctx.status = 204;
+  });
+
+  // With recordings in the store: the next chunk of a running session's
+  // recording (recordings.ts checks the number, size and the session's state).
+  router.put('/sessions/:id/recording/:seq', proxyOnly, async (ctx) => {
+    const id = await ownSession(ctx);
+    const seq = chunkSeq(ctx.params.seq!);
+    const data = await readChunk(ctx.req, ctx.get('content-length'));
+    await appendChunk(deps.storage, (await deps.storage.sessions.get(id))!, seq, data);
     ctx.status = 204;
   });
 

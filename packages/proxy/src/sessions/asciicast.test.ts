@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAsciicast } from '@ztsh/protocol';
 import { AsciicastWriter } from './asciicast.ts';
+import { fileSink } from './recording-sink.ts';
 import { endsInsideUtf8Sequence, escapeAsciiJson, maxEscapedLength } from './json-ascii.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ztsh-cast-test-'));
@@ -11,12 +12,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 /** Records the chunks as output (and the input chunks as input), then reads the file back. */
-function record(output: Buffer[], input: Buffer[] = []) {
-  const writer = new AsciicastWriter(join(dir, `${files++}.cast`), { version: 2, width: 80, height: 24, timestamp: 0 });
+async function record(output: Buffer[], input: Buffer[] = []) {
+  const path = join(dir, `${files++}.cast`);
+  const writer = new AsciicastWriter(fileSink(path), { version: 2, width: 80, height: 24, timestamp: 0 });
   for (const chunk of input) writer.input(chunk);
   for (const chunk of output) writer.output(chunk);
-  const size = writer.close();
-  const text = readFileSync(writer.path, 'utf8');
+  const size = await writer.close();
+  const text = readFileSync(path, 'utf8');
   const cast = parseAsciicast(text);
   const of = (code: string) => cast.events.filter((e) => e[1] === code).map((e) => e[2]).join('');
   return { text, size, cast, output: of('o'), input: of('i'), writer };
@@ -85,38 +87,38 @@ describe('endsInsideUtf8Sequence', () => {
 });
 
 describe('AsciicastWriter', () => {
-  it('records NUL output exactly, in lines JSON.parse reads', () => {
+  it('records NUL output exactly, in lines JSON.parse reads', async () => {
     const chunks = Array.from({ length: 40 }, () => Buffer.alloc(32 * 1024 - 1));
-    const r = record(chunks);
+    const r = await record(chunks);
     expect(r.output).toBe('\0'.repeat(40 * (32 * 1024 - 1)));
     expect(r.size).toBe(Buffer.byteLength(r.text));
   });
 
-  it('records any bytes, cut anywhere, as a terminal decoding the whole stream would show them', () => {
+  it('records any bytes, cut anywhere, as a terminal decoding the whole stream would show them', async () => {
     for (let seed = 1; seed <= 20; seed++) {
       const bytes = randomBytes(seed, 20_000 + seed * 1000);
       const chunks = cut(bytes, seed);
-      const r = record(chunks, cut(randomBytes(seed + 100, 3000), seed + 7));
+      const r = await record(chunks, cut(randomBytes(seed + 100, 3000), seed + 7));
       expect(r.output).toBe(decoded(chunks));
       expect(r.input).toBe(decoded(cut(randomBytes(seed + 100, 3000), seed + 7)));
     }
   });
 
-  it('replaces a cut character followed by plain ASCII where it was, as a terminal would', () => {
+  it('replaces a cut character followed by plain ASCII where it was, as a terminal would', async () => {
     const chunks = [Buffer.from('a'), Buffer.from([0xe2, 0x82]), Buffer.from('bc'), Buffer.from('✓'), Buffer.from([0xf0]), Buffer.from('d')];
-    expect(record(chunks).output).toBe(decoded(chunks));
+    expect((await record(chunks)).output).toBe(decoded(chunks));
     expect(decoded(chunks)).toBe('a\ufffdbc✓\ufffdd');
   });
 
-  it('splits a very large chunk into events that replay the same', () => {
+  it('splits a very large chunk into events that replay the same', async () => {
     const big = Buffer.concat([Buffer.from('x'.repeat(200_000)), Buffer.from('é'.repeat(50_000))]);
-    const r = record([big]);
+    const r = await record([big]);
     expect(r.output).toBe(big.toString('utf8'));
     expect(r.cast.events.length).toBeGreaterThan(1);
   });
 
-  it('keeps the first characters of each direction as plain text for the index', () => {
-    const r = record([Buffer.from('\x1b[1mbold\x1b[0m and \0 words\r\n')], [Buffer.from('typed\r')]);
+  it('keeps the first characters of each direction as plain text for the index', async () => {
+    const r = await record([Buffer.from('\x1b[1mbold\x1b[0m and \0 words\r\n')], [Buffer.from('typed\r')]);
     expect(r.writer.text.output).toBe('bold and  words\n');
     expect(r.writer.text.input).toBe('typed\n');
   });

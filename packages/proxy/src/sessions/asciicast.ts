@@ -1,7 +1,9 @@
 // A session recording as asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/):
 // a JSON header line, then one JSON array per event: [seconds, "o"|"i"|"r", data].
-// Lines are written to the file at least every FLUSH_MS, so a crash of
-// the proxy loses at most that much; close() also fsyncs.
+// Lines go to the sink (a file, or chunks in auth's store: recording-sink.ts)
+// at least every FLUSH_MS, so a crash of the proxy loses at most that much
+// (and what the store had not taken yet); close() waits until the sink holds
+// everything.
 //
 // The writer sits in the path of every exec byte, so lines are encoded
 // straight into one pending buffer (no per-line strings joined and
@@ -9,11 +11,10 @@
 // binary output such as NULs, is JSON-escaped from its bytes (json-ascii.ts)
 // without decoding it to a string first. Everything else is decoded as
 // UTF-8 (invalid bytes become U+FFFD) and escaped by JSON.stringify.
-import { closeSync, fsyncSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { isAscii } from 'node:buffer';
-import { dirname } from 'node:path';
 import { plainText, type AsciicastHeader } from '@ztsh/protocol';
 import { escapeAsciiJson, maxEscapedLength, endsInsideUtf8Sequence } from './json-ascii.ts';
+import type { RecordingSink } from './recording-sink.ts';
 
 export const FLUSH_MS = 500;
 /** Write out sooner than FLUSH_MS when this much is waiting (a busy stream). */
@@ -29,7 +30,6 @@ const LINE_OVERHEAD = 40;
 type Kind = 'o' | 'i';
 
 export class AsciicastWriter {
-  private fd: number;
   /** Lines not written yet: bytes [0, used). Small while the session is quiet (an idle shell). */
   private pending = Buffer.allocUnsafe(SMALL_BUFFER);
   private used = 0;
@@ -37,7 +37,6 @@ export class AsciicastWriter {
   private busy = false;
   private timer: NodeJS.Timeout;
   private readonly started: number;
-  private size = 0;
   private closed = false;
   private readonly decoders = { o: new TextDecoder('utf-8'), i: new TextDecoder('utf-8') };
   /** The decoder may hold the first bytes of a character cut by the chunk's end. */
@@ -47,14 +46,12 @@ export class AsciicastWriter {
   private readonly indexed = { input: 0, output: 0 };
 
   constructor(
-    readonly path: string,
+    readonly sink: RecordingSink,
     header: AsciicastHeader,
     private readonly now: () => number = Date.now,
   ) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.fd = openSync(path, 'wx', 0o600);
     this.started = now();
-    this.writeNow(Buffer.from(JSON.stringify(header) + '\n'));
+    sink.write(Buffer.from(JSON.stringify(header) + '\n'));
     this.timer = setInterval(() => this.tick(), FLUSH_MS);
     this.timer.unref();
   }
@@ -149,27 +146,23 @@ export class AsciicastWriter {
     if (this.used === 0 || this.closed) return;
     const chunk = this.pending.subarray(0, this.used);
     this.used = 0;
-    this.writeNow(chunk);
+    this.sink.write(chunk);
   }
 
-  private writeNow(bytes: Buffer): void {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd, bytes, off);
-    this.size += bytes.length;
-  }
-
-  /** Writes what is left, fsyncs, closes; returns the file's size. */
-  close(): number {
-    if (this.closed) return this.size;
-    this.flush();
-    this.closed = true;
+  /** Hands over what is left and closes the sink; resolves to the recording's size once the sink holds it all. */
+  async close(): Promise<number> {
+    if (this.closed) return this.sink.close();
     clearInterval(this.timer);
+    let failed: unknown;
     try {
-      fsyncSync(this.fd);
-      this.size = fstatSync(this.fd).size;
-    } finally {
-      closeSync(this.fd);
+      this.flush();
+    } catch (error) {
+      failed = error;
     }
-    return this.size;
+    this.closed = true;
+    // The sink is closed even when the last lines could not be written to it.
+    const size = await this.sink.close();
+    if (failed !== undefined) throw failed;
+    return size;
   }
 }

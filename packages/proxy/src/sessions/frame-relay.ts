@@ -3,7 +3,8 @@
 // way (v5-channels.ts) for the recording and the exit code; or, for a
 // port-forward upgraded to SPDY itself, bytes each way, counted. Either
 // ends the same way (endSessionWith): the recording closed, the record and
-// its end event stored, whichever side went first.
+// its end event stored, whichever side went first. A recording that cannot
+// go on (its store fell behind) ends the session as a lock would.
 import { constants, type ClientHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { kubeStatus, type SessionRecord } from '@ztsh/protocol';
@@ -14,6 +15,9 @@ import { CH_ERROR, CH_RESIZE, CH_STDERR, CH_STDIN, CH_STDOUT, ChannelReader, exi
 import { closeFrame, FrameParser, frameRefusal, OP_BINARY, OP_CLOSE, serverFrame, type Frame } from './ws-frames.ts';
 
 type Access = Extract<KubeAccess, { ok: true }>;
+
+/** The end reason of a session whose recording could not go on. */
+const RECORDING_FAILED = 'recording failed';
 
 /** A SPDY port-forward: bytes both ways, counted, with the same end as any session. */
 export function relayBytes(deps: KubeDeps, access: Access, socket: Duplex, stream: ClientHttp2Stream, head: Buffer, session: SessionRecord): void {
@@ -119,19 +123,19 @@ export function relayFrames(
   stream.on('data', relay(stream, socket, down, (f) => fromServer.frame(f)));
   if (head.length > 0) socket.emit('data', head);
 
-  const untrack = deps.streams.add({
-    user: session.user,
-    roles: session.roles,
-    notAfter: access.notAfter,
-    end: (message, reason) => {
-      endReason = reason;
-      // Only whole frames were passed to kubectl, so these land between frames.
-      if (channels) socket.write(serverFrame(OP_BINARY, Buffer.concat([Buffer.from([CH_ERROR]), Buffer.from(JSON.stringify(kubeStatus(reason === 'expired' ? 401 : 403, message)))])));
-      socket.end(closeFrame(reason === 'proxy shutdown' ? 1001 : 1008, message));
-      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
-      setTimeout(() => socket.destroy(), 1000).unref();
-    },
-  });
+  const stop = (message: string, reason: string) => {
+    if (endReason !== null) return;
+    endReason = reason;
+    const status = reason === 'expired' ? 401 : reason === RECORDING_FAILED ? 503 : 403;
+    // Only whole frames were passed to kubectl, so these land between frames.
+    if (channels) socket.write(serverFrame(OP_BINARY, Buffer.concat([Buffer.from([CH_ERROR]), Buffer.from(JSON.stringify(kubeStatus(status, message)))])));
+    socket.end(closeFrame(reason === 'proxy shutdown' ? 1001 : status === 503 ? 1011 : 1008, message));
+    if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+  const untrack = deps.streams.add({ user: session.user, roles: session.roles, notAfter: access.notAfter, end: stop });
+  // Not recorded means not allowed, in the middle of a session too.
+  writer?.sink.onFailure(() => stop('ztsh cannot record this session any more; it was ended', RECORDING_FAILED));
 
   endSessionWith(deps, access, socket, stream, session, untrack, () => ({ endReason, writer, errorText }));
 }
@@ -160,14 +164,16 @@ function endSessionWith(
     untrack();
     const { endReason, writer, errorText } = state();
     const exit = errorText ? exitCodeOf(errorText) : { code: null };
-    let recordingSize: number | null = null;
-    try {
-      recordingSize = writer ? writer.close() : null;
-    } catch (error) {
-      deps.log.error({ err: error, sessionId: id }, 'closing the recording failed');
-    }
-    const patch = sessionEndPatch(session, { endedAt: deps.now().getTime(), exitCode: exit.code, endReason, recordingSize });
+    const endedAt = deps.now().getTime();
     const record = async () => {
+      let recordingSize: number | null = null;
+      try {
+        // The store sink resolves once its last chunk is stored: the end is recorded after the whole recording.
+        recordingSize = writer ? await writer.close() : null;
+      } catch (error) {
+        deps.log.error({ err: error, sessionId: id }, 'closing the recording failed');
+      }
+      const patch = sessionEndPatch(session, { endedAt, exitCode: exit.code, endReason, recordingSize });
       await deps.auth.sessions.update(id, patch);
       if (writer) await deps.auth.sessions.index(id, command.join(' '), `${writer.text.input}\n${writer.text.output}`);
       await deps.auth.audit(kind === 'portforward' ? 'port_forward.end' : 'session.end', true, sessionEndAudit(session, patch), true);

@@ -5,7 +5,8 @@
 // the way the v5.channel.k8s.io messages are read: stdin, stdout, stderr and
 // resizes go into the session's asciicast recording, the error channel gives
 // the exit code. port-forward frames carry SPDY inside; only their bytes are
-// counted.
+// counted. The recording goes to a file, or in chunks into auth's store when
+// auth keeps recordings there (recording-sink.ts).
 import { randomUUID } from 'node:crypto';
 import { constants, type ClientHttp2Stream } from 'node:http2';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import type { MaybePromise } from '@ztsh/protocol';
 import type { KubeAccess, KubeDeps } from '../kube-access.ts';
 import { AsciicastWriter } from './asciicast.ts';
 import { relayBytes, relayFrames } from './frame-relay.ts';
+import { fileSink } from './recording-sink.ts';
+import { storeSink } from './store-sink.ts';
 import { newSessionRecord, sessionStartAudit } from './session-record.ts';
 import { closeFrame } from './ws-frames.ts';
 
@@ -56,7 +59,9 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
   try {
     started = deps.auth.sessions.start(session);
     if (recordingPath) {
-      writer = new AsciicastWriter(join(deps.auth.recordingsDir, recordingPath), {
+      const store = deps.auth.recordings;
+      const sink = store ? storeSink({ sessionId: id, store, log: deps.log }) : fileSink(join(deps.auth.recordingsDir, recordingPath));
+      writer = new AsciicastWriter(sink, {
         version: 2,
         width: 80,
         height: 24,
@@ -72,19 +77,20 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
   }
   const startType = kind === 'portforward' ? 'port_forward.start' : 'session.start';
   const startEvent = deps.auth.audit(startType, true, sessionStartAudit(session), true);
-  // With auth in another process, the session runs only once auth has its start.
-  if (started instanceof Promise || startEvent instanceof Promise) {
-    Promise.all([started, startEvent]).then(
-      () => (transport === 'spdy' ? relayBytes(deps, access, socket, stream, head, session) : relayFrames(deps, access, socket, stream, head, { session, writer, channels })),
-      (error: unknown) => {
-        try {
-          writer?.close();
-        } catch {
-          // refused either way
-        }
-        refuse(error);
-      },
-    );
+  // With auth in another process, the session runs only once auth has its
+  // start; with the recording in the store, once the store has its header
+  // (appended only then: a proxy may append only to a session auth knows).
+  if (started instanceof Promise || startEvent instanceof Promise || deps.auth.recordings) {
+    Promise.all([started, startEvent])
+      .then(() => writer?.sink.opened())
+      .then(
+        () => (transport === 'spdy' ? relayBytes(deps, access, socket, stream, head, session) : relayFrames(deps, access, socket, stream, head, { session, writer, channels })),
+        (error: unknown) => {
+          // Refused either way; a store sink never opened keeps nothing.
+          writer?.close().catch(() => undefined);
+          refuse(error);
+        },
+      );
     return;
   }
   if (transport === 'spdy') relayBytes(deps, access, socket, stream, head, session);
