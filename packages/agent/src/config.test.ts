@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AgentConfigSchema, kubeAuthorization, kubeTarget, kubeTls, TOKEN_FILE_TTL_MS } from './config.ts';
+import { AgentConfigSchema, kubeAuthorization, kubeTarget, kubeTls, TOKEN_FILE_CHECK_MS } from './config.ts';
 
 function config(kube: Record<string, unknown>) {
   return AgentConfigSchema.parse({ proxy: 'https://proxy.example', cluster: 'edge', state_dir: 'state', kube });
@@ -19,17 +19,44 @@ function files(entries: Record<string, string>): Record<string, string> {
 }
 
 describe('kubeTarget', () => {
-  it('reads a token file again once TOKEN_FILE_TTL_MS has passed, not on every request', () => {
+  it('reads a token file again once it changed, looking at it at most once per TOKEN_FILE_CHECK_MS', () => {
     const f = files({ token: 'first\n' });
     let clock = 1_000_000;
     const target = kubeTarget(config({ server: 'https://10.0.0.1:6443', token_file: f.token }), {}, () => clock);
     expect(kubeAuthorization(target)).toBe('Bearer first');
-    writeFileSync(f.token!, 'second\n');
-    clock += TOKEN_FILE_TTL_MS - 1;
+    // Rotated as the kubelet does: a new file put in place of the old one.
+    writeFileSync(`${f.token}.new`, 'second-token\n');
+    renameSync(`${f.token}.new`, f.token!);
+    clock += TOKEN_FILE_CHECK_MS - 1;
     expect(kubeAuthorization(target)).toBe('Bearer first');
     clock += 1;
-    expect(kubeAuthorization(target)).toBe('Bearer second');
+    expect(kubeAuthorization(target)).toBe('Bearer second-token');
     expect(kubeTls(target)).toEqual({});
+  });
+
+  it('does not read an unchanged token file again', () => {
+    const f = files({ token: 'same\n' });
+    utimesSync(f.token!, 1_700_000_000, 1_700_000_000); // a whole second: set again exactly below
+    let clock = 1_000_000;
+    const target = kubeTarget(config({ server: 'https://10.0.0.1:6443', token_file: f.token }), {}, () => clock);
+    expect(kubeAuthorization(target)).toBe('Bearer same');
+    // Written over in place with its size and mtime kept: only a read would see it.
+    writeFileSync(f.token!, 'SAME\n');
+    utimesSync(f.token!, 1_700_000_000, 1_700_000_000);
+    for (let i = 0; i < 5; i++) {
+      clock += TOKEN_FILE_CHECK_MS;
+      expect(kubeAuthorization(target)).toBe('Bearer same');
+    }
+  });
+
+  it('says so when the token file goes away', () => {
+    const f = files({ token: 'gone\n' });
+    let clock = 1_000_000;
+    const target = kubeTarget(config({ server: 'https://10.0.0.1:6443', token_file: f.token }), {}, () => clock);
+    expect(kubeAuthorization(target)).toBe('Bearer gone');
+    rmSync(f.token!);
+    clock += TOKEN_FILE_CHECK_MS;
+    expect(() => kubeAuthorization(target)).toThrow(`cannot read kube token file ${f.token}`);
   });
 
   it('signs in to the apiserver with a client certificate and key', () => {

@@ -2,7 +2,7 @@
 // and with what labels, its join token, and how to reach the apiserver
 // (in-cluster service account, or explicit server with a token and/or a
 // client certificate).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { AgentOptions as HttpsAgentOptions } from 'node:https';
 import { z } from 'zod';
 import { ClusterName, ListenAddress, ZtshError } from '@ztsh/protocol';
@@ -64,12 +64,12 @@ export function kubeAuthorization(target: KubeTarget): string | undefined {
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
- * How long a token read from a file is used before the file is read again.
- * Service-account tokens are rotated on disk at about 80% of their life
- * (an hour or more), so a minute never serves an expired one, and a busy
- * agent reads the file once a minute instead of once a request.
+ * How often a token file is looked at (one stat) to see whether it changed.
+ * Service-account tokens are rotated on disk (the kubelet swaps a symlink),
+ * so the file is read again as soon as its inode, size or mtime change, and
+ * a busy agent makes at most one stat a second instead of a read a request.
  */
-export const TOKEN_FILE_TTL_MS = 60_000;
+export const TOKEN_FILE_CHECK_MS = 1_000;
 
 export function kubeTarget(config: AgentConfig, env: Record<string, string | undefined>, now: () => number = Date.now): KubeTarget {
   const read = (path: string, what: string) => {
@@ -81,12 +81,22 @@ export function kubeTarget(config: AgentConfig, env: Record<string, string | und
   };
   const readFresh = (path: string, what: string) => {
     let value = '';
-    let readAt = -Infinity;
+    let version = '';
+    let checkedAt = -Infinity;
     return () => {
-      if (now() - readAt >= TOKEN_FILE_TTL_MS) {
-        value = read(path, what);
-        readAt = now();
+      if (now() - checkedAt < TOKEN_FILE_CHECK_MS) return value;
+      let seen: string;
+      try {
+        const st = statSync(path, { bigint: true });
+        seen = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+      } catch (cause) {
+        throw new ZtshError('invalid_config', `cannot read ${what} ${path}`, { cause });
       }
+      if (seen !== version) {
+        value = read(path, what);
+        version = seen;
+      }
+      checkedAt = now();
       return value;
     };
   };

@@ -63,3 +63,18 @@ describe('copyHeaders', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+describe('copyHeaders into an object', () => {
+  it('adds the kept headers to it and leaves what it held', () => {
+    const into = { ':status': 200 };
+    const out = copyHeaders({ ':status': '500', 'content-type': 'application/json', connection: 'close' }, dropHopByHop, into);
+    expect(out).toBe(into);
+    expect(out).toEqual({ ':status': 200, 'content-type': 'application/json' });
+  });
+
+  it('copies no inherited name', () => {
+    const headers = Object.create({ inherited: 'x' }) as Record<string, string>;
+    headers.own = 'y';
+    expect(copyHeaders(headers, dropHopByHop)).toEqual({ own: 'y' });
+  });
+});

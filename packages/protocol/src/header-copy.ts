@@ -19,12 +19,19 @@ export const dropTowardsCluster: HeaderRule = isDroppedRequestHeader;
  */
 export const dropTowardsAuth: HeaderRule = (name) => dropHopByHop(name) || name.startsWith('x-ztsh-');
 
-/** The headers `drop` keeps, values as they are; absent values are left out. */
-export function copyHeaders<V>(headers: Readonly<Record<string, V | undefined>>, drop: HeaderRule): Record<string, V> {
-  const out: Record<string, V> = {};
-  for (const [name, value] of Object.entries(headers)) {
+/**
+ * The headers `drop` keeps, values as they are; absent values are left out.
+ * `into`: an object to add them to (one that already holds a status or
+ * pseudo-headers), so a hop copies its headers once, not once and again.
+ */
+export function copyHeaders<V, T extends Record<string, unknown> = Record<string, V>>(headers: Readonly<Record<string, V | undefined>>, drop: HeaderRule, into?: T): T & Record<string, V> {
+  const out = (into ?? {}) as Record<string, unknown>;
+  // for…in, not Object.entries: no array of pairs made per request. Node's header objects have no prototype or a plain one.
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const value = headers[name];
     if (value === undefined || drop(name)) continue;
     out[name] = value;
   }
-  return out;
+  return out as T & Record<string, V>;
 }

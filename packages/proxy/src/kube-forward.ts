@@ -45,6 +45,9 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   }
   let stream;
   try {
+    // Node 20's request() always wraps its connect callback with AsyncResource.bind,
+    // which calls deprecate() twice (DEP0172); no option avoids it. Node 22 and
+    // later bind without it, so the cost goes with the runtime.
     stream = access.tunnel.session.request({
       ...upstreamHeaders(req.headers, access),
       [constants.HTTP2_HEADER_METHOD]: req.method ?? 'GET',
