@@ -60,14 +60,14 @@ export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
   // A GET, so the page needs no form (and its CSP no form target at the IdP).
   // It only starts a login: the IdP and the second factor still stand between
   // it and a session, and the browser that finishes must be this one.
-  router.get('/web/login/:connector', (ctx) => {
-    const login = startWebLogin(deps, ctx.params.connector!, ctx.ip);
+  router.get('/web/login/:connector', async (ctx) => {
+    const login = await startWebLogin(deps, ctx.params.connector!, ctx.ip);
     ctx.redirect(`/login/${login.id}`);
   });
 
-  router.post('/web/logout', (ctx) => {
+  router.post('/web/logout', async (ctx) => {
     requireSameOrigin(ctx, deps);
-    endWebSession(deps, ctx.cookies.get(WEB_COOKIE));
+    await endWebSession(deps, ctx.cookies.get(WEB_COOKIE));
     clearWebSessionCookie(ctx);
     ctx.status = 303;
     ctx.redirect('/web/login');
