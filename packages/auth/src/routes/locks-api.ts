@@ -33,12 +33,12 @@ function lockTtl(text: string): number {
 
 export function lockRoutes(deps: LoginDeps): Router {
   const router = createRouter('/v1');
-  router.get('/locks', (ctx) => {
-    requirePermission(ctx, deps, 'admin');
+  router.get('/locks', async (ctx) => {
+    await requirePermission(ctx, deps, 'admin');
     respond(ctx, LocksResponse, { locks: deps.locks.list().map(lockInfo) });
   });
   router.post('/locks', async (ctx) => {
-    const who = requirePermission(ctx, deps, 'admin');
+    const who = await requirePermission(ctx, deps, 'admin');
     const body = parseBody(ctx, LockCreateRequest);
     if (body.role && !deps.roles.has(body.role)) {
       throw new ZtshError('bad_request', `role: unknown role "${body.role}"`, { hint: `defined roles: ${[...deps.roles.keys()].join(', ')}` });
@@ -61,7 +61,7 @@ export function lockRoutes(deps: LoginDeps): Router {
     respond(ctx, LockSchema, lockInfo(lock), 201);
   });
   router.delete('/locks/:id', async (ctx) => {
-    const who = requirePermission(ctx, deps, 'admin');
+    const who = await requirePermission(ctx, deps, 'admin');
     if (!(await deps.locks.remove(ctx.params.id!, who.user))) throw new ZtshError('not_found', `no lock ${ctx.params.id}`, { hint: 'ztsh lock ls lists the locks in force' });
     ctx.status = 204;
   });

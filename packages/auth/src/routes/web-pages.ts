@@ -34,7 +34,7 @@ export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
 
   // One spelling of the page's address; the other gets the same headers and a redirect.
   router.get('/web/', (ctx) => ctx.redirect('/web'));
-  router.get('/web', (ctx) => {
+  router.get('/web', async (ctx) => {
     const session = ctx.state.webSession as WebSessionState | undefined;
     if (!session) {
       // Followed from a link on another site, the browser held the cookie
@@ -43,7 +43,7 @@ export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
       return ctx.redirect('/web/login');
     }
     try {
-      requirePermission(ctx, deps, 'audit');
+      await requirePermission(ctx, deps, 'audit');
     } catch (error) {
       if (!(error instanceof ZtshError) || error.status !== 403) throw error;
       return htmlPage(ctx, noAccessPage(href, { user: session.user, roles: session.roles, message: error.message, hint: error.hint }), 403);
