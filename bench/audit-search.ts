@@ -34,7 +34,7 @@ export async function measureAuditSearch(events: number, say: (text: string) => 
     const start = performance.now();
     let done = 0;
     for (const batch of generated.batches(10_000)) {
-      storage.audit.appendMany(batch);
+      await storage.audit.appendMany(batch);
       done += batch.length;
       if (done % 250_000 === 0) say(`  ${done / 1000}k events appended (${((performance.now() - start) / 1000).toFixed(0)} s)\n`);
     }
@@ -42,16 +42,16 @@ export async function measureAuditSearch(events: number, say: (text: string) => 
     const dbBytes = statSync(path).size;
     say(`  ${events} events over ${DAYS} days appended in ${generateSeconds.toFixed(1)} s (${(events / generateSeconds).toFixed(0)}/s), database ${(dbBytes / 2 ** 20).toFixed(0)} MiB\n`);
 
-    const kinds = auditorQueries(storage, generated.somePod);
+    const kinds = await auditorQueries(storage, generated.somePod);
     const all: number[] = [];
     const perKind: AuditSearchRun['kinds'] = [];
     for (const [kind, queries] of kinds) {
-      for (const q of queries.slice(0, 10)) storage.audit.search(q); // warm up
+      for (const q of queries.slice(0, 10)) await storage.audit.search(q); // warm up
       const times: number[] = [];
       for (let round = 0; round < 3; round++) {
         for (const q of queries) {
           const t = performance.now();
-          storage.audit.search(q);
+          await storage.audit.search(q);
           times.push(performance.now() - t);
         }
       }
@@ -63,7 +63,7 @@ export async function measureAuditSearch(events: number, say: (text: string) => 
     all.sort((a, b) => a - b);
     return { events, generateSeconds, dbBytes, p50: pct(all, 50), p95: pct(all, 95), kinds: perKind, primaryKeyP50: primaryKeyLookup(path, events) };
   } finally {
-    storage.close();
+    await storage.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -87,13 +87,13 @@ function primaryKeyLookup(path: string, events: number): number {
 }
 
 /** The queries of each kind, with users, clusters and cursors taken from the data as an auditor would. */
-function auditorQueries(storage: Storage, somePod: string): [string, AuditQuery[]][] {
+async function auditorQueries(storage: Storage, somePod: string): Promise<[string, AuditQuery[]][]> {
   const since = new Date(END - 7 * 86_400_000).toISOString();
   // Where each user mostly works, from their newest requests.
   const mainCluster = new Map<string, string>();
   for (const user of USERS) {
     const counts = new Map<string, number>();
-    for (const e of storage.audit.search({ user, type: 'kube.request', limit: 200 })) {
+    for (const e of await storage.audit.search({ user, type: 'kube.request', limit: 200 })) {
       const c = String(e.fields.cluster);
       counts.set(c, (counts.get(c) ?? 0) + 1);
     }
@@ -114,10 +114,11 @@ function auditorQueries(storage: Storage, somePod: string): [string, AuditQuery[
   ];
   // Page 2 of some of the above: the cursor is page 1's last event.
   const firstPages = [...kinds[0]![1].slice(0, 10), ...kinds[3]![1].slice(0, 10), ...kinds[5]![1].slice(0, 10), ...kinds[6]![1].slice(0, 10)];
-  const secondPages = firstPages.flatMap((q) => {
-    const last = storage.audit.search(q).at(-1);
-    return last ? [{ ...q, before: { time: last.time, seq: last.seq } }] : [];
-  });
+  const secondPages: AuditQuery[] = [];
+  for (const q of firstPages) {
+    const last = (await storage.audit.search(q)).at(-1);
+    if (last) secondPages.push({ ...q, before: { time: last.time, seq: last.seq } });
+  }
   kinds.push(['page 2 (before cursor)', cycle(secondPages, N)]);
   return kinds;
 }

@@ -232,10 +232,10 @@ async function benchInteractiveRecording(k: KubeEnv): Promise<void> {
   const run = await interactiveSession(await throughZtsh(k), 'default', 'web-1', BUSY_COMMANDS, PACE);
   // The proxy completes the session's record once it has seen the socket close.
   const storage = k.stack.ztshd.auth.storage;
-  let session = storage.sessions.search({ user: 'alice', limit: 1 })[0];
+  let session = (await storage.sessions.search({ user: 'alice', limit: 1 }))[0];
   for (let i = 0; i < 250 && !(session?.endedAt && session.recordingSize !== null); i++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
-    session = storage.sessions.search({ user: 'alice', limit: 1 })[0];
+    session = (await storage.sessions.search({ user: 'alice', limit: 1 }))[0];
   }
   if (!session?.endedAt || session.recordingSize === null || !session.tty) throw new Error(`no finished interactive session recorded: ${JSON.stringify(session)}`);
   const minutes = (session.endedAt - session.startedAt) / 60_000;

@@ -37,10 +37,11 @@ process.on('message', (message: ProxyRequest) => {
   void (async () => {
     switch (message.type) {
       case 'join': {
-        const joined = message.agents.map(({ cluster, publicKey }) => {
-          const { token } = createJoinToken(auth.deps, { type: 'agent', cluster, ttlMs: 10 * 60_000, uses: 1 });
-          return joinCluster(auth.deps, { token, cluster, publicKey, hostname: 'bench' }, '127.0.0.1');
-        });
+        const joined = [];
+        for (const { cluster, publicKey } of message.agents) {
+          const { token } = await createJoinToken(auth.deps, { type: 'agent', cluster, ttlMs: 10 * 60_000, uses: 1 });
+          joined.push(await joinCluster(auth.deps, { token, cluster, publicKey, hostname: 'bench' }, '127.0.0.1'));
+        }
         return reply({ type: 'joined', certificates: joined.map((j) => j.certificate), hostCa: joined[0]?.hostCaCertificates.join('') ?? '' });
       }
       case 'memory':

@@ -183,7 +183,7 @@ describe('recordings', () => {
     const byEvents = await cliJson<AuditEvent[]>(['audit', 'search', '--session', prefix], carol);
     expect(byEvents.map((e) => e.type).sort()).toEqual(['kube.request', 'session.end', 'session.start']);
 
-    for (const last of ['1', '2']) storeSession(k.stack, { id: `ee11ee11-0000-4000-8000-00000000000${last}`, user: 'dave', output: ['twin\r\n'] });
+    for (const last of ['1', '2']) await storeSession(k.stack, { id: `ee11ee11-0000-4000-8000-00000000000${last}`, user: 'dave', output: ['twin\r\n'] });
     const twins = await cli(['play', 'ee11ee11'], carol);
     expect(twins.code).toBe(1);
     expect(twins.stderr).toBe('error: ee11ee11 is the start of 2 session ids\nhint: give more characters of the id\n');

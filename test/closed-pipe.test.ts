@@ -26,9 +26,9 @@ beforeAll(async () => {
   for (let i = 0; i < 2000; i++) {
     audit.queue('kube.request', true, { user: 'alice', fields: { cluster: 'sandbox', verb: 'get', path: `/api/v1/namespaces/default/pods/${'p'.repeat(600)}-${i}`, status: 200 } });
   }
-  audit.flush();
+  await audit.flush();
   // A megabyte of terminal output.
-  sessionId = storeSession(stack, { output: Array.from({ length: 1000 }, (_, i) => `line ${i} ${'x'.repeat(1000)}\r\n`) }).id;
+  sessionId = (await storeSession(stack, { output: Array.from({ length: 1000 }, (_, i) => `line ${i} ${'x'.repeat(1000)}\r\n`) })).id;
 });
 afterAll(() => stack?.close());
 

@@ -105,13 +105,13 @@ describe('the CLI installed from its npm tarball', () => {
 
   it('kubectl shows a locked user the lock, in one clear line', async () => {
     const locks = k.stack.ztshd.auth.deps.locks;
-    const lock = locks.add({ target: { user: 'bob' }, message: 'incident 7', createdBy: 'test' });
+    const lock = await locks.add({ target: { user: 'bob' }, message: 'incident 7', createdBy: 'test' });
     try {
       const r = await runKubectl(kubectl, ['get', 'pods'], { env, timeoutMs: 60_000 });
       expect(r.code).not.toBe(0);
       expect(r.stderr.trim()).toBe(`Error from server (Forbidden): access locked for user bob: incident 7 (lock ${lock.id})`);
     } finally {
-      locks.remove(lock.id, 'test');
+      await locks.remove(lock.id, 'test');
     }
   });
 

@@ -46,7 +46,7 @@ describe('join tokens', () => {
     const again = await joinAs(token, 'prod');
     expect(again.status).toBe(403);
     expect(again.json.error.code).toBe('token_invalid');
-    const reasons = stack.ztshd.auth.storage.audit.list().filter((e) => e.type === 'agent.join' && !e.success).map((e) => e.fields.reason);
+    const reasons = (await stack.ztshd.auth.storage.audit.list()).filter((e) => e.type === 'agent.join' && !e.success).map((e) => e.fields.reason);
     expect(reasons).toContain('used');
   });
 

@@ -122,13 +122,13 @@ describe('refusals kubectl shows in one clear line', () => {
   for (const version of VERSIONS) {
     it(`kubectl ${version}: a lock`, async () => {
       const locks = k.stack.ztshd.auth.deps.locks;
-      const lock = locks.add({ target: { user: 'alice' }, message: 'incident 12', createdBy: 'test' });
+      const lock = await locks.add({ target: { user: 'alice' }, message: 'incident 12', createdBy: 'test' });
       try {
         const r = await getPods(version);
         expect(r.code).not.toBe(0);
         expect(r.stderr.trim().split('\n').at(-1)).toBe(`Error from server (Forbidden): access locked for user alice: incident 12 (lock ${lock.id})`);
       } finally {
-        locks.remove(lock.id, 'test');
+        await locks.remove(lock.id, 'test');
       }
     });
   }

@@ -129,7 +129,7 @@ describe('ztsh login in a browser', () => {
     expect(result.stderr).toMatch(/hint: ask an administrator/);
     expect(result.pageText).toMatch(/Login failed/);
     expect(existsSync(join(home, 'profiles'))).toBe(false);
-    const events = stack.ztshd.auth.storage.audit.list();
+    const events = await stack.ztshd.auth.storage.audit.list();
     expect(events.some((e) => e.type === 'user.login' && !e.success && e.user === 'dave')).toBe(true);
   });
 

@@ -29,7 +29,7 @@ beforeEach(() => {
 const now = () => clock.now().getTime();
 const totpSubmit = (step: Awaited<ReturnType<typeof throughIdp>>, code: string) =>
   step.forms.submitForm(step.page, { code }, { formAction: '/mfa/totp' });
-const auditOf = (type: string) => stack.ztshd.auth.storage.audit.list({ limit: 100_000 }).filter((e) => e.type === type);
+const auditOf = async (type: string) => (await stack.ztshd.auth.storage.audit.list({ limit: 100_000 })).filter((e) => e.type === type);
 
 describe('one-time login codes', () => {
   it('refuses a replayed code', async () => {
@@ -58,7 +58,7 @@ describe('one-time login codes', () => {
     expect(wrong.json.error.code).toBe('verifier_mismatch');
     const right = await api.post('/v1/login/exchange', { code, verifier: step.keys.verifier });
     expect(right.json.error.code).toBe('code_invalid');
-    expect(auditOf('cert.issued').filter((e) => !e.success).map((e) => e.fields.reason)).toContain('verifier_mismatch');
+    expect((await auditOf('cert.issued')).filter((e) => !e.success).map((e) => e.fields.reason)).toContain('verifier_mismatch');
   });
 });
 
@@ -109,7 +109,7 @@ describe('the IdP leg', () => {
     };
     const step = await throughIdp(stack.url, stack.tlsCa, alice);
     expect(new URL(step.page.url).searchParams.get('error')).toBe('id_token_invalid');
-    const failures = auditOf('user.login').filter((e) => !e.success && e.fields.reason === 'id_token_invalid');
+    const failures = (await auditOf('user.login')).filter((e) => !e.success && e.fields.reason === 'id_token_invalid');
     expect(failures.length).toBeGreaterThanOrEqual(2);
   });
 
@@ -165,7 +165,7 @@ describe('TOTP', () => {
     const reused = await totpSubmit(second, code);
     expect(reused.status).toBe(401);
     expect(reused.html).toContain('this code was already used; wait for the next one');
-    expect(auditOf('user.mfa').at(-1)).toMatchObject({ user: 'carol', success: false, fields: { reason: 'mfa_code_reused' } });
+    expect((await auditOf('user.mfa')).at(-1)).toMatchObject({ user: 'carol', success: false, fields: { reason: 'mfa_code_reused' } });
   });
 
   it('backs off after five wrong codes, even for the right one, until the lock expires', async () => {
@@ -180,12 +180,12 @@ describe('TOTP', () => {
     const refusal = new URL(locked.url);
     expect(refusal.searchParams.get('error')).toBe('mfa_locked');
     expect(refusal.searchParams.get('error_description')).toMatch(/too many wrong codes; try again in 1 minute/);
-    expect(auditOf('user.mfa').at(-1)).toMatchObject({ user: 'alice', success: false, fields: { reason: 'mfa_locked' } });
+    expect((await auditOf('user.mfa')).at(-1)).toMatchObject({ user: 'alice', success: false, fields: { reason: 'mfa_locked' } });
 
     clock.advance(61_000);
     step = await throughIdp(stack.url, stack.tlsCa, alice);
     page = await totpSubmit(step, totpNow(alice.totpSecret!, now()));
     expect(codeFrom(page)).toBeTruthy();
-    expect(stack.ztshd.auth.storage.mfa.failures('alice').failures).toBe(0);
+    expect((await stack.ztshd.auth.storage.mfa.failures('alice')).failures).toBe(0);
   });
 });

@@ -60,9 +60,9 @@ describe('WebAuthn second factor', () => {
     });
     expect(result.code, result.stderr).toBe(0);
     expect(identityIn(home)).toMatchObject({ user: 'erin', mfaVerified: true, mfaMethod: 'webauthn' });
-    const devices = stack.ztshd.auth.storage.mfa.list('erin');
+    const devices = await stack.ztshd.auth.storage.mfa.list('erin');
     expect(devices.map((d) => d.kind)).toEqual(['webauthn']);
-    const events = stack.ztshd.auth.storage.audit.list().map((e) => `${e.type}:${e.success}`);
+    const events = (await stack.ztshd.auth.storage.audit.list()).map((e) => `${e.type}:${e.success}`);
     expect(events).toContain('user.mfa.enroll:true');
   });
 
@@ -75,7 +75,7 @@ describe('WebAuthn second factor', () => {
     });
     expect(result.code, result.stderr).toBe(0);
     expect(identityIn(home)).toMatchObject({ user: 'erin', mfaMethod: 'webauthn' });
-    const events = stack.ztshd.auth.storage.audit.list().filter((e) => e.type === 'user.mfa' && e.success);
+    const events = (await stack.ztshd.auth.storage.audit.list()).filter((e) => e.type === 'user.mfa' && e.success);
     expect(events.at(-1)?.fields).toMatchObject({ method: 'webauthn' });
   });
 });

@@ -130,7 +130,7 @@ describe('ztshd /metrics on its own listener', () => {
     child.stdin.write('ping\n');
     await echoed;
     expect((await ztshd()).value('ztsh_sessions_active', { kind: 'exec' })).toBe(1);
-    k.stack.ztshd.auth.deps.locks.add({ target: { user: alice!.username }, message: 'incident 10', createdBy: 'test' });
+    await k.stack.ztshd.auth.deps.locks.add({ target: { user: alice!.username }, message: 'incident 10', createdBy: 'test' });
     expect(await exited).not.toBe(0);
     await eventually(async () => (await ztshd()).value('ztsh_sessions_active', { kind: 'exec' }) === 0, 'the locked session to end');
     expect((await ztshd()).value('ztsh_lock_terminations_total')).toBe(before + 1);

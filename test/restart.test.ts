@@ -26,7 +26,7 @@ describe('ztshd restart', () => {
     const first = await startDevStack({ dataDir, port: 0, log });
     const port = first.ztshd.port;
     const ca = first.ztshd.tls.selfSignedCa!;
-    const { token } = createJoinToken(first.ztshd.auth.deps, { type: 'agent', cluster: 'dev1', ttlMs: 60_000, uses: 1 });
+    const { token } = await createJoinToken(first.ztshd.auth.deps, { type: 'agent', cluster: 'dev1', ttlMs: 60_000, uses: 1 });
     let used = false;
     const agent = await startAgent({
       proxy: first.url,
@@ -68,7 +68,7 @@ describe('ztshd restart', () => {
     const first = await startDevStack({ dataDir, port: 0, log });
     const port = first.ztshd.port;
     const ca = first.ztshd.tls.selfSignedCa!;
-    const { token } = createJoinToken(first.ztshd.auth.deps, { type: 'agent', cluster: 'dev2', ttlMs: 60_000, uses: 1 });
+    const { token } = await createJoinToken(first.ztshd.auth.deps, { type: 'agent', cluster: 'dev2', ttlMs: 60_000, uses: 1 });
     const agent = await startAgent({
       proxy: first.url,
       cluster: 'dev2',

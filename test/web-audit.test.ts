@@ -125,7 +125,7 @@ describe('the auditors\' web page', () => {
     expect(existsSync(SCREENSHOT) && statSync(SCREENSHOT).size > 0).toBe(true);
     expect(refused).toEqual([]);
 
-    const login = k.stack.ztshd.auth.storage.audit.search({ user: 'carol', type: 'user.login', limit: 1 })[0];
+    const login = (await k.stack.ztshd.auth.storage.audit.search({ user: 'carol', type: 'user.login', limit: 1 }))[0];
     expect(login).toMatchObject({ success: true, fields: { kind: 'web', mfa: 'totp', roles: ['auditor'] } });
   });
 
@@ -149,7 +149,7 @@ describe('the auditors\' web page', () => {
     await page.goto(new URL('/web#sessions?user=alice', k.stack.url).toString());
     await page.reload();
     const shown = await page.locator('#sessions tbody tr td.time').first().innerText();
-    const [session] = k.stack.ztshd.auth.storage.sessions.search({ user: 'alice', limit: 1 });
+    const [session] = await k.stack.ztshd.auth.storage.sessions.search({ user: 'alice', limit: 1 });
     const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2}:\d{2})$/.exec(shown);
     expect(m, shown).not.toBeNull();
     expect(['+01:00', '+02:00']).toContain(m![3]);
@@ -159,8 +159,8 @@ describe('the auditors\' web page', () => {
 
   it('replays a 200-column session at a legible size, scrolling sideways; an 80-column one fits', async () => {
     const page = carolPage;
-    const wide = storeSession(k.stack, { width: 200, height: 30, user: 'dave', output: [`${'0123456789'.repeat(20)}\r\n`, 'wide-end-marker\r\n'] });
-    const narrow = storeSession(k.stack, { width: 80, height: 24, user: 'dave', output: ['narrow-marker\r\n'] });
+    const wide = await storeSession(k.stack, { width: 200, height: 30, user: 'dave', output: [`${'0123456789'.repeat(20)}\r\n`, 'wide-end-marker\r\n'] });
+    const narrow = await storeSession(k.stack, { width: 80, height: 24, user: 'dave', output: ['narrow-marker\r\n'] });
     const playerOf = async (id: string, marker: string) => {
       await page.goto(new URL(`/web#session/${id}`, k.stack.url).toString());
       await page.reload();
@@ -234,17 +234,17 @@ describe('who may use the web page', () => {
   });
 
   it('gives a locked user no session', async () => {
-    const lock = k.stack.ztshd.auth.deps.locks.add({ target: { user: 'bob' }, message: 'incident 7', createdBy: 'test' });
+    const lock = await k.stack.ztshd.auth.deps.locks.add({ target: { user: 'bob' }, message: 'incident 7', createdBy: 'test' });
     try {
       const page = await newPage();
       const landed = await signInOnWeb(page, bob, { endsAt: /\/mfa\/totp$/ });
       expect(landed.status()).toBe(403);
       expect(await page.locator('body').innerText()).toContain('access locked for user bob: incident 7');
       expect(await cookieOf(page)).toBeUndefined();
-      const refused = k.stack.ztshd.auth.storage.audit.search({ user: 'bob', type: 'user.login', limit: 1 })[0];
+      const refused = (await k.stack.ztshd.auth.storage.audit.search({ user: 'bob', type: 'user.login', limit: 1 }))[0];
       expect(refused).toMatchObject({ success: false, fields: { kind: 'web', reason: 'locked' } });
     } finally {
-      k.stack.ztshd.auth.deps.locks.remove(lock.id, 'test');
+      await k.stack.ztshd.auth.deps.locks.remove(lock.id, 'test');
     }
   });
 });
@@ -272,7 +272,7 @@ describe('other second factors', () => {
     await page.waitForURL((u) => u.pathname === '/web');
     await page.locator('#sessions').waitFor();
     expect(await page.locator('#who').textContent()).toBe('erin');
-    const login = stack.ztshd.auth.storage.audit.search({ user: 'erin', type: 'user.login', limit: 1 })[0];
+    const login = (await stack.ztshd.auth.storage.audit.search({ user: 'erin', type: 'user.login', limit: 1 }))[0];
     expect(login).toMatchObject({ success: true, fields: { kind: 'web', mfa: 'webauthn' } });
   });
 
@@ -288,7 +288,7 @@ describe('other second factors', () => {
     await page.waitForURL((u) => u.pathname === '/web');
     await page.locator('#sessions').waitFor();
     expect(await page.locator('#who').textContent()).toBe('frank');
-    const login = stack.ztshd.auth.storage.audit.search({ user: 'frank', type: 'user.login', limit: 1 })[0];
+    const login = (await stack.ztshd.auth.storage.audit.search({ user: 'frank', type: 'user.login', limit: 1 }))[0];
     expect(login).toMatchObject({ success: true, fields: { kind: 'web', mfa: 'none' } });
   });
 });

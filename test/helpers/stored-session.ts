@@ -19,7 +19,7 @@ export interface StoredSessionOptions {
   command?: string[];
 }
 
-export function storeSession(stack: Pick<TestStack, 'ztshd'>, options: StoredSessionOptions): SessionRecord {
+export async function storeSession(stack: Pick<TestStack, 'ztshd'>, options: StoredSessionOptions): Promise<SessionRecord> {
   const id = options.id ?? randomUUID();
   const started = Date.now();
   const header = { version: 2, width: options.width ?? 80, height: options.height ?? 24, timestamp: Math.floor(started / 1000) };
@@ -52,6 +52,6 @@ export function storeSession(stack: Pick<TestStack, 'ztshd'>, options: StoredSes
     recordingPath: `${day}/${id}.cast`,
     recordingSize: Buffer.byteLength(file),
   };
-  stack.ztshd.auth.storage.sessions.insert(session);
+  await stack.ztshd.auth.storage.sessions.insert(session);
   return session;
 }

@@ -31,15 +31,15 @@ function target(): Target {
   return { url: stack.url, tlsCa: stack.tlsCa };
 }
 
-const auditOf = (): AuditEvent[] => stack.ztshd.auth.storage.audit.list({ limit: 100_000 });
-const refusalsOf = (path: string) => auditOf().filter((e) => e.type === 'api.request' && !e.success && e.fields.path === path);
+const auditOf = (): Promise<AuditEvent[]> => stack.ztshd.auth.storage.audit.list({ limit: 100_000 });
+const refusalsOf = async (path: string) => (await auditOf()).filter((e) => e.type === 'api.request' && !e.success && e.fields.path === path);
 
 describe('item 10: refusals on the auditors\' and admins\' API are audited', () => {
   it('item 10: a 403 on each /v1/audit/* and /v1/recordings route is stored with the user and the missing permission', async () => {
     for (const path of ['/v1/audit/events', '/v1/audit/verify', '/v1/audit/export', '/v1/recordings', '/v1/recordings/some-id', '/v1/recordings/some-id/cast']) {
       const res = await rawRequest(target(), { path, as: alice });
       expect(res.status, path).toBe(403);
-      const [event] = refusalsOf(path).slice(-1);
+      const [event] = (await refusalsOf(path)).slice(-1);
       expect(event, path).toMatchObject({ user: 'alice', code: 'ZA4000W', fields: { status: 403, reason: 'denied', permission: 'audit', via: 'certificate', method: 'GET' } });
     }
   });
@@ -49,7 +49,7 @@ describe('item 10: refusals on the auditors\' and admins\' API are audited', () 
     const add = await rawRequest(target(), { method: 'POST', path: '/v1/locks', as: alice, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: 'bob' }) });
     const rm = await rawRequest(target(), { method: 'DELETE', path: '/v1/locks/abc', as: alice });
     expect([list.status, add.status, rm.status]).toEqual([403, 403, 403]);
-    const events = refusalsOf('/v1/locks').concat(refusalsOf('/v1/locks/abc'));
+    const events = (await refusalsOf('/v1/locks')).concat(await refusalsOf('/v1/locks/abc'));
     expect(events.map((e) => `${e.user} ${e.fields.method} ${e.fields.permission}`)).toEqual(['carol GET admin', 'alice POST admin', 'alice DELETE admin']);
     expect(stack.ztshd.auth.deps.locks.list()).toEqual([]);
   });
@@ -57,7 +57,7 @@ describe('item 10: refusals on the auditors\' and admins\' API are audited', () 
   it('item 10: no certificate, or one from another CA, is a 401 that is stored too', async () => {
     const none = await rawRequest(target(), { path: '/v1/audit/verify' });
     expect(none.status).toBe(401);
-    expect(refusalsOf('/v1/audit/verify').at(-1)).toMatchObject({ fields: { status: 401, reason: 'no_certificate' } });
+    expect((await refusalsOf('/v1/audit/verify')).at(-1)).toMatchObject({ fields: { status: 401, reason: 'no_certificate' } });
   });
 
   it('item 10: the web page\'s 403, and its API calls with the page\'s cookie, are stored with the signed-in user', async () => {
@@ -70,10 +70,10 @@ describe('item 10: refusals on the auditors\' and admins\' API are audited', () 
       const page = await browser.submitForm(mfa, { code: totpNow(alicePerson.totpSecret!, Date.now() + 30_000) }, { formAction: '/mfa/totp' });
       expect(page.status).toBe(403);
       expect(page.url).toBe(new URL('/web', stack.url).href);
-      expect(refusalsOf('/web').at(-1)).toMatchObject({ user: 'alice', fields: { status: 403, reason: 'denied', via: 'web', permission: 'audit' } });
+      expect((await refusalsOf('/web')).at(-1)).toMatchObject({ user: 'alice', fields: { status: 403, reason: 'denied', via: 'web', permission: 'audit' } });
       const api = await rawRequest(target(), { path: '/v1/recordings', headers: { Cookie: browser.cookieHeader(stack.url), 'Sec-Fetch-Site': 'same-origin' } });
       expect(api.status).toBe(403);
-      expect(refusalsOf('/v1/recordings').at(-1)).toMatchObject({ user: 'alice', fields: { via: 'web' } });
+      expect((await refusalsOf('/v1/recordings')).at(-1)).toMatchObject({ user: 'alice', fields: { via: 'web' } });
     } finally {
       await browser.close();
     }
@@ -85,7 +85,7 @@ describe('item 10: refusals on the auditors\' and admins\' API are audited', () 
       const res = await rawRequest(target(), { path: '/v1/audit/events', as: carol });
       expect(res.status).toBe(401);
       expect(res.json().error.message).toMatch(/expired/);
-      const [event] = refusalsOf('/v1/audit/events').slice(-1);
+      const [event] = (await refusalsOf('/v1/audit/events')).slice(-1);
       expect(event).toMatchObject({ user: 'carol', fields: { status: 401, reason: 'expired', certificateExpired: true, roles: ['auditor'] } });
       expect(Date.parse(event!.fields.notAfter as string)).toBeLessThan(clock.now().getTime());
     } finally {
@@ -94,12 +94,12 @@ describe('item 10: refusals on the auditors\' and admins\' API are audited', () 
   });
 
   it('item 10: refusals are on disk before the answer, and the chain still verifies', async () => {
-    const before = stack.ztshd.auth.storage.audit.list({ limit: 100_000 }).length;
+    const before = (await stack.ztshd.auth.storage.audit.list({ limit: 100_000 })).length;
     const res = await rawRequest(target(), { path: '/v1/audit/verify', as: alice });
     expect(res.status).toBe(403);
     // No flush in between: a durable event is written before the 403 goes out.
-    expect(stack.ztshd.auth.storage.audit.list({ limit: 100_000 }).length).toBeGreaterThan(before);
-    expect(stack.ztshd.auth.storage.audit.verify().ok).toBe(true);
+    expect((await stack.ztshd.auth.storage.audit.list({ limit: 100_000 })).length).toBeGreaterThan(before);
+    expect((await stack.ztshd.auth.storage.audit.verify()).ok).toBe(true);
   });
 });
 

@@ -64,7 +64,7 @@ describe('finding 2: an oversized ttl at login start answers 500', () => {
 
 describe('finding 3: a lock does not end an auditor\'s live audit export', () => {
   it('finding 3: after a lock on carol, her open export?follow=true stops receiving events', async () => {
-    const after = stack.ztshd.auth.storage.audit.list({ limit: 100_000 }).at(-1)!.seq;
+    const after = (await stack.ztshd.auth.storage.audit.list({ limit: 100_000 })).at(-1)!.seq;
     const socket = await openTls(target(), carol);
     let received = '';
     socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
@@ -73,16 +73,16 @@ describe('finding 3: a lock does not end an auditor\'s live audit export', () =>
     try {
       await new Promise((r) => setTimeout(r, 500));
       expect(received).toMatch(/^HTTP\/1\.1 200/);
-      locks.add({ target: { user: 'carol' }, createdBy: 'bob', message: 'incident 42: laptop stolen' });
+      await locks.add({ target: { user: 'carol' }, createdBy: 'bob', message: 'incident 42: laptop stolen' });
       // The lock is in force: her next request is refused at once.
       expect((await rawRequest(target(), { path: '/v1/audit/events', as: carol })).status).toBe(403);
       // Something happens after the lock: the stream she opened before should not show it.
-      stack.ztshd.auth.deps.audit.emit('user.login', false, { user: 'alice', message: 'written-after-the-lock-on-carol', fields: {} });
+      await stack.ztshd.auth.deps.audit.emit('user.login', false, { user: 'alice', message: 'written-after-the-lock-on-carol', fields: {} });
       await new Promise((r) => setTimeout(r, 1_500));
       expect(received.includes('written-after-the-lock-on-carol'), 'the locked auditor still reads the live audit log').toBe(false);
     } finally {
       socket.destroy();
-      for (const lock of locks.list()) locks.remove(lock.id, 'bob');
+      for (const lock of locks.list()) await locks.remove(lock.id, 'bob');
     }
   });
 });
@@ -90,7 +90,7 @@ describe('finding 3: a lock does not end an auditor\'s live audit export', () =>
 describe('finding 4: one proxy overwrites another proxy\'s recording', () => {
   it('finding 4: a session naming another session\'s recordingPath cannot upload over that recording', async () => {
     // A proxy joins as proxies do (a proxy join token from the operator).
-    const { token } = createJoinToken(stack.ztshd.auth.deps, { type: 'proxy', ttlMs: 600_000, uses: 1 });
+    const { token } = await createJoinToken(stack.ztshd.auth.deps, { type: 'proxy', ttlMs: 600_000, uses: 1 });
     const keys = newLoginKeys();
     const joined = await rawRequest(target(), { method: 'POST', path: '/v1/join', headers: json, body: JSON.stringify({ token, role: 'proxy', publicKey: keys.publicKey }) });
     expect(joined.status).toBe(200);
@@ -107,7 +107,7 @@ describe('finding 4: one proxy overwrites another proxy\'s recording', () => {
     const original = '{"version":2,"width":80,"height":24}\n[0.1,"i","rm -rf /data\\r"]\n';
     mkdirSync(join(stack.ztshd.auth.recordingsDir, '2026-01-01'), { recursive: true });
     writeFileSync(join(stack.ztshd.auth.recordingsDir, victimPath), original);
-    stack.ztshd.auth.storage.sessions.insert({ ...base, id: victimId, recordingPath: victimPath }, 'proxy.other-host');
+    await stack.ztshd.auth.storage.sessions.insert({ ...base, id: victimId, recordingPath: victimPath }, 'proxy.other-host');
 
     // The rogue proxy's own session points at that file; then it "hands over" its recording.
     const mine = randomUUID();

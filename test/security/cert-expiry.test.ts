@@ -73,13 +73,13 @@ it('item 6: a watch and an exec end at the certificate\'s notAfter, with a clear
   expect(JSON.parse(e.channel3)).toMatchObject({ kind: 'Status', code: 401 });
 
   await expect
-    .poll(() => k.stack.ztshd.auth.storage.sessions.search({ user: 'alice', limit: 10 }).find((s) => s.command.join(' ') === 'cat')?.endReason)
+    .poll(async () => (await k.stack.ztshd.auth.storage.sessions.search({ user: 'alice', limit: 10 })).find((s) => s.command.join(' ') === 'cat')?.endReason)
     .toBe('expired');
 
   // item 10: the next request on the expired certificate is refused and audited as alice's.
-  const auditBefore = k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 }).length;
+  const auditBefore = (await k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 })).length;
   const late = await rawRequest(k.stack, { path: '/k8s/sandbox/api/v1/namespaces/default/pods', as: creds });
   expect(late.status).toBe(401);
-  const refusal = k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 }).slice(auditBefore).find((e) => e.type === 'kube.request');
+  const refusal = (await k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 })).slice(auditBefore).find((e) => e.type === 'kube.request');
   expect(refusal).toMatchObject({ user: 'alice', success: false, fields: { reason: 'expired', certificateExpired: true } });
 });

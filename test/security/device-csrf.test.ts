@@ -44,13 +44,13 @@ async function startDevice(hostname = 'attacker-box'): Promise<DeviceLogin> {
   const keys = newLoginKeys();
   const res = await api.post('/v1/login/device', { publicKey: keys.publicKey, verifierHash: keys.verifierHash, client: { name: 'ztsh', hostname } });
   expect(res.status).toBe(201);
-  const login = stack.ztshd.auth.storage.logins.findByUserCode(res.json.userCode)!;
+  const login = (await stack.ztshd.auth.storage.logins.findByUserCode(res.json.userCode))!;
   return { loginId: login.id, userCode: res.json.userCode, deviceCode: res.json.deviceCode, verifier: keys.verifier };
 }
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-const statusOf = (loginId: string) => stack.ztshd.auth.storage.logins.get(loginId)?.status;
-const auditOf = (): AuditEvent[] => stack.ztshd.auth.storage.audit.list({ limit: 100_000 });
+const statusOf = async (loginId: string) => (await stack.ztshd.auth.storage.logins.get(loginId))?.status;
+const auditOf = (): Promise<AuditEvent[]> => stack.ztshd.auth.storage.audit.list({ limit: 100_000 });
 
 /** The confirm page a browser gets for a login, and the token on it. */
 async function confirmPage(client: FormClient, userCode: string): Promise<{ page: Page; csrf: string }> {
@@ -74,8 +74,8 @@ describe('item 5: device login approval', () => {
     expect(res.status).toBe(403);
     expect(res.headers.location).toBeUndefined();
     expect(res.headers['set-cookie'] ?? '').not.toContain('ztsh_login=');
-    expect(statusOf(login.loginId)).toBe('started');
-    const refused = auditOf().filter((e) => e.type === 'user.login' && !e.success && e.loginId === login.loginId);
+    expect(await statusOf(login.loginId)).toBe('started');
+    const refused = (await auditOf()).filter((e) => e.type === 'user.login' && !e.success && e.loginId === login.loginId);
     expect(refused.map((e) => e.fields.reason)).toEqual(['cross_site']);
   });
 
@@ -86,7 +86,7 @@ describe('item 5: device login approval', () => {
       expect(res.status).toBe(403);
       expect(res.headers.location).toBeUndefined();
     }
-    expect(statusOf(login.loginId)).toBe('started');
+    expect(await statusOf(login.loginId)).toBe('started');
   });
 
   it('item 5: a same-site sibling or another origin is refused even with a valid token', async () => {
@@ -104,7 +104,7 @@ describe('item 5: device login approval', () => {
       });
       expect(res.status, JSON.stringify(headers)).toBe(403);
     }
-    expect(statusOf(login.loginId)).toBe('started');
+    expect(await statusOf(login.loginId)).toBe('started');
   });
 
   it('item 5: a token from another browser, or for another login, approves nothing', async () => {
@@ -130,8 +130,8 @@ describe('item 5: device login approval', () => {
       body: form({ user_code: second.userCode, csrf: attackerToken }),
     });
     expect(other.status).toBe(403);
-    expect(statusOf(first.loginId)).toBe('started');
-    expect(statusOf(second.loginId)).toBe('started');
+    expect(await statusOf(first.loginId)).toBe('started');
+    expect(await statusOf(second.loginId)).toBe('started');
   });
 
   it('item 5: a cross-site POST to /device shows no approval page and echoes no code', async () => {
@@ -155,12 +155,12 @@ describe('item 5: device login approval', () => {
     const { page } = await confirmPage(client, login.userCode.toLowerCase().replace('-', ' '));
     expect(page.html).toMatch(/Signing in <strong>ztsh on build-runner-7<\/strong>\s+from 127\.0\.0\.1/);
     expect(page.html).toContain('id="requested-from">127.0.0.1<');
-    expect(statusOf(login.loginId)).toBe('started');
+    expect(await statusOf(login.loginId)).toBe('started');
     const idpPage = await client.submitForm(page, {}, { formAction: '/device/confirm' });
     const mfa = await client.submitForm(idpPage, { username: carol.username, password: carol.password });
     const approved = await client.submitForm(mfa, { code: totpNow(carol.totpSecret!) }, { formAction: '/mfa/totp' });
     expect(approved.html).toContain('id="approved"');
-    expect(statusOf(login.loginId)).toBe('approved');
+    expect(await statusOf(login.loginId)).toBe('approved');
     const certs = await api.post('/v1/login/device/token', { deviceCode: login.deviceCode, verifier: login.verifier });
     expect(certs.status).toBe(200);
     expect(certs.json.user).toBe('carol');

@@ -25,7 +25,7 @@ function leaksState(body: string): boolean {
   return body.includes('userCaCertificates') || body.includes('BEGIN CERTIFICATE') || body.includes('hostCaCertificates');
 }
 
-function auditOf(stack: TestStack): AuditEvent[] {
+function auditOf(stack: TestStack): Promise<AuditEvent[]> {
   return stack.ztshd.auth.storage.audit.list({ limit: 100_000 });
 }
 
@@ -65,7 +65,7 @@ describe('item 3 (one process): /v1/internal is for proxies only, in any spellin
     expect(leaksState(res.body)).toBe(false);
     const nobody = await rawRequest(target(), { path: '/v1/internal/watch', headersOnly: true });
     expect(nobody.status).toBe(403);
-    const refused = auditOf(stack).filter((e) => e.type === 'api.request' && !e.success && e.fields.path === '/v1/internal/watch');
+    const refused = (await auditOf(stack)).filter((e) => e.type === 'api.request' && !e.success && e.fields.path === '/v1/internal/watch');
     expect(refused.map((e) => e.fields.reason)).toEqual(expect.arrayContaining(['untrusted', 'not_a_proxy']));
   });
 
@@ -74,8 +74,8 @@ describe('item 3 (one process): /v1/internal is for proxies only, in any spellin
       const res = await rawRequest(target(), { method: 'POST', path, headers: { 'Content-Type': 'application/json' }, body: forgedBatch() });
       expect(res.status, path).toBeGreaterThanOrEqual(400);
     }
-    expect(auditOf(stack).some((e) => e.message === FORGED)).toBe(false);
-    expect(stack.ztshd.auth.storage.audit.verify().ok).toBe(true);
+    expect((await auditOf(stack)).some((e) => e.message === FORGED)).toBe(false);
+    expect((await stack.ztshd.auth.storage.audit.verify()).ok).toBe(true);
   });
 
   it('item 3: the web page is served only as /web, always with its CSP and no-store', async () => {
@@ -165,7 +165,7 @@ describe('item 3 (split): the proxy forwards nothing that decodes to /v1/interna
       const res = await rawRequest(proxy(), { method: 'POST', path, as: alice, headers: { 'Content-Type': 'application/json' }, body: forgedBatch() });
       expect(res.status, path).toBeGreaterThanOrEqual(400);
     }
-    expect(auditOf(stack).some((e) => e.message === FORGED)).toBe(false);
+    expect((await auditOf(stack)).some((e) => e.message === FORGED)).toBe(false);
   });
 
   it('item 3: straight to the auth listener, other spellings find nothing and the real one needs a proxy certificate', async () => {
@@ -192,7 +192,7 @@ describe('item 3 (split): the proxy forwards nothing that decodes to /v1/interna
     // The proxy's own kind of event still goes in: the refusals above are about the type alone.
     const own = await rawRequest(auth, { method: 'POST', path: '/v1/internal/audit', as: proxyCert, headers: { 'Content-Type': 'application/json' }, body: batch('kube.request', 'from-the-proxy') });
     expect(own.status).toBeLessThan(300);
-    const log = stack.ztshd.auth.storage.audit.list({ limit: 100_000 });
+    const log = await stack.ztshd.auth.storage.audit.list({ limit: 100_000 });
     expect(log.some((e) => e.message?.startsWith('forged-'))).toBe(false);
     expect(log.some((e) => e.message === 'from-the-proxy')).toBe(true);
   });

@@ -60,9 +60,9 @@ describe('item 16: paths without the cluster prefix, and kubectl 1.30 port-forwa
     await pf.stop();
     expect(k.kube.requests.slice(before).map((r) => r.upgrade)).toContain('SPDY/3.1');
     await expect
-      .poll(() => k.stack.ztshd.auth.storage.audit.list({ limit: 100_000 }).filter((e) => e.type === 'port_forward.end').at(-1)?.fields)
+      .poll(async () => (await k.stack.ztshd.auth.storage.audit.list({ limit: 100_000 })).filter((e) => e.type === 'port_forward.end').at(-1)?.fields)
       .toMatchObject({ kind: 'portforward', pod: 'web-1' });
-    const end = k.stack.ztshd.auth.storage.audit.list({ limit: 100_000 }).filter((e) => e.type === 'port_forward.end').at(-1)!;
+    const end = (await k.stack.ztshd.auth.storage.audit.list({ limit: 100_000 })).filter((e) => e.type === 'port_forward.end').at(-1)!;
     expect(end.fields.bytesIn).toBeGreaterThanOrEqual(12);
     expect(end.fields.bytesOut).toBeGreaterThanOrEqual(12);
   });
@@ -75,16 +75,16 @@ describe('item 16: paths without the cluster prefix, and kubectl 1.30 port-forwa
     const [, port] = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+)/);
     const socket = connect(Number(port), '127.0.0.1');
     expect(await echoThrough(socket, 'before the lock')).toBe('before the lock');
-    const lock = k.stack.ztshd.auth.deps.locks.add({ target: { user: 'alice' }, message: 'incident 16', createdBy: 'test' });
+    const lock = await k.stack.ztshd.auth.deps.locks.add({ target: { user: 'alice' }, message: 'incident 16', createdBy: 'test' });
     try {
       await pf.waitFor(/lost connection to pod|error/i);
       await expect
-        .poll(() => k.stack.ztshd.auth.storage.audit.list({ limit: 100_000 }).filter((e) => e.type === 'port_forward.end').at(-1)?.fields.endReason)
+        .poll(async () => (await k.stack.ztshd.auth.storage.audit.list({ limit: 100_000 })).filter((e) => e.type === 'port_forward.end').at(-1)?.fields.endReason)
         .toBe('locked');
     } finally {
       socket.destroy();
       await pf.stop();
-      k.stack.ztshd.auth.deps.locks.remove(lock.id, 'test');
+      await k.stack.ztshd.auth.deps.locks.remove(lock.id, 'test');
     }
   });
 

@@ -15,9 +15,9 @@ afterAll(() => k?.close());
 /** Sends as alice; returns the answer, what the apiserver double received meanwhile, and the audit events written. */
 async function attempt(request: Omit<RawRequest, 'as'>) {
   const seenBefore = k.kube.requests.length;
-  const auditBefore = k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 }).length;
+  const auditBefore = (await k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 })).length;
   const answer = await rawRequest(k.stack, { ...request, as: k.alice });
-  const events = k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 }).slice(auditBefore);
+  const events = (await k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 })).slice(auditBefore);
   return { answer, received: k.kube.requests.slice(seenBefore), events };
 }
 
@@ -62,12 +62,12 @@ describe('item 1: path encodings and dot segments do not bypass the roles', () =
   });
 
   it('an encoded name that is allowed is forwarded decoded and re-encoded, and audited as what it is', async () => {
-    const auditBefore = k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 }).length;
+    const auditBefore = (await k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 })).length;
     const { answer, received } = await attempt({ path: '/k8s/sandbox/api/v1/namespaces/default/%70ods/web%2D1' });
     expect(answer.status).toBe(200);
     expect(received.map((r) => r.path)).toEqual(['/api/v1/namespaces/default/pods/web-1']);
     // Allowed requests are audited in batches: wait for this one.
-    await expect.poll(() => k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 }).slice(auditBefore).find((e) => e.type === 'kube.request')?.fields).toMatchObject({
+    await expect.poll(async () => (await k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 })).slice(auditBefore).find((e) => e.type === 'kube.request')?.fields).toMatchObject({
       verb: 'get',
       resource: 'pods',
       name: 'web-1',
@@ -110,7 +110,7 @@ describe('item 1: path encodings and dot segments do not bypass the roles', () =
 
 describe('item 2: an exec is authorized as an exec and recorded, or refused', () => {
   it('portforward/../exec over v5.channel.k8s.io is refused, and no session runs', async () => {
-    const sessionsBefore = k.stack.ztshd.auth.storage.sessions.search({ limit: 1000 }).length;
+    const sessionsBefore = (await k.stack.ztshd.auth.storage.sessions.search({ limit: 1000 })).length;
     const { answer, received, events } = await attempt({
       path: '/k8s/sandbox/api/v1/namespaces/default/pods/web-1/portforward/../exec?command=sh&stdin=true&stdout=true',
       headers: WS(),
@@ -118,7 +118,7 @@ describe('item 2: an exec is authorized as an exec and recorded, or refused', ()
     expect(answer.status).toBe(400);
     expect(received).toEqual([]);
     expect(events.some((e) => e.type === 'port_forward.start' || e.type === 'session.start')).toBe(false);
-    expect(k.stack.ztshd.auth.storage.sessions.search({ limit: 1000 }).length).toBe(sessionsBefore);
+    expect((await k.stack.ztshd.auth.storage.sessions.search({ limit: 1000 })).length).toBe(sessionsBefore);
   });
 
   it('configmaps/x/../../pods/web-1/exec is not authorized as get configmaps', async () => {

@@ -33,7 +33,7 @@ function target(): Target {
 }
 
 const locks = () => stack.ztshd.auth.deps.locks;
-const auditOf = (): AuditEvent[] => stack.ztshd.auth.storage.audit.list({ limit: 100_000 });
+const auditOf = (): Promise<AuditEvent[]> => stack.ztshd.auth.storage.audit.list({ limit: 100_000 });
 
 function postLock(as: Credentials, body: Record<string, unknown>) {
   return rawRequest(target(), { method: 'POST', path: '/v1/locks', as, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -68,7 +68,7 @@ describe('item 9: an admin cannot lock himself out', () => {
     expect(res.json().error.message).toMatch(/lock you out yourself/);
     expect(res.json().error.hint).toMatch(/ztshd locks rm/);
     expect(locks().list()).toEqual([]);
-    const refused = auditOf().filter((e) => e.type === 'lock.created' && !e.success);
+    const refused = (await auditOf()).filter((e) => e.type === 'lock.created' && !e.success);
     expect(refused.at(-1)).toMatchObject({ user: 'bob', fields: { target: { user: 'bob' }, reason: 'self_lock' } });
   });
 
@@ -107,7 +107,7 @@ describe('item 8: a locked user gets no cluster list', () => {
     expect(res.json().error.message).toContain('incident 42');
     expect(res.json().error.message).toContain(lockId);
     expect(res.body).not.toContain('sandbox');
-    const refused = auditOf().filter((e) => e.type === 'api.request' && !e.success && e.fields.path === '/v1/clusters');
+    const refused = (await auditOf()).filter((e) => e.type === 'api.request' && !e.success && e.fields.path === '/v1/clusters');
     expect(refused.at(-1)).toMatchObject({ user: 'alice', fields: { reason: 'locked', status: 403, lockId } });
   });
 });
@@ -125,7 +125,7 @@ describe('item 9: ztshd locks ls and rm, on the server, when no admin can get in
 
   it('item 9: removes a lock that shut every admin out; the running ztshd lets them back in, and the removal is audited', async () => {
     // As if made before this check existed, or by another process on the store.
-    const lock = locks().add({ target: { role: 'devops-admin' }, createdBy: 'mallory', message: 'everyone out' });
+    const lock = await locks().add({ target: { role: 'devops-admin' }, createdBy: 'mallory', message: 'everyone out' });
     expect((await rawRequest(target(), { path: '/v1/locks', as: bob })).status).toBe(403);
     const changed = nextLockChange();
     const removed = await ztshd(['locks', 'rm', lock.id]);
@@ -133,7 +133,7 @@ describe('item 9: ztshd locks ls and rm, on the server, when no admin can get in
     expect(removed.stdout).toContain(lock.id);
     await changed;
     expect((await rawRequest(target(), { path: '/v1/locks', as: bob })).status).toBe(200);
-    const audited = auditOf().filter((e) => e.type === 'lock.removed' && e.fields.lockId === lock.id);
+    const audited = (await auditOf()).filter((e) => e.type === 'lock.removed' && e.fields.lockId === lock.id);
     expect(audited).toHaveLength(1);
     expect(audited[0]!.user).toMatch(/^ztshd:/);
   });

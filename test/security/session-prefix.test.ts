@@ -19,7 +19,7 @@ const single = 'f00dcafe-1111-4111-8111-111111111111';
 beforeAll(async () => {
   stack = await startTestStack();
   carol = await credentialsOf(target(), 'carol');
-  for (const id of [twinA, twinB, single]) storeSession(stack, { id, output: [`output of ${id}\r\n`] });
+  for (const id of [twinA, twinB, single]) await storeSession(stack, { id, output: [`output of ${id}\r\n`] });
 });
 afterAll(() => stack?.close());
 

@@ -83,7 +83,7 @@ describe('request bodies are framed at every hop', () => {
       // The next forwarded request is only itself.
       const next = await rawRequest({ url: stack.url, tlsCa: stack.tlsCa }, { path: '/v1/connectors' });
       expect(next.status).toBe(200);
-      expect(stack.ztshd.auth.storage.audit.list({ limit: 100_000 }).some((e) => e.message === forged)).toBe(false);
+      expect((await stack.ztshd.auth.storage.audit.list({ limit: 100_000 })).some((e) => e.message === forged)).toBe(false);
     } finally {
       await stack.close();
     }

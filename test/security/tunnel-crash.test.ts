@@ -39,7 +39,7 @@ describe('a tunnel that is not HTTP/2', () => {
 
     // The tunnel is closed with a protocol-error close code, and audited.
     expect((await rogue.closed).code).toBe(1002);
-    const closed = k.stack.ztshd.auth.storage.audit.search({ type: 'tunnel.closed', cluster: 'rogue' });
+    const closed = await k.stack.ztshd.auth.storage.audit.search({ type: 'tunnel.closed', cluster: 'rogue' });
     expect(closed).toHaveLength(1);
     expect(closed[0]).toMatchObject({ success: false, user: expect.stringMatching(/^agent\.rogue\./), fields: { cluster: 'rogue', reason: 'not_http2', closeCode: 1002 } });
     expect(k.stack.ztshd.proxy.tunnels.get('rogue')).toBeUndefined();
@@ -63,7 +63,7 @@ describe('a tunnel that is not HTTP/2', () => {
     expect([502, 503]).toContain(answer.status);
     expect(answer.json()).toMatchObject({ kind: 'Status', code: answer.status });
     expect((await rogue.closed).code).toBe(1002);
-    const closed = k.stack.ztshd.auth.storage.audit.search({ type: 'tunnel.closed', cluster: 'rogue-settings' });
+    const closed = await k.stack.ztshd.auth.storage.audit.search({ type: 'tunnel.closed', cluster: 'rogue-settings' });
     expect(closed).toMatchObject([{ success: false, code: 'ZA1306W', fields: { reason: 'http2_error', closeCode: 1002 } }]);
 
     const sandbox = await rawRequest(k.stack, { path: '/k8s/sandbox/api/v1/namespaces/default/pods', as: k.alice });
@@ -78,7 +78,7 @@ describe('a tunnel that never speaks HTTP/2', () => {
     rogue.ws.send(EMPTY_SETTINGS.subarray(0, 5));
     // The proxy waits a while for the rest (an honest agent sends it at once), then ends the tunnel.
     expect((await rogue.closed).code).toBe(1002);
-    const [event] = k.stack.ztshd.auth.storage.audit.search({ type: 'tunnel.closed', cluster: 'silent' });
+    const [event] = await k.stack.ztshd.auth.storage.audit.search({ type: 'tunnel.closed', cluster: 'silent' });
     expect(event).toMatchObject({ success: false, fields: { reason: 'not_http2' } });
     expect(event!.message).toMatch(/no SETTINGS frame/);
     const answer = await rawRequest(k.stack, { path: '/k8s/silent/api/v1/namespaces/default/pods', as: k.alice });
@@ -140,14 +140,14 @@ describe('refused tunnel upgrades', () => {
   const refusals = () => k.stack.ztshd.auth.storage.audit.search({ type: 'tunnel.refused', limit: 100 });
 
   it('item 4 (item 10): a tunnel upgrade without an agent certificate is refused with 401 and audited', async () => {
-    const before = refusals().length;
+    const before = (await refusals()).length;
     const none = await upgrade();
     expect(none.status).toBe(401);
     expect(none.json()).toMatchObject({ kind: 'Status', code: 401 });
     // A user certificate is no agent's: issued by the user CA, not the host CA.
     const user = await upgrade(k.alice);
     expect(user.status).toBe(401);
-    const events = refusals();
+    const events = await refusals();
     expect(events.length).toBe(before + 2);
     expect(events[1]).toMatchObject({ success: false, code: 'ZA1305W', user: '-', fields: { reason: 'no_certificate', status: 401 } });
     expect(events[0]).toMatchObject({ success: false, code: 'ZA1305W', user: 'alice', fields: { reason: 'untrusted', status: 401 } });
@@ -158,7 +158,7 @@ describe('refused tunnel upgrades', () => {
     const identity = await joinRogueAgent(k, 'labelled');
     const answer = await upgrade(identity, '{"env": 7}');
     expect(answer.status).toBe(400);
-    const [event] = refusals();
+    const [event] = await refusals();
     expect(event).toMatchObject({ success: false, user: expect.stringMatching(/^agent\.labelled\./), fields: { reason: 'bad_labels', status: 400, cluster: 'labelled' } });
     expect(k.stack.ztshd.proxy.tunnels.get('labelled')).toBeUndefined();
   });

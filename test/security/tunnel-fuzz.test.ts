@@ -135,7 +135,7 @@ const anyCase = fc.oneof(
 const auditedClosures = () => k.stack.ztshd.auth.storage.audit.search({ type: 'tunnel.closed', cluster: 'fuzzed', limit: 1000 });
 
 async function runCase(c: Case): Promise<void> {
-  const before = auditedClosures().length;
+  const before = (await auditedClosures()).length;
   const tunnel = await openRogueTunnel(k, rogue, { env: 'sandbox' });
   await c.act(tunnel);
 
@@ -146,7 +146,7 @@ async function runCase(c: Case): Promise<void> {
 
   // The bad tunnel is closed, with the code its fault calls for, and audited.
   const closed = await tunnel.closed;
-  const audited = auditedClosures();
+  const audited = await auditedClosures();
   if (c.expect) {
     expect(closed.code, c.name).toBe(c.expect.code);
     expect(audited.length, c.name).toBe(before + 1);

@@ -45,7 +45,8 @@ export interface AuthService {
   hostCa: CertAuthority;
   /** Where the proxy writes session recordings and the auditors' API reads them. */
   recordingsDir: string;
-  close(): void;
+  /** Writes what the audit log still queues, then closes the store. */
+  close(): Promise<void>;
 }
 
 export function loadRoles(config: AuthConfig, baseDir: string): Map<string, Role> {
@@ -119,7 +120,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     clock,
     ids,
     audit,
-    locks: createLocks(storage, clock, ids, audit),
+    locks: await createLocks(storage, clock, ids, audit, (err: unknown) => log.warn({ err }, 'cannot re-read the locks after a change')),
     log,
     publicUrl: options.publicUrl,
     connectors,
@@ -131,12 +132,15 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     rp: { id: config.webauthn.rp_id ?? options.publicUrl.hostname, name: config.webauthn.rp_name, origin: options.publicUrl.origin },
   };
   const sweep = setInterval(() => {
-    storage.logins.deleteExpired(clock.now().getTime() - 3_600_000);
-    storage.webSessions.deleteExpired(clock.now().getTime());
+    Promise.all([
+      storage.logins.deleteExpired(clock.now().getTime() - 3_600_000),
+      storage.webSessions.deleteExpired(clock.now().getTime()),
+    ]).catch((err: unknown) => log.warn({ err }, 'cannot delete expired logins and web sessions'));
   }, 60_000);
   sweep.unref();
-  // Locks changed by another process on this store (ztshd locks rm) apply within a second.
-  const lockPoll = setInterval(() => deps.locks.refresh(), 1000);
+  // Locks changed by another process on this store (ztshd locks rm) apply
+  // within a second, also where the store has no change feed across processes.
+  const lockPoll = setInterval(() => deps.locks.refresh().catch((err: unknown) => log.warn({ err }, 'cannot re-read the locks')), 1000);
   lockPoll.unref();
   // Several replicas share this store: the sessions of one that died are closed by another.
   const lostSessions = storage.recordings ? watchLostSessions({ storage, audit, clock, log, recordingsDir, self: options.replicaId }) : undefined;
@@ -147,12 +151,13 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     userCa,
     hostCa,
     recordingsDir,
-    close: () => {
+    close: async () => {
       clearInterval(sweep);
       clearInterval(lockPoll);
       lostSessions?.stop();
-      audit.flush();
-      storage.close();
+      deps.locks.close();
+      await audit.flush();
+      await storage.close();
     },
   };
 }

@@ -30,12 +30,14 @@ export function inProcessAuthClient(auth: AuthService, options: InProcessAuthCli
     onLocksChanged: (listener) => deps.locks.subscribe(listener),
     // Nothing to lose touch with in one process.
     unavailable: () => undefined,
+    // A queued event stays a plain call: no promise for each allowed kube request.
     audit: (type, success, input, durable) => {
-      if (durable) deps.audit.emit(type, success, input);
-      else deps.audit.queue(type, success, input);
+      if (durable) return deps.audit.emit(type, success, input).then(() => undefined);
+      deps.audit.queue(type, success, input);
+      return undefined;
     },
     sessions: {
-      // On disk when these return: nothing for the proxy to wait for.
+      // Stored when these settle: nothing more for the proxy to wait for.
       start: (session) => storage.sessions.insert(session, proxyId),
       update: (id, patch) => storage.sessions.update(id, patch),
       index: (id, command, content) => storage.sessions.index(id, command, content),

@@ -11,10 +11,10 @@ import type { Storage } from './storage/storage.ts';
 
 const dirs: string[] = [];
 const opened: Storage[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const s of opened.splice(0)) {
     try {
-      s.close();
+      await s.close();
     } catch {
       // closed by the test
     }
@@ -41,11 +41,11 @@ function setup() {
 describe('auth metrics follow the audit log', () => {
   it('counts user and host certificates issued, and refusals by kind and reason', async () => {
     const { audit, value } = setup();
-    audit.emit('cert.issued', true, { user: 'alice' });
-    audit.emit('agent.join', true, { fields: { cluster: 'prod' } });
-    audit.emit('proxy.renew', true, {});
-    audit.emit('cert.issued', false, { fields: { reason: 'code_invalid' } });
-    audit.emit('agent.join', false, { fields: { reason: 'expired' } });
+    await audit.emit('cert.issued', true, { user: 'alice' });
+    await audit.emit('agent.join', true, { fields: { cluster: 'prod' } });
+    await audit.emit('proxy.renew', true, {});
+    await audit.emit('cert.issued', false, { fields: { reason: 'code_invalid' } });
+    await audit.emit('agent.join', false, { fields: { reason: 'expired' } });
     expect(await value('ztsh_certificates_issued_total', { kind: 'user' })).toBe(1);
     expect(await value('ztsh_certificates_issued_total', { kind: 'host' })).toBe(2);
     expect(await value('ztsh_certificate_issuance_failures_total', { kind: 'user', reason: 'code_invalid' })).toBe(1);
@@ -54,11 +54,11 @@ describe('auth metrics follow the audit log', () => {
 
   it('counts login and second-factor failures by reason; successes and other events are not failures', async () => {
     const { audit, value } = setup();
-    audit.emit('user.login', false, { fields: { reason: 'no_roles' } });
-    audit.emit('user.mfa', false, { fields: { reason: 'mfa_failed' } });
-    audit.emit('user.mfa', false, { fields: { reason: 'mfa_failed' } });
-    audit.emit('user.login', true, {});
-    audit.emit('kube.request', false, { fields: { reason: 'denied' } });
+    await audit.emit('user.login', false, { fields: { reason: 'no_roles' } });
+    await audit.emit('user.mfa', false, { fields: { reason: 'mfa_failed' } });
+    await audit.emit('user.mfa', false, { fields: { reason: 'mfa_failed' } });
+    await audit.emit('user.login', true, {});
+    await audit.emit('kube.request', false, { fields: { reason: 'denied' } });
     expect(await value('ztsh_login_failures_total', { reason: 'no_roles' })).toBe(1);
     expect(await value('ztsh_login_failures_total', { reason: 'mfa_failed' })).toBe(2);
     expect(await value('ztsh_login_failures_total', { reason: 'denied' })).toBeUndefined();
@@ -78,10 +78,10 @@ describe('auth metrics follow the audit log', () => {
     audit.queue('kube.request', true, {});
     audit.queue('kube.request', true, {});
     expect(await value('ztsh_audit_queue_depth')).toBe(2);
-    audit.flush();
+    await audit.flush();
     expect(await value('ztsh_audit_queue_depth')).toBe(0);
-    storage.close();
-    expect(() => audit.emit('user.login', false, {})).toThrow();
+    await storage.close();
+    await expect(audit.emit('user.login', false, {})).rejects.toThrow();
     expect(await value('ztsh_audit_write_errors_total')).toBe(1);
   });
 });

@@ -15,7 +15,7 @@ export interface DevAgentContext {
 
 /** Resolves once the agent's tunnel is up. */
 export async function startDevAgent(context: DevAgentContext, cluster: string, labels: Record<string, string>, kube: KubeTarget): Promise<RunningAgent> {
-  const { token } = createJoinToken(context.auth.deps, { type: 'agent', cluster, ttlMs: 10 * 60_000, uses: 1 });
+  const { token } = await createJoinToken(context.auth.deps, { type: 'agent', cluster, ttlMs: 10 * 60_000, uses: 1 });
   const agent = await startAgent({
     proxy: context.proxyUrl,
     cluster,

@@ -212,7 +212,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     });
     const auth = await startAuthAlone({ config: authConfig, prepare, ...common });
     try {
-      const { token } = createJoinToken(auth.auth.deps, { type: 'proxy', ttlMs: 10 * 60_000, uses: 1 });
+      const { token } = await createJoinToken(auth.auth.deps, { type: 'proxy', ttlMs: 10 * 60_000, uses: 1 });
       const proxyConfig = ZtshdConfigSchema.parse({
         ...base,
         services: ['proxy'],
@@ -244,7 +244,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       throw error;
     }
   }
-  enrollDevTotp(ztshd, users, options.clock);
+  await enrollDevTotp(ztshd, users, options.clock);
   const { cluster, kubeconfigNotUsed } = await startDevCluster({
     auth: ztshd.auth,
     proxyUrl: ztshd.url,
@@ -277,12 +277,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   };
 }
 
-function enrollDevTotp(ztshd: RunningZtshd, users: DevUser[], clock?: Clock): void {
+async function enrollDevTotp(ztshd: RunningZtshd, users: DevUser[], clock?: Clock): Promise<void> {
   const storage = ztshd.auth.storage;
   for (const user of users) {
     if (!user.totpSecret) continue;
-    if (storage.mfa.list(user.username).some((d) => d.kind === 'totp')) continue;
-    storage.mfa.add({
+    if ((await storage.mfa.list(user.username)).some((d) => d.kind === 'totp')) continue;
+    await storage.mfa.add({
       id: `dev-totp-${user.username}`,
       user: user.username,
       kind: 'totp',

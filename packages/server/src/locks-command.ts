@@ -32,10 +32,10 @@ export function locksCommand(out: Out): Command {
   storeOptions(locks.command('ls'))
     .description('list the locks in force')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o: StoreOptions & { format: string }) => {
+    .action(async (o: StoreOptions & { format: string }) => {
       const store = openAdminStore(o);
       try {
-        const rows = store.storage.locks.active(store.clock.now().getTime()).map((l) => ({
+        const rows = (await store.storage.locks.active(store.clock.now().getTime())).map((l) => ({
           id: l.id,
           target: l.target,
           message: l.message,
@@ -57,24 +57,28 @@ export function locksCommand(out: Out): Command {
           out(`${r.id.padEnd(11)}${target(r.target).padEnd(28)}${r.createdBy.padEnd(16)}${(r.expiresAt ?? 'never').padEnd(26)}${r.message ?? '-'}\n`);
         }
       } finally {
-        store.storage.close();
+        await store.storage.close();
       }
     });
 
   storeOptions(locks.command('rm'))
     .description('remove a lock by its id (audited)')
     .argument('<id>', 'the id shown by ztshd locks ls (one that starts with "-" goes after --: ztshd locks rm -- -abc)')
-    .action((id: string, o: StoreOptions) => {
+    .action(async (id: string, o: StoreOptions) => {
       const store = openAdminStore(o);
       try {
-        const all = createLocks(store.storage, store.clock, store.ids, store.audit);
-        const lock = all.list().find((l) => l.id === id);
-        if (!lock || !all.remove(id, localActor())) {
-          throw new ZtshError('not_found', `no lock ${id} in force`, { hint: 'ztshd locks ls lists the locks in force' });
+        const all = await createLocks(store.storage, store.clock, store.ids, store.audit);
+        try {
+          const lock = all.list().find((l) => l.id === id);
+          if (!lock || !(await all.remove(id, localActor()))) {
+            throw new ZtshError('not_found', `no lock ${id} in force`, { hint: 'ztshd locks ls lists the locks in force' });
+          }
+          out(`Removed: ${lockMessage(lock)}.\nA running ztshd on this store applies it within a second.\n`);
+        } finally {
+          all.close();
         }
-        out(`Removed: ${lockMessage(lock)}.\nA running ztshd on this store applies it within a second.\n`);
       } finally {
-        store.storage.close();
+        await store.storage.close();
       }
     });
 

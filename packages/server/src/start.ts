@@ -170,7 +170,7 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
       store.stop();
       await ops.close();
       await proxy.close();
-      auth.close();
+      await auth.close();
     },
   };
 }
@@ -203,8 +203,8 @@ export async function startAuthAlone(options: StartOptions): Promise<RunningAuth
   server.on('secureConnection', (socket) => socket.setNoDelay(true));
   const boundPort = await new Promise<number>((done, fail) => {
     server.once('error', (error) => {
-      auth.close();
-      void ops.close();
+      // The listen failure is what the caller hears; closing is best effort.
+      void Promise.allSettled([auth.close(), ops.close()]);
       fail(new ZtshError('invalid_config', `auth.listen: cannot listen on ${host}:${port}: ${error.message}`, { cause: error }));
     });
     server.listen(port, host, () => done((server.address() as AddressInfo).port));
@@ -226,7 +226,7 @@ export async function startAuthAlone(options: StartOptions): Promise<RunningAuth
       const closed = new Promise<void>((done) => server.close(() => done()));
       server.closeAllConnections();
       await closed;
-      auth.close();
+      await auth.close();
     },
   };
 }

@@ -22,7 +22,7 @@ export function tokensCommand(out: Out): Command {
     .option('--ttl <duration>', 'how long the token is valid', '1h')
     .option('--uses <n>', 'how many joins it allows; 0 for unlimited until it expires', '1')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o: StoreOptions & { type: 'agent' | 'proxy'; cluster?: string; ttl: string; uses: string; format: string }) => {
+    .action(async (o: StoreOptions & { type: 'agent' | 'proxy'; cluster?: string; ttl: string; uses: string; format: string }) => {
       if (o.type === 'agent') {
         if (o.cluster === undefined) throw new ZtshError('bad_request', 'an agent token is for one cluster: give --cluster NAME');
         const cluster = ClusterName.safeParse(o.cluster);
@@ -40,7 +40,7 @@ export function tokensCommand(out: Out): Command {
       const uses = Number(o.uses) === 0 ? null : Number(o.uses);
       const store = openAdminStore(o);
       try {
-        const { token, record } = createJoinToken(store, { type: o.type, cluster: o.cluster, ttlMs, uses });
+        const { token, record } = await createJoinToken(store, { type: o.type, cluster: o.cluster, ttlMs, uses });
         if (o.format === 'json') {
           out(JSON.stringify({ token, id: record.id, type: record.type, cluster: record.cluster || null, uses: record.usesLeft, expiresAt: new Date(record.expiresAt).toISOString() }, null, 2) + '\n');
           return;
@@ -52,18 +52,18 @@ export function tokensCommand(out: Out): Command {
             : `Join token ${record.id} for a proxy, ${usesText}:\n\n  ${token}\n\nIt is shown only now. Give it to the proxy as proxy.join_token in its ztsh.yaml.\n`,
         );
       } finally {
-        store.storage.close();
+        await store.storage.close();
       }
     });
 
   storeOptions(tokens.command('ls'))
     .description('list join tokens (never the tokens themselves)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o: StoreOptions & { format: string }) => {
+    .action(async (o: StoreOptions & { format: string }) => {
       const store = openAdminStore(o);
       try {
         const now = Date.now();
-        const rows = store.storage.joinTokens.list().map((t) => ({
+        const rows = (await store.storage.joinTokens.list()).map((t) => ({
           id: t.id,
           type: t.type,
           cluster: t.cluster || null,
@@ -84,20 +84,20 @@ export function tokensCommand(out: Out): Command {
           out(`${r.id.padEnd(10)}${r.type.padEnd(7)}${(r.cluster ?? '-').padEnd(20)}${String(r.usesLeft ?? 'unlimited').padEnd(11)}${r.expiresAt}${r.expired ? ' (expired)' : ''}\n`);
         }
       } finally {
-        store.storage.close();
+        await store.storage.close();
       }
     });
 
   storeOptions(tokens.command('rm'))
     .description('delete a join token by its id')
     .argument('<id>', 'the id shown by ztshd tokens ls')
-    .action((id: string, o: StoreOptions) => {
+    .action(async (id: string, o: StoreOptions) => {
       const store = openAdminStore(o);
       try {
-        removeJoinToken(store, id);
+        await removeJoinToken(store, id);
         out(`Join token ${id} deleted.\n`);
       } finally {
-        store.storage.close();
+        await store.storage.close();
       }
     });
 

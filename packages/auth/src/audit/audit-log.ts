@@ -1,11 +1,12 @@
 // Appends audit events to the hash-chained log in storage. Callers pass
 // only what is safe to keep: no secrets, codes or tokens.
 //
-// Security events (logins, MFA, issuance, denials, locks) are on disk before
-// emit() returns, so the caller answers only after they are kept. Routine
-// events (allowed kube requests) are queued and written together every
-// 100 ms: one transaction and one fsync for many requests. A durable emit
-// writes the queue first, so the chain keeps the order events happened in;
+// Security events (logins, MFA, issuance, denials, locks) are stored before
+// emit()'s promise settles, so the caller answers only after they are kept.
+// Routine events (allowed kube requests) are queued and written together
+// every 100 ms: one transaction and one fsync for many requests. A durable
+// emit writes the queue first, and writes run one after another in the order
+// they were asked for, so the chain keeps the order events happened in;
 // flush() at shutdown writes what is left.
 import { auditCode, type AuditEvent, type AuditEventType, type AuditInput } from '@ztsh/protocol';
 
@@ -14,12 +15,13 @@ import type { Clock } from '../clock.ts';
 import type { NewAuditEvent, Storage } from '../storage/storage.ts';
 
 export interface AuditLog {
-  /** Written before this returns. */
-  emit(type: AuditEventType, success: boolean, input: AuditInput): AuditEvent;
+  /** Written before the promise settles. */
+  emit(type: AuditEventType, success: boolean, input: AuditInput): Promise<AuditEvent>;
   /** Queued; written within 100 ms, or by flush(). */
   queue(type: AuditEventType, success: boolean, input: AuditInput): void;
-  flush(): void;
-  /** Events queued and not written yet. */
+  /** Writes what is queued; settles once every write asked for so far is done. */
+  flush(): Promise<void>;
+  /** Events queued or being written, not stored yet. */
   readonly pending: number;
   /** Notified after events are written (a live export follows these). */
   onWritten(listener: (events: AuditEvent[]) => void): () => void;
@@ -32,6 +34,9 @@ const MAX_QUEUE = 2000;
 export function createAuditLog(storage: Storage, clock: Clock, metrics?: { auditWriteError(): void }): AuditLog {
   let pending: NewAuditEvent[] = [];
   let timer: NodeJS.Timeout | undefined;
+  /** The last write asked for: each write starts after it, so two batches never interleave in the chain. */
+  let tail: Promise<unknown> = Promise.resolve();
+  let writing = 0;
   const listeners = new Set<(events: AuditEvent[]) => void>();
   const build = (type: AuditEventType, success: boolean, input: AuditInput): NewAuditEvent => ({
     time: clock.now().toISOString(),
@@ -53,41 +58,53 @@ export function createAuditLog(storage: Storage, clock: Clock, metrics?: { audit
       }
     }
   };
-  /** Writes the queue in one transaction; returns what was written. */
-  const writeQueue = (): AuditEvent[] => {
+  /**
+   * Takes the queue now and writes it in one transaction after every write
+   * asked for before; resolves to what was written.
+   */
+  const writeQueue = (): Promise<AuditEvent[]> => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (pending.length === 0) return [];
+    if (pending.length === 0) return tail.then(() => []);
     const batch = pending;
     pending = [];
-    let events: AuditEvent[];
-    try {
-      events = storage.audit.appendMany(batch);
-    } catch (error) {
-      metrics?.auditWriteError();
-      throw error;
-    }
-    written(events);
-    return events;
+    writing += batch.length;
+    const write = tail.then(() => storage.audit.appendMany(batch)).then(
+      (events) => {
+        writing -= batch.length;
+        written(events);
+        return events;
+      },
+      (error: unknown) => {
+        writing -= batch.length;
+        metrics?.auditWriteError();
+        throw error;
+      },
+    );
+    // A failed write fails its own callers; the next write still runs.
+    tail = write.catch(() => {});
+    return write;
   };
   return {
-    emit(type, success, input) {
+    async emit(type, success, input) {
       // Behind whatever is queued, so the chain keeps the order events happened in.
       pending.push(build(type, success, input));
-      const events = writeQueue();
+      const events = await writeQueue();
       return events[events.length - 1]!;
     },
     queue(type, success, input) {
       pending.push(build(type, success, input));
-      if (pending.length >= MAX_QUEUE) writeQueue();
+      // A background write that fails is not swallowed: as when it threw in
+      // the timer, it surfaces as a process error, and is counted above.
+      if (pending.length >= MAX_QUEUE) void writeQueue();
       else if (!timer) {
-        timer = setTimeout(writeQueue, AUDIT_FLUSH_MS);
+        timer = setTimeout(() => void writeQueue(), AUDIT_FLUSH_MS);
         timer.unref();
       }
     },
-    flush: () => void writeQueue(),
+    flush: async () => void (await writeQueue()),
     get pending() {
-      return pending.length;
+      return pending.length + writing;
     },
     onWritten(listener) {
       listeners.add(listener);

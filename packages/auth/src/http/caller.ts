@@ -38,8 +38,8 @@ export interface RefusedCaller {
  * answer goes out), then throws the refusal. The user is whoever the
  * credentials named, even when they no longer count (an expired certificate).
  */
-export function refuse(ctx: Context, deps: Pick<LoginDeps, 'audit'>, error: ZtshError, who: RefusedCaller, reason: string, fields: Record<string, unknown> = {}): never {
-  deps.audit.emit('api.request', false, {
+export async function refuse(ctx: Context, deps: Pick<LoginDeps, 'audit'>, error: ZtshError, who: RefusedCaller, reason: string, fields: Record<string, unknown> = {}): Promise<never> {
+  await deps.audit.emit('api.request', false, {
     user: who.user,
     clientIp: ctx.ip,
     message: error.message,
@@ -57,7 +57,7 @@ export function refuse(ctx: Context, deps: Pick<LoginDeps, 'audit'>, error: Ztsh
   throw error;
 }
 
-export function caller(ctx: Context, deps: LoginDeps): Caller {
+export async function caller(ctx: Context, deps: LoginDeps): Promise<Caller> {
   const web = ctx.state.webSession as { user: string; roles: string[]; expiresAt: number } | undefined;
   let who: { user: string; roles: string[]; via: Caller['via'] };
   let validUntil: Date;
@@ -69,24 +69,24 @@ export function caller(ctx: Context, deps: LoginDeps): Caller {
     if (!peer.ok) {
       const error = new ZtshError('unauthenticated', peerRefusalMessage(peer.reason, 'sign in first: run ztsh login (or use the web page)'), { hint: 'run ztsh login' });
       const named = peer.expired;
-      refuse(ctx, deps, error, named ? { user: named.identity.user, roles: named.identity.roles, via: 'certificate', certificateExpired: { notAfter: named.notAfter } } : {}, peer.reason);
+      return refuse(ctx, deps, error, named ? { user: named.identity.user, roles: named.identity.roles, via: 'certificate', certificateExpired: { notAfter: named.notAfter } } : {}, peer.reason);
     }
     who = { user: peer.identity.user, roles: peer.identity.roles, via: 'certificate' };
     validUntil = peer.notAfter;
   }
   const lock = deps.locks.lockFor(who.user, who.roles);
-  if (lock) refuse(ctx, deps, new ZtshError('locked', lockMessage(lock)), who, 'locked', { lockId: lock.id });
+  if (lock) return refuse(ctx, deps, new ZtshError('locked', lockMessage(lock)), who, 'locked', { lockId: lock.id });
   const roles = who.roles.flatMap((name) => deps.roles.get(name) ?? []);
   return { ...who, permissions: permissionsOf(roles), validUntil };
 }
 
-export function requirePermission(ctx: Context, deps: LoginDeps, permission: Permission): Caller {
-  const who = caller(ctx, deps);
+export async function requirePermission(ctx: Context, deps: LoginDeps, permission: Permission): Promise<Caller> {
+  const who = await caller(ctx, deps);
   if (!who.permissions.has(permission)) {
     const error = new ZtshError('access_denied', `${who.user} lacks the "${permission}" permission`, {
       hint: `ask for a role with permissions: [${permission}] (your roles: ${who.roles.join(', ') || 'none'})`,
     });
-    refuse(ctx, deps, error, who, 'denied', { permission });
+    return refuse(ctx, deps, error, who, 'denied', { permission });
   }
   return who;
 }

@@ -28,7 +28,7 @@ export function webSessionMiddleware(deps: LoginDeps) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const token = ctx.cookies.get(WEB_COOKIE);
     if (token && !fromElsewhere(ctx)) {
-      const session = webSessionFor(deps, token);
+      const session = await webSessionFor(deps, token);
       if (session) ctx.state.webSession = { user: session.user, roles: session.roles, expiresAt: session.expiresAt } satisfies WebSessionState;
     }
     await next();

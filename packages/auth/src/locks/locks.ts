@@ -17,8 +17,9 @@ export interface NewLock {
 }
 
 export interface Locks {
-  add(lock: NewLock): LockRecord;
-  remove(id: string, by: string): boolean;
+  /** Stored, audited and in force here when the promise settles. */
+  add(lock: NewLock): Promise<LockRecord>;
+  remove(id: string, by: string): Promise<boolean>;
   /** Locks in force now. */
   list(): LockRecord[];
   /** The lock that shuts out this user or one of these roles, if any. */
@@ -27,23 +28,54 @@ export interface Locks {
   subscribe(listener: () => void): () => void;
   /**
    * Re-reads the store: a lock added or removed by another process (ztshd
-   * locks rm on the server) takes effect here, and listeners hear of it.
+   * locks rm on the server, another replica) takes effect here, and
+   * listeners hear of it.
    */
-  refresh(): void;
+  refresh(): Promise<void>;
+  /** Stops following the store's change feed. */
+  close(): void;
 }
 
-export function createLocks(storage: Storage, clock: Clock, ids: IdSource, audit: AuditLog): Locks {
+/**
+ * `onError`: told when a re-read that a change elsewhere asked for fails
+ * (the next change or poll tries again).
+ */
+export async function createLocks(storage: Storage, clock: Clock, ids: IdSource, audit: AuditLog, onError: (error: unknown) => void = () => {}): Promise<Locks> {
   // Kept in memory: every kube request asks, and a lock must apply to the
   // very next one. Expiry is checked against the clock on each question.
-  let cache = storage.locks.active(clock.now().getTime());
+  let cache = await storage.locks.active(clock.now().getTime());
+  // Reads may finish out of order: a read never replaces the result of one that started after it.
+  let started = 0;
+  let applied = 0;
+  const load = async (): Promise<boolean> => {
+    const mine = ++started;
+    const fresh = await storage.locks.active(clock.now().getTime());
+    if (mine < applied) return false;
+    applied = mine;
+    const ids = (locks: LockRecord[]) => locks.map((l) => l.id).sort().join(' ');
+    const differs = ids(fresh) !== ids(cache);
+    cache = fresh;
+    return differs;
+  };
   const listeners = new Set<() => void>();
-  const changed = () => {
-    cache = storage.locks.active(clock.now().getTime());
+  const notify = () => {
     for (const listener of listeners) listener();
   };
+  /** After a change made here: in force here first, then every other process on the store is told. */
+  const changed = async () => {
+    await load();
+    notify();
+    await storage.changes.publish('locks');
+  };
+  const refresh = async () => {
+    if (await load()) notify();
+  };
+  const unsubscribe = storage.changes.subscribe((topic) => {
+    if (topic === 'locks') refresh().catch(onError);
+  });
   const alive = (lock: LockRecord, now: number) => lock.expiresAt === null || lock.expiresAt > now;
   return {
-    add(input) {
+    async add(input) {
       const target = 'user' in input.target ? input.target.user : input.target.role;
       if (!target) throw new ZtshError('bad_request', 'a lock needs a user or a role');
       const now = clock.now().getTime();
@@ -56,21 +88,21 @@ export function createLocks(storage: Storage, clock: Clock, ids: IdSource, audit
         createdAt: now,
         expiresAt: input.ttlMs ? now + input.ttlMs : null,
       };
-      storage.locks.insert(lock);
-      audit.emit('lock.created', true, {
+      await storage.locks.insert(lock);
+      await audit.emit('lock.created', true, {
         user: input.createdBy,
         message: lockMessage(lock),
         fields: { lockId: lock.id, target: lock.target, expiresAt: lock.expiresAt ? new Date(lock.expiresAt).toISOString() : null, lockMessage: lock.message },
       });
-      changed();
+      await changed();
       return lock;
     },
-    remove(id, by) {
+    async remove(id, by) {
       const lock = cache.find((l) => l.id === id);
-      const removed = storage.locks.remove(id);
+      const removed = await storage.locks.remove(id);
       if (removed) {
-        audit.emit('lock.removed', true, { user: by, message: `lock ${id} removed`, fields: { lockId: id, target: lock?.target } });
-        changed();
+        await audit.emit('lock.removed', true, { user: by, message: `lock ${id} removed`, fields: { lockId: id, target: lock?.target } });
+        await changed();
       }
       return removed;
     },
@@ -87,9 +119,7 @@ export function createLocks(storage: Storage, clock: Clock, ids: IdSource, audit
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    refresh() {
-      const ids = (locks: LockRecord[]) => locks.map((l) => l.id).sort().join(' ');
-      if (ids(storage.locks.active(clock.now().getTime())) !== ids(cache)) changed();
-    },
+    refresh,
+    close: unsubscribe,
   };
 }

@@ -17,11 +17,11 @@ export interface Approval {
   webSession?: OpenedWebSession;
 }
 
-export function approve(deps: LoginDeps, login: LoginRecord, mfaMethod: 'totp' | 'webauthn' | null): Approval {
-  if (login.kind === 'web') refuseLockedWebLogin(deps, login);
+export async function approve(deps: LoginDeps, login: LoginRecord, mfaMethod: 'totp' | 'webauthn' | null): Promise<Approval> {
+  if (login.kind === 'web') await refuseLockedWebLogin(deps, login);
   const now = deps.clock.now().getTime();
   const code = login.kind === 'browser' ? deps.ids.id(32) : null;
-  const moved = deps.storage.logins.transition(login.id, 'mfa', {
+  const moved = await deps.storage.logins.transition(login.id, 'mfa', {
     status: 'approved',
     mfaMethod,
     codeHash: code ? sha256(code) : null,
@@ -29,7 +29,7 @@ export function approve(deps: LoginDeps, login: LoginRecord, mfaMethod: 'totp' |
     mfaPending: null,
   });
   if (!moved) throw new ZtshError('login_expired', 'this login was already completed', { hint: 'run ztsh login again' });
-  deps.audit.emit('user.login', true, {
+  await deps.audit.emit('user.login', true, {
     user: login.user,
     loginId: login.id,
     clientIp: login.clientIp,
@@ -41,44 +41,44 @@ export function approve(deps: LoginDeps, login: LoginRecord, mfaMethod: 'totp' |
       client: login.client ?? undefined,
     },
   });
-  if (login.kind === 'web') return { webSession: openWebSession(deps, login) };
+  if (login.kind === 'web') return { webSession: await openWebSession(deps, login) };
   if (!code) return {};
   const redirect = new URL(login.redirect!);
   redirect.searchParams.set('code', code);
   return { redirect };
 }
 
-function checkVerifier(deps: LoginDeps, login: LoginRecord, verifier: string): void {
+async function checkVerifier(deps: LoginDeps, login: LoginRecord, verifier: string): Promise<void> {
   if (!sameHash(sha256(verifier), login.verifierHash)) {
     // Whoever holds the code without the verifier is not the client that
     // started the login: burn the login so the code cannot be retried.
-    deps.storage.logins.update(login.id, { status: 'failed', error: 'verifier_mismatch', codeHash: null });
-    deps.audit.emit('cert.issued', false, { user: login.user, loginId: login.id, message: 'verifier mismatch', fields: { reason: 'verifier_mismatch' } });
+    await deps.storage.logins.update(login.id, { status: 'failed', error: 'verifier_mismatch', codeHash: null });
+    await deps.audit.emit('cert.issued', false, { user: login.user, loginId: login.id, message: 'verifier mismatch', fields: { reason: 'verifier_mismatch' } });
     throw new ZtshError('verifier_mismatch', 'the login code was presented with the wrong verifier', { hint: 'run ztsh login again' });
   }
 }
 
-export function exchangeCode(deps: LoginDeps, code: string, verifier: string, clientIp: string): Certificates {
-  const login = deps.storage.logins.findByCodeHash(sha256(code));
+export async function exchangeCode(deps: LoginDeps, code: string, verifier: string, clientIp: string): Promise<Certificates> {
+  const login = await deps.storage.logins.findByCodeHash(sha256(code));
   if (!login || login.status !== 'approved') {
-    deps.audit.emit('cert.issued', false, { clientIp, message: 'unknown or used login code', fields: { reason: 'code_invalid' } });
+    await deps.audit.emit('cert.issued', false, { clientIp, message: 'unknown or used login code', fields: { reason: 'code_invalid' } });
     throw new ZtshError('code_invalid', 'the login code is invalid or was already used', { hint: 'run ztsh login again' });
   }
   if ((login.codeExpiresAt ?? 0) < deps.clock.now().getTime()) {
-    deps.storage.logins.update(login.id, { status: 'failed', error: 'login_expired', codeHash: null });
-    deps.audit.emit('cert.issued', false, { user: login.user, loginId: login.id, clientIp, message: 'login code expired', fields: { reason: 'login_expired' } });
+    await deps.storage.logins.update(login.id, { status: 'failed', error: 'login_expired', codeHash: null });
+    await deps.audit.emit('cert.issued', false, { user: login.user, loginId: login.id, clientIp, message: 'login code expired', fields: { reason: 'login_expired' } });
     throw new ZtshError('login_expired', 'the login code expired before it was used', { hint: 'run ztsh login again' });
   }
-  checkVerifier(deps, login, verifier);
+  await checkVerifier(deps, login, verifier);
   return issueFor(deps, login, clientIp);
 }
 
-export function pollDevice(deps: LoginDeps, deviceCode: string, verifier: string, clientIp: string): Certificates {
-  const login = deps.storage.logins.findByDeviceCodeHash(sha256(deviceCode));
+export async function pollDevice(deps: LoginDeps, deviceCode: string, verifier: string, clientIp: string): Promise<Certificates> {
+  const login = await deps.storage.logins.findByDeviceCodeHash(sha256(deviceCode));
   if (!login) throw new ZtshError('code_invalid', 'unknown device code', { hint: 'run ztsh login --headless again' });
   const now = deps.clock.now().getTime();
   if (login.expiresAt < now) throw new ZtshError('login_expired', 'the device login expired before it was approved', { hint: 'run ztsh login --headless again' });
-  checkVerifier(deps, login, verifier);
+  await checkVerifier(deps, login, verifier);
   if (login.status === 'exchanged') {
     throw new ZtshError('code_invalid', 'this device login already got its certificate', { hint: 'run ztsh login --headless again' });
   }
@@ -90,21 +90,21 @@ export function pollDevice(deps: LoginDeps, deviceCode: string, verifier: string
   }
   if (login.status !== 'approved') {
     const tooSoon = login.lastPollAt !== null && now - login.lastPollAt < DEVICE_POLL_INTERVAL_SEC * 1000 - 250;
-    deps.storage.logins.update(login.id, { lastPollAt: now });
+    await deps.storage.logins.update(login.id, { lastPollAt: now });
     throw new ZtshError(tooSoon ? 'slow_down' : 'authorization_pending', tooSoon ? 'polling too fast' : 'waiting for approval in the browser');
   }
   return issueFor(deps, login, clientIp);
 }
 
-function issueFor(deps: LoginDeps, login: LoginRecord, clientIp: string): Certificates {
+async function issueFor(deps: LoginDeps, login: LoginRecord, clientIp: string): Promise<Certificates> {
   const grant = login.grant;
   if (!grant || !login.user) throw new ZtshError('internal', 'approved login without a grant');
-  if (!deps.storage.logins.transition(login.id, 'approved', { status: 'exchanged', codeHash: null })) {
+  if (!(await deps.storage.logins.transition(login.id, 'approved', { status: 'exchanged', codeHash: null }))) {
     throw new ZtshError('code_invalid', 'the login code is invalid or was already used', { hint: 'run ztsh login again' });
   }
   const lock = deps.locks.lockFor(login.user, grant.roles);
   if (lock) {
-    deps.audit.emit('cert.issued', false, { user: login.user, loginId: login.id, clientIp, message: lockMessage(lock), fields: { reason: 'locked', lockId: lock.id } });
+    await deps.audit.emit('cert.issued', false, { user: login.user, loginId: login.id, clientIp, message: lockMessage(lock), fields: { reason: 'locked', lockId: lock.id } });
     throw new ZtshError('locked', lockMessage(lock), { hint: 'ask an administrator to remove the lock (ztsh lock ls)' });
   }
   const now = deps.clock.now();
@@ -129,7 +129,7 @@ function issueFor(deps: LoginDeps, login: LoginRecord, clientIp: string): Certif
     notBefore: new Date(now.getTime() - 60_000),
     notAfter: new Date(now.getTime() + ttlMs),
   });
-  deps.audit.emit('cert.issued', true, {
+  await deps.audit.emit('cert.issued', true, {
     user: login.user,
     loginId: login.id,
     clientIp,

@@ -15,7 +15,7 @@ export interface IdpRedirect {
 }
 
 export async function beginIdp(deps: LoginDeps, loginId: string): Promise<IdpRedirect> {
-  const login = liveLogin(deps, loginId);
+  const login = await liveLogin(deps, loginId);
   if (login.status !== 'started' && login.status !== 'idp') {
     throw new ZtshError('login_expired', 'this login link was already used', { hint: 'run ztsh login again' });
   }
@@ -23,7 +23,7 @@ export async function beginIdp(deps: LoginDeps, loginId: string): Promise<IdpRed
   const checks = { state: oidc.randomState(), nonce: oidc.randomNonce(), pkceVerifier: oidc.randomPKCECodeVerifier() };
   const url = await connector.authorizationUrl(checks);
   const browserSecret = deps.ids.id(32);
-  const moved = deps.storage.logins.transition(login.id, login.status, {
+  const moved = await deps.storage.logins.transition(login.id, login.status, {
     status: 'idp',
     oidcState: checks.state,
     oidcNonce: checks.nonce,
@@ -54,15 +54,15 @@ export interface CallbackResult {
 /** Handles the IdP's redirect back. Every failure is audited and ends the login. */
 export async function idpCallback(deps: LoginDeps, currentUrl: URL, browserSecret: string | undefined): Promise<CallbackResult> {
   const state = currentUrl.searchParams.get('state');
-  const login = state ? deps.storage.logins.findByState(state) : undefined;
+  const login = state ? await deps.storage.logins.findByState(state) : undefined;
   if (!login || login.status !== 'idp') {
-    deps.audit.emit('user.login', false, { message: 'unknown or replayed state in IdP callback', fields: { reason: 'state_mismatch' } });
+    await deps.audit.emit('user.login', false, { message: 'unknown or replayed state in IdP callback', fields: { reason: 'state_mismatch' } });
     throw new ZtshError('state_mismatch', 'the sign-in response does not belong to a login in progress', {
       hint: 'run ztsh login again and finish it in the same browser',
     });
   }
   try {
-    liveLogin(deps, login.id);
+    await liveLogin(deps, login.id);
     if (!browserSecret || !login.browserHash || !sameHash(sha256(browserSecret), login.browserHash)) {
       throw new ZtshError('state_mismatch', 'this browser did not start this login', {
         hint: 'open the login link from ztsh again in this browser',
@@ -95,18 +95,18 @@ export async function idpCallback(deps: LoginDeps, currentUrl: URL, browserSecre
     if (connector.config.max_session_ttl) {
       grant.maxTtlMs = Math.min(grant.maxTtlMs, parseDuration(connector.config.max_session_ttl));
     }
-    deps.storage.users.upsertLogin(user, deps.clock.now().getTime(), traits);
-    const devices = deps.storage.mfa.list(user).filter((d) => deps.policy.mfa_methods.includes(d.kind));
+    await deps.storage.users.upsertLogin(user, deps.clock.now().getTime(), traits);
+    const devices = (await deps.storage.mfa.list(user)).filter((d) => deps.policy.mfa_methods.includes(d.kind));
     const next: NextStep = devices.length > 0 ? 'mfa' : grant.requireMfa ? 'enroll' : 'approve';
-    const moved = deps.storage.logins.transition(login.id, 'idp', { status: 'mfa', user, grant, oidcState: null });
+    const moved = await deps.storage.logins.transition(login.id, 'idp', { status: 'mfa', user, grant, oidcState: null });
     if (!moved) throw new ZtshError('state_mismatch', 'this sign-in response was already used', { hint: 'run ztsh login again' });
     return { login: { ...login, status: 'mfa', user, grant }, next };
   } catch (error) {
     const failure =
       error instanceof ZtshError ? error : new ZtshError('internal', 'login failed', { cause: error });
-    deps.storage.logins.transition(login.id, 'idp', { status: 'failed', error: failure.code, oidcState: null });
+    await deps.storage.logins.transition(login.id, 'idp', { status: 'failed', error: failure.code, oidcState: null });
     const user = (failure.details?.user as string | undefined) ?? null;
-    deps.audit.emit('user.login', false, {
+    await deps.audit.emit('user.login', false, {
       user,
       loginId: login.id,
       clientIp: login.clientIp,

@@ -47,8 +47,8 @@ export function sameHash(a: string, b: string): boolean {
 }
 
 /** Loads a login that is still alive. */
-export function liveLogin(deps: LoginDeps, id: string): LoginRecord {
-  const login = deps.storage.logins.get(id);
+export async function liveLogin(deps: LoginDeps, id: string): Promise<LoginRecord> {
+  const login = await deps.storage.logins.get(id);
   if (!login) throw new ZtshError('login_not_found', 'this login does not exist', { hint: 'run ztsh login again' });
   if (login.expiresAt < deps.clock.now().getTime()) {
     throw new ZtshError('login_expired', 'this login has expired', { hint: 'run ztsh login again' });
@@ -57,8 +57,8 @@ export function liveLogin(deps: LoginDeps, id: string): LoginRecord {
 }
 
 /** Loads a login and checks that this browser is the one that started it. */
-export function browserLogin(deps: LoginDeps, id: string, browserSecret: string | undefined): LoginRecord {
-  const login = liveLogin(deps, id);
+export async function browserLogin(deps: LoginDeps, id: string, browserSecret: string | undefined): Promise<LoginRecord> {
+  const login = await liveLogin(deps, id);
   if (!browserSecret || !login.browserHash || !sameHash(sha256(browserSecret), login.browserHash)) {
     throw new ZtshError('state_mismatch', 'this browser did not start this login', {
       hint: 'open the login link from ztsh again in this browser',

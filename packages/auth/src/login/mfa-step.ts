@@ -16,40 +16,40 @@ export interface MfaView {
   enroll: boolean;
 }
 
-function mfaLogin(deps: LoginDeps, loginId: string, browserSecret: string | undefined): LoginRecord & { user: string } {
-  const login = browserLogin(deps, loginId, browserSecret);
+async function mfaLogin(deps: LoginDeps, loginId: string, browserSecret: string | undefined): Promise<LoginRecord & { user: string }> {
+  const login = await browserLogin(deps, loginId, browserSecret);
   if (login.status !== 'mfa' || !login.user) {
     throw new ZtshError('login_expired', 'this login is not waiting for a second factor', { hint: 'run ztsh login again' });
   }
   return login as LoginRecord & { user: string };
 }
 
-function devicesOf(deps: LoginDeps, user: string): MfaDevice[] {
-  return deps.storage.mfa.list(user).filter((d) => deps.policy.mfa_methods.includes(d.kind));
+async function devicesOf(deps: LoginDeps, user: string): Promise<MfaDevice[]> {
+  return (await deps.storage.mfa.list(user)).filter((d) => deps.policy.mfa_methods.includes(d.kind));
 }
 
-export function mfaView(deps: LoginDeps, loginId: string, browserSecret: string | undefined): MfaView {
-  const login = mfaLogin(deps, loginId, browserSecret);
-  const devices = devicesOf(deps, login.user);
+export async function mfaView(deps: LoginDeps, loginId: string, browserSecret: string | undefined): Promise<MfaView> {
+  const login = await mfaLogin(deps, loginId, browserSecret);
+  const devices = await devicesOf(deps, login.user);
   const methods = devices.length > 0 ? [...new Set(devices.map((d) => d.kind))] : [...deps.policy.mfa_methods];
   return { login, user: login.user, methods, enroll: devices.length === 0 };
 }
 
-function checkNotLocked(deps: LoginDeps, login: LoginRecord & { user: string }): void {
-  const wait = lockedFor(deps.storage.mfa.failures(login.user), deps.clock.now().getTime());
+async function checkNotLocked(deps: LoginDeps, login: LoginRecord & { user: string }): Promise<void> {
+  const wait = lockedFor(await deps.storage.mfa.failures(login.user), deps.clock.now().getTime());
   if (wait > 0) {
-    deps.audit.emit('user.mfa', false, { user: login.user, loginId: login.id, clientIp: login.clientIp, message: 'second factor locked after repeated failures', fields: { reason: 'mfa_locked' } });
+    await deps.audit.emit('user.mfa', false, { user: login.user, loginId: login.id, clientIp: login.clientIp, message: 'second factor locked after repeated failures', fields: { reason: 'mfa_locked' } });
     throw new ZtshError('mfa_locked', `too many wrong codes; try again in ${Math.ceil(wait / 60_000)} minute(s)`, {
       hint: 'wait, then run ztsh login again',
     });
   }
 }
 
-function recordFailure(deps: LoginDeps, login: LoginRecord & { user: string }, error: ZtshError, method: string): ZtshError {
+async function recordFailure(deps: LoginDeps, login: LoginRecord & { user: string }, error: ZtshError, method: string): Promise<ZtshError> {
   const now = deps.clock.now().getTime();
-  const next = afterFailure(deps.storage.mfa.failures(login.user), now);
-  deps.storage.mfa.setFailures(login.user, next);
-  deps.audit.emit('user.mfa', false, {
+  const next = afterFailure(await deps.storage.mfa.failures(login.user), now);
+  await deps.storage.mfa.setFailures(login.user, next);
+  await deps.audit.emit('user.mfa', false, {
     user: login.user,
     loginId: login.id,
     clientIp: login.clientIp,
@@ -61,50 +61,50 @@ function recordFailure(deps: LoginDeps, login: LoginRecord & { user: string }, e
   return new ZtshError(error.code, `${error.message}.${tail}`, { hint: error.hint, cause: error.cause });
 }
 
-function succeeded(deps: LoginDeps, login: LoginRecord & { user: string }, method: 'totp' | 'webauthn', deviceId: string): void {
-  deps.storage.mfa.setFailures(login.user, { failures: 0, lockedUntil: 0 });
-  deps.audit.emit('user.mfa', true, { user: login.user, loginId: login.id, clientIp: login.clientIp, fields: { method, device: deviceId } });
+async function succeeded(deps: LoginDeps, login: LoginRecord & { user: string }, method: 'totp' | 'webauthn', deviceId: string): Promise<void> {
+  await deps.storage.mfa.setFailures(login.user, { failures: 0, lockedUntil: 0 });
+  await deps.audit.emit('user.mfa', true, { user: login.user, loginId: login.id, clientIp: login.clientIp, fields: { method, device: deviceId } });
 }
 
 export async function verifyTotpCode(deps: LoginDeps, loginId: string, browserSecret: string | undefined, code: string): Promise<LoginRecord> {
-  const login = mfaLogin(deps, loginId, browserSecret);
-  checkNotLocked(deps, login);
-  const devices = devicesOf(deps, login.user).filter((d): d is TotpDevice => d.kind === 'totp');
+  const login = await mfaLogin(deps, loginId, browserSecret);
+  await checkNotLocked(deps, login);
+  const devices = (await devicesOf(deps, login.user)).filter((d): d is TotpDevice => d.kind === 'totp');
   const clean = code.replace(/\s/g, '');
   for (const device of devices) {
     const fresh = await checkTotp(device.secret, clean, deps.clock, device.lastTimeStep);
-    if (fresh.valid && deps.storage.mfa.advanceTotpStep(device.id, fresh.timeStep!)) {
-      succeeded(deps, login, 'totp', device.id);
+    if (fresh.valid && (await deps.storage.mfa.advanceTotpStep(device.id, fresh.timeStep!))) {
+      await succeeded(deps, login, 'totp', device.id);
       return login;
     }
     if ((await checkTotp(device.secret, clean, deps.clock, 0)).valid) {
-      throw recordFailure(deps, login, new ZtshError('mfa_code_reused', 'this code was already used; wait for the next one'), 'totp');
+      throw await recordFailure(deps, login, new ZtshError('mfa_code_reused', 'this code was already used; wait for the next one'), 'totp');
     }
   }
-  throw recordFailure(deps, login, new ZtshError('mfa_failed', 'wrong authenticator code'), 'totp');
+  throw await recordFailure(deps, login, new ZtshError('mfa_failed', 'wrong authenticator code'), 'totp');
 }
 
 /** The TOTP secret for a user enrolling now: made once per login, shown on this page only. */
 export async function totpEnrollmentFor(deps: LoginDeps, loginId: string, browserSecret: string | undefined) {
-  const login = mfaLogin(deps, loginId, browserSecret);
-  if (devicesOf(deps, login.user).length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
+  const login = await mfaLogin(deps, loginId, browserSecret);
+  if ((await devicesOf(deps, login.user)).length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
   let secret = login.mfaPending?.totpSecret;
   if (!secret) {
     secret = newTotpSecret();
-    deps.storage.logins.update(login.id, { mfaPending: { ...login.mfaPending, totpSecret: secret } });
+    await deps.storage.logins.update(login.id, { mfaPending: { ...login.mfaPending, totpSecret: secret } });
   }
   return { secret, ...(await totpEnrollment(secret, login.user, `ztsh ${deps.policy.cluster_name}`)) };
 }
 
 export async function confirmTotpEnrollment(deps: LoginDeps, loginId: string, browserSecret: string | undefined, code: string): Promise<LoginRecord> {
-  const login = mfaLogin(deps, loginId, browserSecret);
-  checkNotLocked(deps, login);
+  const login = await mfaLogin(deps, loginId, browserSecret);
+  await checkNotLocked(deps, login);
   const secret = login.mfaPending?.totpSecret;
-  if (!secret || devicesOf(deps, login.user).length > 0) throw new ZtshError('conflict', 'no authenticator enrollment is in progress');
+  if (!secret || (await devicesOf(deps, login.user)).length > 0) throw new ZtshError('conflict', 'no authenticator enrollment is in progress');
   const check = await checkTotp(secret, code.replace(/\s/g, ''), deps.clock, 0);
   if (!check.valid) {
-    deps.audit.emit('user.mfa.enroll', false, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'totp' } });
-    throw recordFailure(deps, login, new ZtshError('mfa_failed', 'wrong authenticator code', { hint: 'check the clock of the device running the authenticator app' }), 'totp');
+    await deps.audit.emit('user.mfa.enroll', false, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'totp' } });
+    throw await recordFailure(deps, login, new ZtshError('mfa_failed', 'wrong authenticator code', { hint: 'check the clock of the device running the authenticator app' }), 'totp');
   }
   const device: TotpDevice = {
     id: deps.ids.id(),
@@ -115,23 +115,24 @@ export async function confirmTotpEnrollment(deps: LoginDeps, loginId: string, br
     lastTimeStep: check.timeStep!,
     createdAt: deps.clock.now().getTime(),
   };
-  deps.storage.mfa.add(device);
-  deps.storage.logins.update(login.id, { mfaPending: null });
-  deps.audit.emit('user.mfa.enroll', true, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'totp', device: device.id } });
-  succeeded(deps, login, 'totp', device.id);
+  await deps.storage.mfa.add(device);
+  await deps.storage.logins.update(login.id, { mfaPending: null });
+  await deps.audit.emit('user.mfa.enroll', true, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'totp', device: device.id } });
+  await succeeded(deps, login, 'totp', device.id);
   return login;
 }
 
 export type WebauthnMode = 'register' | 'authenticate';
 
 export async function webauthnOptions(deps: LoginDeps, loginId: string, browserSecret: string | undefined, mode: WebauthnMode) {
-  const login = mfaLogin(deps, loginId, browserSecret);
-  const devices = devicesOf(deps, login.user).filter((d): d is WebauthnDevice => d.kind === 'webauthn');
+  const login = await mfaLogin(deps, loginId, browserSecret);
+  const all = await devicesOf(deps, login.user);
+  const devices = all.filter((d): d is WebauthnDevice => d.kind === 'webauthn');
   if (!deps.policy.mfa_methods.includes('webauthn')) throw new ZtshError('bad_request', 'security keys are not enabled here');
-  if (mode === 'register' && devicesOf(deps, login.user).length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
+  if (mode === 'register' && all.length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
   if (mode === 'authenticate' && devices.length === 0) throw new ZtshError('bad_request', 'no security key is registered for this user');
   const options = mode === 'register' ? await webauthn.registrationOptions(deps.rp, login.user, devices) : await webauthn.authenticationOptions(deps.rp, devices);
-  deps.storage.logins.update(login.id, { mfaPending: { ...login.mfaPending, challenge: options.challenge } });
+  await deps.storage.logins.update(login.id, { mfaPending: { ...login.mfaPending, challenge: options.challenge } });
   return options;
 }
 
@@ -142,40 +143,41 @@ export async function webauthnVerify(
   mode: WebauthnMode,
   response: unknown,
 ): Promise<LoginRecord> {
-  const login = mfaLogin(deps, loginId, browserSecret);
-  checkNotLocked(deps, login);
+  const login = await mfaLogin(deps, loginId, browserSecret);
+  await checkNotLocked(deps, login);
   const challenge = login.mfaPending?.challenge;
   if (!challenge) throw new ZtshError('bad_request', 'no security key challenge is pending; reload the page');
   // A challenge is good for one answer, right or wrong.
-  deps.storage.logins.update(login.id, { mfaPending: { ...login.mfaPending, challenge: undefined } });
-  const devices = devicesOf(deps, login.user).filter((d): d is WebauthnDevice => d.kind === 'webauthn');
+  await deps.storage.logins.update(login.id, { mfaPending: { ...login.mfaPending, challenge: undefined } });
+  const all = await devicesOf(deps, login.user);
+  const devices = all.filter((d): d is WebauthnDevice => d.kind === 'webauthn');
   if (mode === 'register') {
-    if (devicesOf(deps, login.user).length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
+    if (all.length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
     let registered;
     try {
       registered = await webauthn.verifyRegistration(deps.rp, response as RegistrationResponseJSON, challenge);
     } catch (error) {
-      deps.audit.emit('user.mfa.enroll', false, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'webauthn' } });
+      await deps.audit.emit('user.mfa.enroll', false, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'webauthn' } });
       throw error;
     }
-    if (deps.storage.mfa.credentialRegistered(registered.credentialId)) {
+    if (await deps.storage.mfa.credentialRegistered(registered.credentialId)) {
       // One key, one user: a credential id seen before is refused (and not said whose).
-      deps.audit.emit('user.mfa.enroll', false, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'webauthn', reason: 'credential_registered' } });
+      await deps.audit.emit('user.mfa.enroll', false, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'webauthn', reason: 'credential_registered' } });
       throw new ZtshError('mfa_failed', 'this security key cannot be registered', { hint: 'use another security key, or ask an administrator' });
     }
     const device: WebauthnDevice = { id: deps.ids.id(), user: login.user, kind: 'webauthn', name: 'security key', ...registered, createdAt: deps.clock.now().getTime() };
-    deps.storage.mfa.add(device);
-    deps.audit.emit('user.mfa.enroll', true, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'webauthn', device: device.id } });
-    succeeded(deps, login, 'webauthn', device.id);
+    await deps.storage.mfa.add(device);
+    await deps.audit.emit('user.mfa.enroll', true, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'webauthn', device: device.id } });
+    await succeeded(deps, login, 'webauthn', device.id);
     return login;
   }
   try {
     const { device, newCounter } = await webauthn.verifyAuthentication(deps.rp, response as AuthenticationResponseJSON, challenge, devices);
-    deps.storage.mfa.setWebauthnCounter(device.id, newCounter);
-    succeeded(deps, login, 'webauthn', device.id);
+    await deps.storage.mfa.setWebauthnCounter(device.id, newCounter);
+    await succeeded(deps, login, 'webauthn', device.id);
     return login;
   } catch (error) {
     const z = error instanceof ZtshError ? error : new ZtshError('mfa_failed', 'the security key assertion could not be verified', { cause: error });
-    throw recordFailure(deps, login, z, 'webauthn');
+    throw await recordFailure(deps, login, z, 'webauthn');
   }
 }

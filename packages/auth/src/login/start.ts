@@ -57,9 +57,9 @@ function newLogin(
   };
 }
 
-export function startBrowserLogin(deps: LoginDeps, request: LoginStartRequest, clientIp: string): LoginStartResponse {
+export async function startBrowserLogin(deps: LoginDeps, request: LoginStartRequest, clientIp: string): Promise<LoginStartResponse> {
   const login = { ...newLogin(deps, request, clientIp, 'browser'), redirect: request.redirect };
-  deps.storage.logins.insert(login);
+  await deps.storage.logins.insert(login);
   return {
     loginId: login.id,
     url: new URL(`/login/${login.id}`, deps.publicUrl).toString(),
@@ -71,9 +71,9 @@ export function startBrowserLogin(deps: LoginDeps, request: LoginStartRequest, c
  * A sign-in to the auditors' web page: the same IdP and second factor, but
  * no key and no code; approval opens a web session instead (web-session.ts).
  */
-export function startWebLogin(deps: LoginDeps, connector: string | undefined, clientIp: string): LoginRecord {
+export async function startWebLogin(deps: LoginDeps, connector: string | undefined, clientIp: string): Promise<LoginRecord> {
   const login = blankLogin(deps, 'web', connectorFor(deps, connector).name, clientIp);
-  deps.storage.logins.insert(login);
+  await deps.storage.logins.insert(login);
   return login;
 }
 
@@ -91,11 +91,11 @@ export function normalizeUserCode(text: string): string {
   return letters.length === 8 ? `${letters.slice(0, 4)}-${letters.slice(4)}` : letters;
 }
 
-export function startDeviceLogin(deps: LoginDeps, request: DeviceStartRequest, clientIp: string): DeviceStartResponse {
+export async function startDeviceLogin(deps: LoginDeps, request: DeviceStartRequest, clientIp: string): Promise<DeviceStartResponse> {
   const deviceCode = deps.ids.id(32);
   const userCode = newUserCode((n) => Buffer.from(deps.ids.id(n), 'base64url'));
   const login = { ...newLogin(deps, request, clientIp, 'device'), userCode, deviceCodeHash: sha256(deviceCode) };
-  deps.storage.logins.insert(login);
+  await deps.storage.logins.insert(login);
   const verificationUri = new URL('/device', deps.publicUrl);
   const complete = new URL(verificationUri);
   complete.searchParams.set('user_code', userCode);

@@ -18,11 +18,11 @@ export interface OpenedWebSession {
 }
 
 /** A locked user (or role) gets no web session: the login ends here, audited. */
-export function refuseLockedWebLogin(deps: LoginDeps, login: LoginRecord): void {
+export async function refuseLockedWebLogin(deps: LoginDeps, login: LoginRecord): Promise<void> {
   const lock = login.user ? deps.locks.lockFor(login.user, login.grant?.roles ?? []) : undefined;
   if (!lock) return;
-  deps.storage.logins.transition(login.id, 'mfa', { status: 'failed', error: 'locked', mfaPending: null });
-  deps.audit.emit('user.login', false, {
+  await deps.storage.logins.transition(login.id, 'mfa', { status: 'failed', error: 'locked', mfaPending: null });
+  await deps.audit.emit('user.login', false, {
     user: login.user,
     loginId: login.id,
     clientIp: login.clientIp,
@@ -33,13 +33,13 @@ export function refuseLockedWebLogin(deps: LoginDeps, login: LoginRecord): void 
 }
 
 /** Opens the session of an approved web login; the login is then spent. */
-export function openWebSession(deps: LoginDeps, login: LoginRecord): OpenedWebSession {
+export async function openWebSession(deps: LoginDeps, login: LoginRecord): Promise<OpenedWebSession> {
   const grant = login.grant;
   if (!grant || !login.user) throw new ZtshError('internal', 'approved login without a grant');
   const now = deps.clock.now().getTime();
   const token = deps.ids.id(32);
   const expiresAt = now + Math.min(WEB_SESSION_MAX_MS, grant.maxTtlMs);
-  deps.storage.webSessions.insert({
+  await deps.storage.webSessions.insert({
     hash: sha256(token),
     user: login.user,
     roles: grant.roles,
@@ -48,18 +48,18 @@ export function openWebSession(deps: LoginDeps, login: LoginRecord): OpenedWebSe
     createdAt: now,
     expiresAt,
   });
-  deps.storage.logins.transition(login.id, 'approved', { status: 'exchanged' });
+  await deps.storage.logins.transition(login.id, 'approved', { status: 'exchanged' });
   return { token, expiresAt };
 }
 
 /** The live session a cookie's token names, if any. */
-export function webSessionFor(deps: LoginDeps, token: string | undefined): WebSessionRecord | undefined {
+export async function webSessionFor(deps: LoginDeps, token: string | undefined): Promise<WebSessionRecord | undefined> {
   // Tokens are 32 random bytes in base64url; anything else names no session.
   if (!token || !/^[\w-]{43}$/.test(token)) return undefined;
   return deps.storage.webSessions.get(sha256(token), deps.clock.now().getTime());
 }
 
-export function endWebSession(deps: LoginDeps, token: string | undefined): boolean {
+export async function endWebSession(deps: LoginDeps, token: string | undefined): Promise<boolean> {
   if (!token || !/^[\w-]{43}$/.test(token)) return false;
   return deps.storage.webSessions.remove(sha256(token));
 }

@@ -42,16 +42,16 @@ export function sessionInfo(s: SessionRecord): SessionInfo {
  * A session id, or a unique prefix of one (the first 8 characters, as people
  * copy them), as the whole id; an unknown id is left for the caller to 404.
  */
-export function sessionIdOf(deps: LoginDeps, text: string, name: string): string {
+export async function sessionIdOf(deps: LoginDeps, text: string, name: string): Promise<string> {
   const ref = parseSessionRef(text, name);
   if ('id' in ref) return ref.id;
-  const { count, id } = deps.storage.sessions.withPrefix(ref.prefix);
+  const { count, id } = await deps.storage.sessions.withPrefix(ref.prefix);
   if (count === 0 || !id) throw new ZtshError('not_found', `no session id starts with ${ref.prefix}`, { hint: 'ztsh recordings ls lists sessions' });
   if (count > 1) throw new ZtshError('bad_request', `${ref.prefix} is the start of ${count} session ids`, { hint: 'give more characters of the id' });
   return id;
 }
 
-function auditQuery(ctx: Context, deps: LoginDeps): AuditQuery {
+async function auditQuery(ctx: Context, deps: LoginDeps): Promise<AuditQuery> {
   const q = queryOf(ctx, AuditSearchParams);
   const { since, until } = timeRange(q.since, q.until, deps.clock.now());
   return {
@@ -59,7 +59,7 @@ function auditQuery(ctx: Context, deps: LoginDeps): AuditQuery {
     cluster: q.cluster,
     type: q.type === undefined ? undefined : checkEventTypeFilter(q.type),
     success: q.outcome ? q.outcome === 'success' : undefined,
-    sessionId: q.session === undefined ? undefined : sessionIdOf(deps, q.session, 'session'),
+    sessionId: q.session === undefined ? undefined : await sessionIdOf(deps, q.session, 'session'),
     since: since?.toISOString(),
     until: until?.toISOString(),
     text: q.q,
@@ -71,24 +71,24 @@ function auditQuery(ctx: Context, deps: LoginDeps): AuditQuery {
 export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Router {
   const router = createRouter('/v1');
 
-  router.get('/audit/events', (ctx) => {
-    requirePermission(ctx, deps, 'audit');
-    const query = auditQuery(ctx, deps);
-    const events = deps.storage.audit.search(query);
+  router.get('/audit/events', async (ctx) => {
+    await requirePermission(ctx, deps, 'audit');
+    const query = await auditQuery(ctx, deps);
+    const events = await deps.storage.audit.search(query);
     const last = events[events.length - 1];
     respond(ctx, AuditSearchResponse, { events, ...(last && events.length === query.limit ? { next: auditCursor(last) } : {}) });
   });
 
-  router.get('/audit/verify', (ctx) => {
-    requirePermission(ctx, deps, 'audit');
-    deps.audit.flush();
-    respond(ctx, AuditVerifyResponse, deps.storage.audit.verify());
+  router.get('/audit/verify', async (ctx) => {
+    await requirePermission(ctx, deps, 'audit');
+    await deps.audit.flush();
+    respond(ctx, AuditVerifyResponse, await deps.storage.audit.verify());
   });
 
   // JSON lines, oldest first, from `after` (a seq) on; follow=true keeps the
   // answer open and adds events as they are written.
-  router.get('/audit/export', (ctx) => {
-    const who = requirePermission(ctx, deps, 'audit');
+  router.get('/audit/export', async (ctx) => {
+    const who = await requirePermission(ctx, deps, 'audit');
     const params = queryOf(ctx, AuditExportParams);
     const after = params.after ?? 0;
     const follow = params.follow ?? false;
@@ -109,7 +109,7 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
     let live = false;
     const unsubscribe = follow ? deps.audit.onWritten((events) => (live ? send(events) : held.push(...events))) : () => undefined;
     for (;;) {
-      const page = deps.storage.audit.list({ afterSeq: last, limit: 1000 });
+      const page = await deps.storage.audit.list({ afterSeq: last, limit: 1000 });
       send(page);
       if (page.length < 1000) break;
     }
@@ -137,14 +137,16 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
       if (deps.locks.lockFor(who.user, who.roles)) stop();
     });
     ctx.req.on('close', stop);
+    // The reader may have gone while the backlog was read.
+    if (ctx.req.destroyed) stop();
   });
 
-  router.get('/recordings', (ctx) => {
-    requirePermission(ctx, deps, 'audit');
+  router.get('/recordings', async (ctx) => {
+    await requirePermission(ctx, deps, 'audit');
     const q = queryOf(ctx, RecordingsParams);
     const { since, until } = timeRange(q.since, q.until, deps.clock.now());
     const limit = q.limit ?? DEFAULT_PAGE;
-    const sessions = deps.storage.sessions.search({
+    const sessions = await deps.storage.sessions.search({
       user: q.user,
       cluster: q.cluster,
       kind: q.kind,
@@ -158,23 +160,23 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
     respond(ctx, RecordingsResponse, { sessions: sessions.map(sessionInfo), ...(last && sessions.length === limit ? { next: sessionCursor(last) } : {}) });
   });
 
-  const sessionOr404 = (idOrPrefix: string) => {
-    const session = deps.storage.sessions.get(sessionIdOf(deps, idOrPrefix, 'id'));
+  const sessionOr404 = async (idOrPrefix: string) => {
+    const session = await deps.storage.sessions.get(await sessionIdOf(deps, idOrPrefix, 'id'));
     if (!session) throw new ZtshError('not_found', `no session ${idOrPrefix}`, { hint: 'ztsh recordings ls lists sessions' });
     return session;
   };
 
-  router.get('/recordings/:id', (ctx) => {
-    requirePermission(ctx, deps, 'audit');
-    const session = sessionOr404(ctx.params.id!);
-    deps.audit.flush();
-    const events = deps.storage.audit.search({ sessionId: session.id, limit: 1000 }).reverse();
+  router.get('/recordings/:id', async (ctx) => {
+    await requirePermission(ctx, deps, 'audit');
+    const session = await sessionOr404(ctx.params.id!);
+    await deps.audit.flush();
+    const events = (await deps.storage.audit.search({ sessionId: session.id, limit: 1000 })).reverse();
     respond(ctx, RecordingResponse, { session: sessionInfo(session), events });
   });
 
   router.get('/recordings/:id/cast', async (ctx) => {
-    requirePermission(ctx, deps, 'audit');
-    const session = sessionOr404(ctx.params.id!);
+    await requirePermission(ctx, deps, 'audit');
+    const session = await sessionOr404(ctx.params.id!);
     if (!session.recordingPath) throw new ZtshError('not_found', `session ${session.id} is a ${session.kind}: its content is not recorded`);
     const body = await openRecording(deps.storage, options.recordingsDir, session);
     if (!body) throw new ZtshError('not_found', `the recording of session ${session.id} is missing from the recordings store`);

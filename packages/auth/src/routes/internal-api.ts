@@ -42,13 +42,13 @@ interface ProxyCaller {
 }
 
 /** Every refusal here is audited: no one but a proxy has reason to knock. */
-function requireProxy(ctx: Context, deps: LoginDeps): ProxyCaller {
-  if (ctx.state.forwarded) refuse(ctx, deps, new ZtshError('not_found', 'not found'), {}, 'forwarded');
+async function requireProxy(ctx: Context, deps: LoginDeps): Promise<ProxyCaller> {
+  if (ctx.state.forwarded) return refuse(ctx, deps, new ZtshError('not_found', 'not found'), {}, 'forwarded');
   const peer = proxyPeer(ctx, deps);
-  if (!peer) refuse(ctx, deps, new ZtshError('access_denied', 'only a ztsh proxy may call this', { hint: 'a proxy joins with: ztshd tokens add --type proxy' }), {}, 'not_a_proxy');
+  if (!peer) return refuse(ctx, deps, new ZtshError('access_denied', 'only a ztsh proxy may call this', { hint: 'a proxy joins with: ztshd tokens add --type proxy' }), {}, 'not_a_proxy');
   if (!peer.ok) {
     const error = new ZtshError('unauthenticated', peerRefusalMessage(peer.reason, 'a proxy host certificate is required'));
-    refuse(ctx, deps, error, peer.expired ? { user: peer.expired.identity.user, certificateExpired: { notAfter: peer.expired.notAfter } } : {}, peer.reason);
+    return refuse(ctx, deps, error, peer.expired ? { user: peer.expired.identity.user, certificateExpired: { notAfter: peer.expired.notAfter } } : {}, peer.reason);
   }
   return { identity: peer.identity, hostId: peer.identity.user };
 }
@@ -70,7 +70,7 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
   // Each route names this first, before any body is read: the check belongs
   // to the route, not to a prefix that another spelling of the path could miss.
   const proxyOnly = async (ctx: Context, next: Next) => {
-    ctx.state.proxy = requireProxy(ctx, deps);
+    ctx.state.proxy = await requireProxy(ctx, deps);
     await next();
   };
   /** The checked proxy; a handler that somehow ran without proxyOnly fails closed. */
@@ -100,22 +100,22 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
     ctx.body = out;
   });
 
-  router.post('/audit', proxyOnly, json, (ctx) => {
+  router.post('/audit', proxyOnly, json, async (ctx) => {
     caller(ctx);
     const { events } = parseBody(ctx, AuditBatch);
     for (const event of events) {
       const input = { ...event.input, user: event.input.user ?? undefined };
-      if (event.durable) deps.audit.emit(event.type, event.success, input);
+      if (event.durable) await deps.audit.emit(event.type, event.success, input);
       else deps.audit.queue(event.type, event.success, input);
     }
     ctx.status = 204;
   });
 
-  router.post('/sessions', proxyOnly, json, (ctx) => {
+  router.post('/sessions', proxyOnly, json, async (ctx) => {
     const session = parseBody(ctx, SessionRecordSchema);
     ownRecordingPath(session.id, session.recordingPath);
-    const owner = deps.storage.sessions.proxyOf(session.id);
-    if (owner === undefined) deps.storage.sessions.insert(session, caller(ctx).hostId);
+    const owner = await deps.storage.sessions.proxyOf(session.id);
+    if (owner === undefined) await deps.storage.sessions.insert(session, caller(ctx).hostId);
     else if (owner !== caller(ctx).hostId) throw new ZtshError('conflict', `session ${session.id} exists`);
     ctx.status = 204; // the same start sent again (a retry) changes nothing
   });
@@ -126,34 +126,34 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
     if (path !== null && !path.endsWith(`/${id}.cast`)) throw new ZtshError('bad_request', `the recording of session ${id} must be named ${id}.cast`);
   };
 
-  const ownSession = (ctx: Context): string => {
+  const ownSession = async (ctx: Context): Promise<string> => {
     const id = ctx.params.id!;
-    if (deps.storage.sessions.proxyOf(id) !== caller(ctx).hostId) throw new ZtshError('not_found', `no session ${id} of this proxy`);
+    if ((await deps.storage.sessions.proxyOf(id)) !== caller(ctx).hostId) throw new ZtshError('not_found', `no session ${id} of this proxy`);
     return id;
   };
 
-  router.patch('/sessions/:id', proxyOnly, json, (ctx) => {
-    const id = ownSession(ctx);
+  router.patch('/sessions/:id', proxyOnly, json, async (ctx) => {
+    const id = await ownSession(ctx);
     const patch = parseBody(ctx, SessionPatchSchema);
     if (patch.recordingPath !== undefined) ownRecordingPath(id, patch.recordingPath);
-    deps.storage.sessions.update(id, patch);
+    await deps.storage.sessions.update(id, patch);
     ctx.status = 204;
   });
 
-  router.put('/sessions/:id/text', proxyOnly, json, (ctx) => {
-    const id = ownSession(ctx);
+  router.put('/sessions/:id/text', proxyOnly, json, async (ctx) => {
+    const id = await ownSession(ctx);
     const body = parseBody(ctx, SessionIndexSchema);
-    deps.storage.sessions.index(id, body.command, body.content);
+    await deps.storage.sessions.index(id, body.command, body.content);
     ctx.status = 204;
   });
 
-  router.get('/sessions/unfinished', proxyOnly, (ctx) => {
-    respond(ctx, SessionsResponse, { sessions: deps.storage.sessions.unfinished(caller(ctx).hostId) });
+  router.get('/sessions/unfinished', proxyOnly, async (ctx) => {
+    respond(ctx, SessionsResponse, { sessions: await deps.storage.sessions.unfinished(caller(ctx).hostId) });
   });
 
   router.put('/sessions/:id/recording', proxyOnly, async (ctx) => {
-    const id = ownSession(ctx);
-    const session = deps.storage.sessions.get(id)!;
+    const id = await ownSession(ctx);
+    const session = (await deps.storage.sessions.get(id))!;
     if (!session.recordingPath) throw new ZtshError('bad_request', `session ${id} is not recorded`);
     const declared = Number(ctx.get('content-length'));
     if (declared > MAX_RECORDING_BYTES) throw new ZtshError('bad_request', 'the recording is too large');
@@ -198,9 +198,9 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
     ctx.status = 204;
   });
 
-  router.post('/renew', proxyOnly, json, (ctx) => {
+  router.post('/renew', proxyOnly, json, async (ctx) => {
     const body = parseBody(ctx, RenewRequest);
-    respond(ctx, JoinResponse, renewProxyCertificate(deps, caller(ctx).identity, body.publicKey, ctx.ip));
+    respond(ctx, JoinResponse, await renewProxyCertificate(deps, caller(ctx).identity, body.publicKey, ctx.ip));
   });
 
   return router;

@@ -7,8 +7,8 @@ import { joinCluster, type JoinDeps } from '../tokens/join-tokens.ts';
 
 export function joinRoutes(deps: JoinDeps): Router {
   const router = createRouter('/v1');
-  router.post('/join', (ctx) => {
-    respond(ctx, JoinResponse, joinCluster(deps, parseBody(ctx, JoinRequest), ctx.ip));
+  router.post('/join', async (ctx) => {
+    respond(ctx, JoinResponse, await joinCluster(deps, parseBody(ctx, JoinRequest), ctx.ip));
   });
   return router;
 }

@@ -33,12 +33,12 @@ function lockTtl(text: string): number {
 
 export function lockRoutes(deps: LoginDeps): Router {
   const router = createRouter('/v1');
-  router.get('/locks', (ctx) => {
-    requirePermission(ctx, deps, 'admin');
+  router.get('/locks', async (ctx) => {
+    await requirePermission(ctx, deps, 'admin');
     respond(ctx, LocksResponse, { locks: deps.locks.list().map(lockInfo) });
   });
-  router.post('/locks', (ctx) => {
-    const who = requirePermission(ctx, deps, 'admin');
+  router.post('/locks', async (ctx) => {
+    const who = await requirePermission(ctx, deps, 'admin');
     const body = parseBody(ctx, LockCreateRequest);
     if (body.role && !deps.roles.has(body.role)) {
       throw new ZtshError('bad_request', `role: unknown role "${body.role}"`, { hint: `defined roles: ${[...deps.roles.keys()].join(', ')}` });
@@ -49,10 +49,10 @@ export function lockRoutes(deps: LoginDeps): Router {
       checkNotSelfLock(target, who, deps.roles, deps.locks.list());
     } catch (error) {
       // A refused lock is a security event too: someone tried.
-      if (error instanceof ZtshError) deps.audit.emit('lock.created', false, { user: who.user, clientIp: ctx.ip, message: error.message, fields: { target, reason: 'self_lock' } });
+      if (error instanceof ZtshError) await deps.audit.emit('lock.created', false, { user: who.user, clientIp: ctx.ip, message: error.message, fields: { target, reason: 'self_lock' } });
       throw error;
     }
-    const lock = deps.locks.add({
+    const lock = await deps.locks.add({
       target,
       ttlMs,
       message: body.message,
@@ -60,9 +60,9 @@ export function lockRoutes(deps: LoginDeps): Router {
     });
     respond(ctx, LockSchema, lockInfo(lock), 201);
   });
-  router.delete('/locks/:id', (ctx) => {
-    const who = requirePermission(ctx, deps, 'admin');
-    if (!deps.locks.remove(ctx.params.id!, who.user)) throw new ZtshError('not_found', `no lock ${ctx.params.id}`, { hint: 'ztsh lock ls lists the locks in force' });
+  router.delete('/locks/:id', async (ctx) => {
+    const who = await requirePermission(ctx, deps, 'admin');
+    if (!(await deps.locks.remove(ctx.params.id!, who.user))) throw new ZtshError('not_found', `no lock ${ctx.params.id}`, { hint: 'ztsh lock ls lists the locks in force' });
     ctx.status = 204;
   });
   return router;

@@ -26,24 +26,24 @@ export function loginApiRoutes(deps: LoginDeps): Router {
     }),
   );
 
-  router.post('/login/start', (ctx) => {
+  router.post('/login/start', async (ctx) => {
     const body = parseBody(ctx, LoginStartRequest);
-    respond(ctx, LoginStartResponse, startBrowserLogin(deps, body, ctx.ip), 201);
+    respond(ctx, LoginStartResponse, await startBrowserLogin(deps, body, ctx.ip), 201);
   });
 
-  router.post('/login/exchange', (ctx) => {
+  router.post('/login/exchange', async (ctx) => {
     const body = parseBody(ctx, LoginExchangeRequest);
-    respond(ctx, Certificates, exchangeCode(deps, body.code, body.verifier, ctx.ip));
+    respond(ctx, Certificates, await exchangeCode(deps, body.code, body.verifier, ctx.ip));
   });
 
-  router.post('/login/device', (ctx) => {
+  router.post('/login/device', async (ctx) => {
     const body = parseBody(ctx, DeviceStartRequest);
-    respond(ctx, DeviceStartResponse, startDeviceLogin(deps, body, ctx.ip), 201);
+    respond(ctx, DeviceStartResponse, await startDeviceLogin(deps, body, ctx.ip), 201);
   });
 
-  router.post('/login/device/token', (ctx) => {
+  router.post('/login/device/token', async (ctx) => {
     const body = parseBody(ctx, DeviceTokenRequest);
-    respond(ctx, Certificates, pollDevice(deps, body.deviceCode, body.verifier, ctx.ip));
+    respond(ctx, Certificates, await pollDevice(deps, body.deviceCode, body.verifier, ctx.ip));
   });
 
   return router;

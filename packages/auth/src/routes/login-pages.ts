@@ -43,8 +43,8 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
   };
 
   /** After the second factor (or none): code to the CLI, the auditors' page, or the approval notice. */
-  const finish = (ctx: Context, login: LoginRecord, method: 'totp' | 'webauthn' | null) => {
-    const { redirect, webSession } = approve(deps, login, method);
+  const finish = async (ctx: Context, login: LoginRecord, method: 'totp' | 'webauthn' | null) => {
+    const { redirect, webSession } = await approve(deps, login, method);
     if (webSession) {
       setWebSessionCookie(ctx, webSession);
       // With no second factor this answers the IdP's redirect, a navigation
@@ -65,7 +65,7 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
   };
 
   const renderMfa = async (ctx: Context, loginId: string, error?: string) => {
-    const view = mfaView(deps, loginId, secretOf(ctx));
+    const view = await mfaView(deps, loginId, secretOf(ctx));
     const totp = view.enroll && view.methods.includes('totp') ? await totpEnrollmentFor(deps, loginId, secretOf(ctx)) : undefined;
     ctx.type = 'html';
     ctx.body = mfaPage({ ...view, totp, error });
@@ -88,10 +88,10 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
     ctx.redirect(target.toString());
   };
   /** A locked second factor ends the login for good, whichever method hit the lock. */
-  const endLocked = (id: string, error: ZtshError): URL | undefined => {
-    const login = deps.storage.logins.get(id);
+  const endLocked = async (id: string, error: ZtshError): Promise<URL | undefined> => {
+    const login = await deps.storage.logins.get(id);
     if (!login) return undefined;
-    deps.storage.logins.update(id, { status: 'failed', error: error.code });
+    await deps.storage.logins.update(id, { status: 'failed', error: error.code });
     return clientErrorUrl(login, error);
   };
 
@@ -99,7 +99,7 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
     try {
       // Rebuilt on the public address: the redirect_uri the IdP knows, whatever Host a load balancer sent.
       const { login, next } = await idpCallback(deps, new URL(ctx.originalUrl, deps.publicUrl), secretOf(ctx));
-      if (next === 'approve') finish(ctx, login, null);
+      if (next === 'approve') await finish(ctx, login, null);
       else ctx.redirect(`/login/${login.id}/mfa`);
     } catch (error) {
       if (error instanceof LoginFailed) failToClient(ctx, error.login, error.error);
@@ -122,12 +122,12 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
         return;
       }
       if (error instanceof ZtshError && error.code === 'mfa_locked') {
-        const target = endLocked(id, error);
+        const target = await endLocked(id, error);
         if (target) return ctx.redirect(target.toString());
       }
       throw error;
     }
-    finish(ctx, login, 'totp');
+    await finish(ctx, login, 'totp');
   };
   router.post('/login/:id/mfa/totp', codeStep(verifyTotpCode));
   router.post('/login/:id/mfa/totp/enroll', codeStep(confirmTotpEnrollment));
@@ -144,20 +144,20 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
       login = await webauthnVerify(deps, ctx.params.id!, secretOf(ctx), mode, response);
     } catch (error) {
       if (error instanceof ZtshError && error.code === 'mfa_locked') {
-        const target = endLocked(ctx.params.id!, error);
+        const target = await endLocked(ctx.params.id!, error);
         ctx.status = error.status;
         ctx.body = { ...error.toJSON(), ...(target ? { redirect: target.toString() } : {}) };
         return;
       }
       throw error;
     }
-    const { redirect, webSession } = approve(deps, login, 'webauthn');
+    const { redirect, webSession } = await approve(deps, login, 'webauthn');
     if (webSession) setWebSessionCookie(ctx, webSession);
     ctx.body = { redirect: webSession ? '/web' : (redirect?.toString() ?? `/login/${login.id}/approved`) };
   });
 
-  router.get('/login/:id/approved', (ctx) => {
-    const login = deps.storage.logins.get(ctx.params.id!);
+  router.get('/login/:id/approved', async (ctx) => {
+    const login = await deps.storage.logins.get(ctx.params.id!);
     if (!login || login.kind !== 'device' || (login.status !== 'approved' && login.status !== 'exchanged')) {
       throw new ZtshError('not_found', 'no approved login here');
     }
@@ -165,8 +165,8 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
     ctx.body = approvedPage(login);
   });
 
-  const deviceLogin = (text: string) => {
-    const login = deps.storage.logins.findByUserCode(normalizeUserCode(text));
+  const deviceLogin = async (text: string) => {
+    const login = await deps.storage.logins.findByUserCode(normalizeUserCode(text));
     if (!login || login.kind !== 'device' || login.expiresAt < deps.clock.now().getTime() || (login.status !== 'started' && login.status !== 'idp')) {
       return undefined;
     }
@@ -179,14 +179,14 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
     deviceConfirmPage(login, deviceFormToken(deviceBrowserSecret(ctx), `device-confirm:${login.id}`));
   const codePage = (ctx: Context, error?: string, userCode?: string) => deviceCodePage(deviceFormToken(deviceBrowserSecret(ctx), 'device-code'), error, userCode);
 
-  router.get('/device', (ctx) => {
+  router.get('/device', async (ctx) => {
     const code = typeof ctx.query.user_code === 'string' ? ctx.query.user_code : '';
     ctx.type = 'html';
-    const login = code ? deviceLogin(code) : undefined;
+    const login = code ? await deviceLogin(code) : undefined;
     ctx.body = login ? confirmPage(ctx, login) : codePage(ctx, code ? 'That code is unknown or expired.' : undefined, code);
   });
 
-  router.post('/device', (ctx) => {
+  router.post('/device', async (ctx) => {
     const { user_code, csrf } = parseBody(ctx, UserCodeForm);
     ctx.type = 'html';
     if (deviceFormRefusal(ctx, deps.publicUrl.origin, 'device-code', csrf)) {
@@ -195,7 +195,7 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
       ctx.body = codePage(ctx, 'Type the code on this page to go on.');
       return;
     }
-    const login = deviceLogin(user_code);
+    const login = await deviceLogin(user_code);
     if (!login) {
       ctx.status = 404;
       ctx.body = codePage(ctx, 'That code is unknown or expired.', user_code);
@@ -206,12 +206,12 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
 
   router.post('/device/confirm', async (ctx) => {
     const { user_code, csrf } = parseBody(ctx, UserCodeForm);
-    const login = deviceLogin(user_code);
+    const login = await deviceLogin(user_code);
     if (!login) throw new ZtshError('login_expired', 'that code is unknown or expired', { hint: 'run ztsh login --headless again' });
     const refusal = deviceFormRefusal(ctx, deps.publicUrl.origin, `device-confirm:${login.id}`, csrf);
     if (refusal) {
       // Someone tried to approve a login from outside its approval page: keep it.
-      deps.audit.emit('user.login', false, {
+      await deps.audit.emit('user.login', false, {
         loginId: login.id,
         clientIp: ctx.ip,
         message: 'device approval refused: it did not come from the approval page in this browser',

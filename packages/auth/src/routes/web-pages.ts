@@ -34,7 +34,7 @@ export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
 
   // One spelling of the page's address; the other gets the same headers and a redirect.
   router.get('/web/', (ctx) => ctx.redirect('/web'));
-  router.get('/web', (ctx) => {
+  router.get('/web', async (ctx) => {
     const session = ctx.state.webSession as WebSessionState | undefined;
     if (!session) {
       // Followed from a link on another site, the browser held the cookie
@@ -43,7 +43,7 @@ export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
       return ctx.redirect('/web/login');
     }
     try {
-      requirePermission(ctx, deps, 'audit');
+      await requirePermission(ctx, deps, 'audit');
     } catch (error) {
       if (!(error instanceof ZtshError) || error.status !== 403) throw error;
       return htmlPage(ctx, noAccessPage(href, { user: session.user, roles: session.roles, message: error.message, hint: error.hint }), 403);
@@ -60,14 +60,14 @@ export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
   // A GET, so the page needs no form (and its CSP no form target at the IdP).
   // It only starts a login: the IdP and the second factor still stand between
   // it and a session, and the browser that finishes must be this one.
-  router.get('/web/login/:connector', (ctx) => {
-    const login = startWebLogin(deps, ctx.params.connector!, ctx.ip);
+  router.get('/web/login/:connector', async (ctx) => {
+    const login = await startWebLogin(deps, ctx.params.connector!, ctx.ip);
     ctx.redirect(`/login/${login.id}`);
   });
 
-  router.post('/web/logout', (ctx) => {
+  router.post('/web/logout', async (ctx) => {
     requireSameOrigin(ctx, deps);
-    endWebSession(deps, ctx.cookies.get(WEB_COOKIE));
+    await endWebSession(deps, ctx.cookies.get(WEB_COOKIE));
     clearWebSessionCookie(ctx);
     ctx.status = 303;
     ctx.redirect('/web/login');

@@ -164,6 +164,14 @@ const MIGRATIONS: string[] = [
    ALTER TABLE join_tokens_v7 RENAME TO join_tokens;
    ALTER TABLE sessions ADD COLUMN proxy_id TEXT;
    CREATE INDEX sessions_unfinished ON sessions (proxy_id) WHERE ended_at IS NULL;`,
+  // Proxy replicas sharing this store: each upserts its row on every
+  // heartbeat, and the live ones are those heard from lately.
+  `CREATE TABLE replicas (
+     id TEXT PRIMARY KEY,
+     addr TEXT,
+     started_at INTEGER NOT NULL,
+     heartbeat_at INTEGER NOT NULL
+   );`,
 ];
 
 export function migrate(db: Database): void {

@@ -97,12 +97,12 @@ export function sqliteAudit(db: Database): Storage['audit'] {
   });
 
   return {
-    append: (event) => appendAll.immediate([event])[0]!,
-    appendMany: (events) => (events.length === 0 ? [] : appendAll.immediate(events)),
-    list: ({ limit = 1000, afterSeq = 0 } = {}) =>
+    append: async (event) => appendAll.immediate([event])[0]!,
+    appendMany: async (events) => (events.length === 0 ? [] : appendAll.immediate(events)),
+    list: async ({ limit = 1000, afterSeq = 0 } = {}) =>
       (db.prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as Row[]).map(fromRow),
     search: auditSearch(db),
-    verify: () => verifyChain(db),
+    verify: async () => verifyChain(db),
   };
 }
 
@@ -126,7 +126,7 @@ function auditSearch(db: Database): Storage['audit']['search'] {
     return types;
   };
 
-  return (q) => {
+  return async (q) => {
     const filter = new SqlFilter(SQLITE).equals('e.user', q.user || undefined).equals('e.cluster', q.cluster || undefined);
     if (q.type) {
       if (q.type.endsWith('*') || q.type.endsWith('.')) {

@@ -60,31 +60,31 @@ export function sqliteSessions(db: Database): Storage['sessions'] {
     db.prepare('INSERT INTO sessions_fts (session_id, command, content) VALUES (?, ?, ?)').run(id, command, content);
   });
   return {
-    insert: (session, proxyId = null) => {
+    insert: async (session, proxyId = null) => {
       const params: Record<string, unknown> = { proxyId };
       for (const f of fields) params[f] = toColumn(f, session[f]);
       insert.run(params);
     },
-    update: (id, patch) => {
+    update: async (id, patch) => {
       const keys = (Object.keys(patch) as (keyof SessionRecord)[]).filter((k) => k !== 'id');
       if (keys.length === 0) return;
       const params: Record<string, unknown> = { id };
       for (const k of keys) params[k] = toColumn(k, patch[k]);
       db.prepare(`UPDATE sessions SET ${keys.map((k) => `${SESSION_COLUMNS[k]} = @${k}`).join(', ')} WHERE id = @id`).run(params);
     },
-    get: (id) => {
+    get: async (id) => {
       const row = get.get(id) as Row | undefined;
       return row ? sessionFromRow(row) : undefined;
     },
-    withPrefix: (prefix) => {
+    withPrefix: async (prefix) => {
       const row = withPrefix.get(`${likeEscape(prefix)}%`) as { count: number; id: string | null };
       return { count: row.count, id: row.id ?? undefined };
     },
-    search: (q) => searchSessions(db, q),
-    index: (id, command, content) => void replaceText(id, command, content),
-    unfinished: (proxyId = null) =>
+    search: async (q) => searchSessions(db, q),
+    index: async (id, command, content) => void replaceText(id, command, content),
+    unfinished: async (proxyId = null) =>
       (db.prepare('SELECT * FROM sessions WHERE ended_at IS NULL AND proxy_id IS ? ORDER BY started_at').all(proxyId) as Row[]).map(sessionFromRow),
-    proxyOf: (id) => {
+    proxyOf: async (id) => {
       const row = db.prepare('SELECT proxy_id FROM sessions WHERE id = ?').get(id) as { proxy_id: string | null } | undefined;
       return row ? row.proxy_id : undefined;
     },
@@ -127,12 +127,12 @@ function lockFromRow(row: Row): LockRecord {
 
 export function sqliteLocks(db: Database): Storage['locks'] {
   return {
-    insert: (lock) =>
+    insert: async (lock) =>
       void db
         .prepare('INSERT INTO locks (id, target_kind, target, message, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(lock.id, 'user' in lock.target ? 'user' : 'role', 'user' in lock.target ? lock.target.user : lock.target.role, lock.message, lock.createdBy, lock.createdAt, lock.expiresAt),
-    remove: (id) => db.prepare('DELETE FROM locks WHERE id = ?').run(id).changes === 1,
-    active: (now) =>
+    remove: async (id) => db.prepare('DELETE FROM locks WHERE id = ?').run(id).changes === 1,
+    active: async (now) =>
       (db.prepare('SELECT * FROM locks WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at').all(now) as Row[]).map(lockFromRow),
   };
 }

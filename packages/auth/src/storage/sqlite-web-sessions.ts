@@ -25,12 +25,12 @@ export function sqliteWebSessions(db: Database): Storage['webSessions'] {
   const remove = db.prepare('DELETE FROM web_sessions WHERE hash = ?');
   const expired = db.prepare('DELETE FROM web_sessions WHERE expires_at < ?');
   return {
-    insert: (s) => void insert.run(s.hash, s.user, JSON.stringify(s.roles), s.loginId, s.clientIp, s.createdAt, s.expiresAt),
-    get: (hash, now) => {
+    insert: async (s) => void insert.run(s.hash, s.user, JSON.stringify(s.roles), s.loginId, s.clientIp, s.createdAt, s.expiresAt),
+    get: async (hash, now) => {
       const row = get.get(hash, now) as Row | undefined;
       return row ? fromRow(row) : undefined;
     },
-    remove: (hash) => remove.run(hash).changes === 1,
-    deleteExpired: (before) => expired.run(before).changes,
+    remove: async (hash) => remove.run(hash).changes === 1,
+    deleteExpired: async (before) => expired.run(before).changes,
   };
 }

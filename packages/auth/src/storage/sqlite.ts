@@ -1,11 +1,13 @@
 // SQLite storage (better-sqlite3, WAL). One file under the data dir. Every
-// write is synchronous and, with synchronous=FULL, on disk before the caller
-// answers its request.
+// write is synchronous and, with synchronous=FULL, on disk before the
+// returned promise settles, so before the caller answers its request.
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
 import type { AuditEvent } from '@ztsh/protocol';
 import { migrate } from './migrations.ts';
+import { localChanges } from './local-changes.ts';
 import { sqliteAudit } from './sqlite-audit.ts';
+import { sqliteReplicas } from './sqlite-replicas.ts';
 import { sqliteLocks, sqliteSessions } from './sqlite-sessions.ts';
 import { sqliteWebSessions } from './sqlite-web-sessions.ts';
 import type { JoinTokenType, LoginRecord, MfaDevice, NewAuditEvent, Storage } from './storage.ts';
@@ -70,7 +72,7 @@ export function openSqliteStorage(path: string): Storage {
 
   const loginBy = (column: string) => {
     const stmt = db.prepare(`SELECT * FROM logins WHERE ${column} = ?`);
-    return (value: string) => loginFromRow(stmt.get(value) as Row | undefined);
+    return async (value: string) => loginFromRow(stmt.get(value) as Row | undefined);
   };
 
   const updateLogin = (id: string, patch: Partial<LoginRecord>, whereStatus?: string): boolean => {
@@ -135,18 +137,20 @@ export function openSqliteStorage(path: string): Storage {
     return token;
   });
 
+  const changes = localChanges();
+
   return {
     joinTokens: {
-      insert: (t) =>
+      insert: async (t) =>
         void db
           .prepare('INSERT INTO join_tokens (id, hash, type, cluster, uses_left, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
           .run(t.id, t.hash, t.type, t.cluster, t.usesLeft, t.createdAt, t.expiresAt),
-      list: () => (db.prepare('SELECT * FROM join_tokens ORDER BY created_at').all() as Row[]).map(tokenFromRow),
-      remove: (id) => db.prepare('DELETE FROM join_tokens WHERE id = ?').run(id).changes === 1,
-      redeem: (hash, type, cluster, now) => redeemToken.immediate(hash, type, cluster, now),
+      list: async () => (db.prepare('SELECT * FROM join_tokens ORDER BY created_at').all() as Row[]).map(tokenFromRow),
+      remove: async (id) => db.prepare('DELETE FROM join_tokens WHERE id = ?').run(id).changes === 1,
+      redeem: async (hash, type, cluster, now) => redeemToken.immediate(hash, type, cluster, now),
     },
     logins: {
-      insert: (login) => {
+      insert: async (login) => {
         const params: Record<string, unknown> = {};
         for (const f of Object.keys(LOGIN_COLUMNS) as (keyof LoginRecord)[]) params[f] = toColumnValue(f, login[f]);
         insertLogin.run(params);
@@ -156,14 +160,14 @@ export function openSqliteStorage(path: string): Storage {
       findByCodeHash: loginBy('code_hash'),
       findByUserCode: loginBy('user_code'),
       findByDeviceCodeHash: loginBy('device_code_hash'),
-      update: (id, patch) => void updateLogin(id, patch),
-      transition: (id, from, patch) => updateLogin(id, patch, from),
-      deleteExpired: (before) => db.prepare('DELETE FROM logins WHERE expires_at < ?').run(before).changes,
+      update: async (id, patch) => void updateLogin(id, patch),
+      transition: async (id, from, patch) => updateLogin(id, patch, from),
+      deleteExpired: async (before) => db.prepare('DELETE FROM logins WHERE expires_at < ?').run(before).changes,
     },
     mfa: {
-      list: (user) =>
+      list: async (user) =>
         (db.prepare('SELECT * FROM mfa_devices WHERE user = ? ORDER BY created_at').all(user) as Row[]).map(deviceFromRow),
-      add: (d) =>
+      add: async (d) =>
         void db
           .prepare(
             `INSERT INTO mfa_devices (id, user, kind, name, secret, last_time_step, credential_id, public_key, counter, transports, created_at)
@@ -182,16 +186,16 @@ export function openSqliteStorage(path: string): Storage {
             d.kind === 'webauthn' ? JSON.stringify(d.transports) : null,
             d.createdAt,
           ),
-      credentialRegistered: (credentialId) => db.prepare('SELECT 1 FROM mfa_devices WHERE credential_id = ?').get(credentialId) !== undefined,
-      advanceTotpStep: (id, step) =>
+      credentialRegistered: async (credentialId) => db.prepare('SELECT 1 FROM mfa_devices WHERE credential_id = ?').get(credentialId) !== undefined,
+      advanceTotpStep: async (id, step) =>
         db.prepare('UPDATE mfa_devices SET last_time_step = ? WHERE id = ? AND last_time_step < ?').run(step, id, step)
           .changes === 1,
-      setWebauthnCounter: (id, counter) => void db.prepare('UPDATE mfa_devices SET counter = ? WHERE id = ?').run(counter, id),
-      failures: (user) => {
+      setWebauthnCounter: async (id, counter) => void db.prepare('UPDATE mfa_devices SET counter = ? WHERE id = ?').run(counter, id),
+      failures: async (user) => {
         const row = db.prepare('SELECT failures, locked_until FROM mfa_failures WHERE user = ?').get(user) as Row | undefined;
         return { failures: (row?.failures as number) ?? 0, lockedUntil: (row?.locked_until as number) ?? 0 };
       },
-      setFailures: (user, v) =>
+      setFailures: async (user, v) =>
         void db
           .prepare(
             `INSERT INTO mfa_failures (user, failures, locked_until) VALUES (?, ?, ?)
@@ -200,7 +204,7 @@ export function openSqliteStorage(path: string): Storage {
           .run(user, v.failures, v.lockedUntil),
     },
     users: {
-      upsertLogin: (user, at, traits) =>
+      upsertLogin: async (user, at, traits) =>
         void db
           .prepare(
             `INSERT INTO users (name, created_at, last_login_at, traits) VALUES (?, ?, ?, ?)
@@ -212,6 +216,15 @@ export function openSqliteStorage(path: string): Storage {
     sessions: sqliteSessions(db),
     locks: sqliteLocks(db),
     webSessions: sqliteWebSessions(db),
-    close: () => db.close(),
+    // Recordings and CA pairs stay files under the data dir.
+    recordings: null,
+    authorities: null,
+    replicas: sqliteReplicas(db),
+    changes,
+    // Every write was synchronous: nothing is pending.
+    close: async () => {
+      changes.clear();
+      db.close();
+    },
   };
 }

@@ -31,7 +31,7 @@ export interface NewToken {
   uses: number | null;
 }
 
-export function createJoinToken(deps: Pick<JoinDeps, 'storage' | 'clock' | 'ids' | 'audit'>, request: NewToken): { token: string; record: JoinTokenRecord } {
+export async function createJoinToken(deps: Pick<JoinDeps, 'storage' | 'clock' | 'ids' | 'audit'>, request: NewToken): Promise<{ token: string; record: JoinTokenRecord }> {
   if (request.type === 'agent' && !request.cluster) throw new ZtshError('bad_request', 'an agent token is for one cluster: give its name', { hint: 'ztshd tokens add --type agent --cluster NAME' });
   if (request.type === 'proxy' && request.cluster) throw new ZtshError('bad_request', 'a proxy token is for no cluster: leave --cluster out');
   const token = `${TOKEN_PREFIX}${deps.ids.id(32)}`;
@@ -45,16 +45,18 @@ export function createJoinToken(deps: Pick<JoinDeps, 'storage' | 'clock' | 'ids'
     createdAt: now,
     expiresAt: now + request.ttlMs,
   };
-  deps.storage.joinTokens.insert(record);
-  deps.audit.emit('join_token.created', true, {
+  await deps.storage.joinTokens.insert(record);
+  await deps.audit.emit('join_token.created', true, {
     fields: { tokenId: record.id, type: record.type, cluster: record.cluster || undefined, uses: record.usesLeft, expiresAt: new Date(record.expiresAt).toISOString() },
   });
+  await deps.storage.changes.publish('join_tokens');
   return { token, record };
 }
 
-export function removeJoinToken(deps: Pick<JoinDeps, 'storage' | 'audit'>, id: string): void {
-  if (!deps.storage.joinTokens.remove(id)) throw new ZtshError('not_found', `no join token with id ${id}`, { hint: 'ztshd tokens ls lists them' });
-  deps.audit.emit('join_token.removed', true, { fields: { tokenId: id } });
+export async function removeJoinToken(deps: Pick<JoinDeps, 'storage' | 'audit'>, id: string): Promise<void> {
+  if (!(await deps.storage.joinTokens.remove(id))) throw new ZtshError('not_found', `no join token with id ${id}`, { hint: 'ztshd tokens ls lists them' });
+  await deps.audit.emit('join_token.removed', true, { fields: { tokenId: id } });
+  await deps.storage.changes.publish('join_tokens');
 }
 
 const REFUSALS = {
@@ -65,7 +67,7 @@ const REFUSALS = {
   used: 'the join token has no uses left',
 } as const;
 
-export function joinCluster(deps: JoinDeps, request: JoinRequest, clientIp: string): JoinResponse {
+export async function joinCluster(deps: JoinDeps, request: JoinRequest, clientIp: string): Promise<JoinResponse> {
   const publicKey = checkPublicKey(request.publicKey);
   const now = deps.clock.now();
   const role = request.role ?? 'agent';
@@ -73,9 +75,9 @@ export function joinCluster(deps: JoinDeps, request: JoinRequest, clientIp: stri
   const event = role === 'agent' ? 'agent.join' : 'proxy.join';
   if (role === 'agent' && !cluster) throw new ZtshError('bad_request', 'an agent must name the cluster it serves');
   if (role === 'proxy' && request.cluster) throw new ZtshError('bad_request', 'a proxy serves no one cluster: send no cluster');
-  const result = deps.storage.joinTokens.redeem(sha256(request.token), role, cluster ?? '', now.getTime());
+  const result = await deps.storage.joinTokens.redeem(sha256(request.token), role, cluster ?? '', now.getTime());
   if (typeof result === 'string') {
-    deps.audit.emit(event, false, { clientIp, message: REFUSALS[result], fields: { cluster, reason: result } });
+    await deps.audit.emit(event, false, { clientIp, message: REFUSALS[result], fields: { cluster, reason: result } });
     // One answer for every refusal: nothing that helps a guesser.
     throw new ZtshError('token_invalid', role === 'agent' ? 'the join token is not valid for this cluster' : 'the join token is not valid for a proxy', {
       hint: 'make a new one with: ztshd tokens add ' + (role === 'agent' ? `--type agent --cluster ${cluster}` : '--type proxy'),
@@ -90,7 +92,7 @@ export function joinCluster(deps: JoinDeps, request: JoinRequest, clientIp: stri
     clientIp,
     host: role === 'agent' ? { role: 'agent', cluster: cluster! } : { role: 'proxy' },
   });
-  deps.audit.emit(event, true, {
+  await deps.audit.emit(event, true, {
     clientIp,
     fields: { cluster, hostId, tokenId: result.id, serial: issued.serial, hostname: request.hostname },
   });
@@ -149,7 +151,7 @@ function issueHostCertificate(
  * with the certificate it has: same host id, a fresh 30 days. (An agent
  * joins again with a token instead.)
  */
-export function renewProxyCertificate(deps: JoinDeps, current: Identity, publicKeyPem: string, clientIp: string): JoinResponse {
+export async function renewProxyCertificate(deps: JoinDeps, current: Identity, publicKeyPem: string, clientIp: string): Promise<JoinResponse> {
   if (current.host?.role !== 'proxy') throw new ZtshError('access_denied', 'only a proxy renews its certificate this way');
   const publicKey = checkPublicKey(publicKeyPem);
   const issued = issueHostCertificate(deps, publicKey, {
@@ -160,6 +162,6 @@ export function renewProxyCertificate(deps: JoinDeps, current: Identity, publicK
     clientIp,
     host: current.host,
   });
-  deps.audit.emit('proxy.renew', true, { user: current.user, clientIp, fields: { serial: issued.serial } });
+  await deps.audit.emit('proxy.renew', true, { user: current.user, clientIp, fields: { serial: issued.serial } });
   return issued.response;
 }

@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../clock.ts';
+import { openSqliteStorage } from '../storage/sqlite.ts';
+import type { NewAuditEvent, Storage } from '../storage/storage.ts';
+import { createAuditLog } from './audit-log.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+/** A real store whose audit writes take as long as `delayOf` says: a store across a network answers late, and not in order. */
+function slowStore(delayOf: (batch: NewAuditEvent[]) => number): Storage {
+  const dir = mkdtempSync(join(tmpdir(), 'ztsh-audit-log-'));
+  const storage = openSqliteStorage(join(dir, 'ztsh.db'));
+  cleanups.push(async () => {
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const appendMany = storage.audit.appendMany;
+  return {
+    ...storage,
+    audit: {
+      ...storage.audit,
+      appendMany: async (batch) => {
+        await new Promise((resolve) => setTimeout(resolve, delayOf(batch)));
+        return appendMany(batch);
+      },
+    },
+  };
+}
+
+describe('the audit log over an asynchronous store', () => {
+  it('keeps the order events happened in when a slow write is followed by a fast one', async () => {
+    // The first write is the slowest: were writes not one after another, the later ones would land first.
+    const storage = slowStore((batch) => (batch[0]!.message === 'first' ? 60 : 0));
+    const audit = createAuditLog(storage, systemClock);
+    const first = audit.emit('user.login', true, { user: 'a', message: 'first' });
+    audit.queue('kube.request', true, { user: 'b', message: 'second' });
+    const third = audit.emit('user.login', false, { user: 'c', message: 'third' });
+    audit.queue('kube.request', true, { user: 'd', message: 'fourth' });
+    await audit.flush();
+
+    const stored = await storage.audit.list();
+    expect(stored.map((e) => e.message)).toEqual(['first', 'second', 'third', 'fourth']);
+    expect((await first).seq).toBe(1);
+    expect((await third)).toMatchObject({ seq: 3, message: 'third' });
+    expect(await storage.audit.verify()).toMatchObject({ ok: true, events: 4 });
+  });
+
+  it('a durable event is stored when emit settles; flush waits for writes already under way', async () => {
+    const storage = slowStore(() => 20);
+    const audit = createAuditLog(storage, systemClock);
+    const emitted = audit.emit('lock.created', true, { user: 'bob' });
+    audit.queue('kube.request', true, { user: 'alice' });
+    // Queued and in flight both count as not yet written.
+    expect(audit.pending).toBe(1 + 1);
+    const event = await emitted;
+    expect(await storage.audit.list()).toEqual([event]);
+    await audit.flush();
+    expect(audit.pending).toBe(0);
+    expect((await storage.audit.list()).map((e) => e.type)).toEqual(['lock.created', 'kube.request']);
+  });
+
+  it('a failed write fails its own caller only; the next write still runs', async () => {
+    const storage = slowStore(() => 0);
+    const appendMany = storage.audit.appendMany;
+    let refuse = true;
+    storage.audit.appendMany = async (batch) => {
+      if (refuse) throw new Error('the store is away');
+      return appendMany(batch);
+    };
+    const audit = createAuditLog(storage, systemClock);
+    await expect(audit.emit('user.login', false, { user: 'a' })).rejects.toThrow('the store is away');
+    refuse = false;
+    await expect(audit.emit('user.login', true, { user: 'b' })).resolves.toMatchObject({ seq: 1, user: 'b' });
+  });
+});
