@@ -78,4 +78,23 @@ describe('the audit log over an asynchronous store', () => {
     refuse = false;
     await expect(audit.emit('user.login', true, { user: 'b' })).resolves.toMatchObject({ seq: 1, user: 'b' });
   });
+
+  it('queued events caught in a failed write are kept and written later, in order; a failed durable one is not', async () => {
+    const storage = slowStore(() => 0);
+    const appendMany = storage.audit.appendMany;
+    let refuse = true;
+    storage.audit.appendMany = async (batch) => {
+      if (refuse) throw new Error('the store is away');
+      return appendMany(batch);
+    };
+    const audit = createAuditLog(storage, systemClock);
+    audit.queue('kube.request', true, { user: 'a', message: 'one' });
+    audit.queue('kube.request', true, { user: 'a', message: 'two' });
+    await expect(audit.emit('cert.issued', true, { user: 'a', message: 'not issued' })).rejects.toThrow('the store is away');
+    audit.queue('kube.request', true, { user: 'a', message: 'three' });
+    refuse = false;
+    await audit.flush();
+    expect((await storage.audit.list()).map((e) => e.message)).toEqual(['one', 'two', 'three']);
+    expect(await storage.audit.verify()).toMatchObject({ ok: true, events: 3 });
+  });
 });

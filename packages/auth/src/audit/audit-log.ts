@@ -29,6 +29,8 @@ export interface AuditLog {
 
 export const AUDIT_FLUSH_MS = 100;
 const MAX_QUEUE = 2000;
+/** After a failed write, the next try. */
+const RETRY_MS = 1000;
 
 /** `metrics`: told of each failed write (metrics.ts). */
 export function createAuditLog(storage: Storage, clock: Clock, metrics?: { auditWriteError(): void }): AuditLog {
@@ -37,6 +39,7 @@ export function createAuditLog(storage: Storage, clock: Clock, metrics?: { audit
   /** The last write asked for: each write starts after it, so two batches never interleave in the chain. */
   let tail: Promise<unknown> = Promise.resolve();
   let writing = 0;
+  const durable = new WeakSet<NewAuditEvent>();
   const listeners = new Set<(events: AuditEvent[]) => void>();
   const build = (type: AuditEventType, success: boolean, input: AuditInput): NewAuditEvent => ({
     time: clock.now().toISOString(),
@@ -78,6 +81,12 @@ export function createAuditLog(storage: Storage, clock: Clock, metrics?: { audit
       (error: unknown) => {
         writing -= batch.length;
         metrics?.auditWriteError();
+        // Queued events are kept, ahead of what came since, and tried again:
+        // a store away for a moment (a database failover) loses none of
+        // them. A durable event is not: its caller was told it failed and
+        // did not go on, so storing it later would record what did not happen.
+        pending = [...batch.filter((e) => !durable.has(e)), ...pending];
+        retryLater();
         throw error;
       },
     );
@@ -85,20 +94,26 @@ export function createAuditLog(storage: Storage, clock: Clock, metrics?: { audit
     tail = write.catch(() => {});
     return write;
   };
+  const retryLater = () => {
+    if (timer) return;
+    timer = setTimeout(() => void writeQueue().catch(() => {}), RETRY_MS);
+    timer.unref();
+  };
   return {
     async emit(type, success, input) {
       // Behind whatever is queued, so the chain keeps the order events happened in.
-      pending.push(build(type, success, input));
+      const event = build(type, success, input);
+      durable.add(event);
+      pending.push(event);
       const events = await writeQueue();
       return events[events.length - 1]!;
     },
     queue(type, success, input) {
       pending.push(build(type, success, input));
-      // A background write that fails is not swallowed: as when it threw in
-      // the timer, it surfaces as a process error, and is counted above.
-      if (pending.length >= MAX_QUEUE) void writeQueue();
+      // A background write that fails is counted and kept for the retry above.
+      if (pending.length >= MAX_QUEUE) void writeQueue().catch(() => {});
       else if (!timer) {
-        timer = setTimeout(() => void writeQueue(), AUDIT_FLUSH_MS);
+        timer = setTimeout(() => void writeQueue().catch(() => {}), AUDIT_FLUSH_MS);
         timer.unref();
       }
     },
