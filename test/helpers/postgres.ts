@@ -121,8 +121,8 @@ export async function startPostgres(): Promise<TestPostgres> {
       stop: async () => {
         if (child.exitCode === null && child.signalCode === null) {
           const exited = new Promise((resolve) => child.once('exit', resolve));
-          // SIGINT: fast shutdown (ends the sessions, no waiting for clients).
-          process.kill(-child.pid!, 'SIGINT');
+          // SIGQUIT: immediate shutdown; the cluster is thrown away, so no checkpoint is worth waiting for.
+          process.kill(-child.pid!, 'SIGQUIT');
           await exited;
         }
         running.delete(child);
