@@ -38,6 +38,21 @@ export function auditText(event: NewAuditEvent): string {
   return words.filter(Boolean).join(' ');
 }
 
+const LONE_SURROGATE = /\p{Cs}/gu;
+
+/**
+ * The event with its top-level strings as UTF-8 can carry them: a lone UTF-16
+ * surrogate (a JSON body can hold "\ud800") becomes U+FFFD before the hash is
+ * taken, or a text column would store something other than what was hashed
+ * and the event would read as edited. Fields are stored as JSON, which
+ * escapes them.
+ */
+function wellFormed(event: NewAuditEvent): NewAuditEvent {
+  const out: Record<string, unknown> = { ...event };
+  for (const [key, value] of Object.entries(out)) if (typeof value === 'string') out[key] = value.replace(LONE_SURROGATE, '\uFFFD');
+  return out as unknown as NewAuditEvent;
+}
+
 /**
  * The next links of the chain after `head`: each event gets an id, the next
  * seq, the hash of the one before and its own hash. The caller holds the
@@ -52,7 +67,7 @@ export function chainEvents(
   let prevHash = head?.hash ?? GENESIS_HASH;
   return events.map((event) => {
     seq += 1;
-    const unhashed: Omit<AuditEvent, 'hash'> = { ...event, id: newId(), seq, prevHash };
+    const unhashed: Omit<AuditEvent, 'hash'> = { ...wellFormed(event), id: newId(), seq, prevHash };
     const full: AuditEvent = { ...unhashed, hash: hashAuditEvent(prevHash, unhashed) };
     prevHash = full.hash;
     return full;

@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { likeEscape } from './sqlite-sessions.ts';
-import { ENGINES } from './storage-engines.ts';
+import { ENGINES, SERVER_HOOK_MS } from './storage-engines.ts';
 import type { SessionRecord, Storage } from './storage.ts';
 
 function session(id: string): SessionRecord {
@@ -13,11 +13,11 @@ function session(id: string): SessionRecord {
 
 describe.each(ENGINES)('sessions.withPrefix ($name)', (engine) => {
   let storage: Storage;
-  beforeAll(async () => {
+  beforeEach(async () => {
     storage = await (await engine.fresh()).open();
     // Ids with LIKE's own characters in them: the store takes what it is given, so the prefix search must not widen.
     for (const id of ['abcd-1', 'abcd-2', 'ab%d-3', 'ab_d-4', 'ab\\d-5', 'xbcd-6', 'ABCD-7']) await storage.sessions.insert(session(id));
-  });
+  }, SERVER_HOOK_MS);
 
   it('counts the ids that start with the prefix, and gives the first', async () => {
     // As SQLite's LIKE: ASCII letters match either case; the first id is the first in byte order.

@@ -124,6 +124,9 @@ describe.each(ENGINES)('storage ($name)', (engine) => {
       const appended = await storage.audit.append(event(1, { message: odd, user: odd, fields: { path: odd, cluster: odd } }));
       const [listed] = await storage.audit.list();
       expect(listed).toEqual(appended);
+      // A lone surrogate cannot be stored as UTF-8 text: it is hashed as the U+FFFD it is stored as.
+      expect(listed!.message).toBe(odd.replace('\ud800', '\ufffd'));
+      expect(listed!.fields.path).toBe(odd);
       expect(recompute(listed!)).toBe(listed!.hash);
       expect(await storage.audit.verify()).toMatchObject({ ok: true, events: 1 });
     });

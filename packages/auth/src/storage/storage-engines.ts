@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../../test/helpers/postgres.ts';
 import { openPostgresStorage } from './postgres.ts';
 import { openSqliteStorage } from './sqlite.ts';
@@ -37,13 +37,20 @@ const opened: Storage[] = [];
 const cleanups: (() => void | Promise<void>)[] = [];
 let server: Promise<TestPostgres> | undefined;
 
+/** Starting or stopping a server of its own takes seconds on a loaded machine. */
+export const SERVER_HOOK_MS = 120_000;
+
 afterEach(async () => {
   for (const storage of opened.splice(0)) await storage.close().catch(() => {});
   for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+}, SERVER_HOOK_MS);
 afterAll(async () => {
   await (await server)?.stop();
-});
+}, SERVER_HOOK_MS);
+// Started before the tests, so no test's own time limit pays for initdb.
+beforeAll(async () => {
+  if (ENGINES.some((e) => e.name === 'postgres')) await postgresServer();
+}, SERVER_HOOK_MS);
 
 const track = async (storage: Storage | Promise<Storage>): Promise<Storage> => {
   const s = await storage;
