@@ -32,8 +32,8 @@ export function locksCommand(out: Out): Command {
   storeOptions(locks.command('ls'))
     .description('list the locks in force')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o: StoreOptions & { format: string }) => {
-      const store = openAdminStore(o);
+    .action(async (o: StoreOptions & { format: string }) => {
+      const store = await openAdminStore(o);
       try {
         const rows = store.storage.locks.active(store.clock.now().getTime()).map((l) => ({
           id: l.id,
@@ -64,8 +64,8 @@ export function locksCommand(out: Out): Command {
   storeOptions(locks.command('rm'))
     .description('remove a lock by its id (audited)')
     .argument('<id>', 'the id shown by ztshd locks ls (one that starts with "-" goes after --: ztshd locks rm -- -abc)')
-    .action((id: string, o: StoreOptions) => {
-      const store = openAdminStore(o);
+    .action(async (id: string, o: StoreOptions) => {
+      const store = await openAdminStore(o);
       try {
         const all = createLocks(store.storage, store.clock, store.ids, store.audit);
         const lock = all.list().find((l) => l.id === id);

@@ -22,7 +22,7 @@ export function tokensCommand(out: Out): Command {
     .option('--ttl <duration>', 'how long the token is valid', '1h')
     .option('--uses <n>', 'how many joins it allows; 0 for unlimited until it expires', '1')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o: StoreOptions & { type: 'agent' | 'proxy'; cluster?: string; ttl: string; uses: string; format: string }) => {
+    .action(async (o: StoreOptions & { type: 'agent' | 'proxy'; cluster?: string; ttl: string; uses: string; format: string }) => {
       if (o.type === 'agent') {
         if (o.cluster === undefined) throw new ZtshError('bad_request', 'an agent token is for one cluster: give --cluster NAME');
         const cluster = ClusterName.safeParse(o.cluster);
@@ -38,7 +38,7 @@ export function tokensCommand(out: Out): Command {
       }
       if (!/^\d+$/.test(o.uses)) throw new ZtshError('bad_request', `--uses "${o.uses}" must be a whole number`);
       const uses = Number(o.uses) === 0 ? null : Number(o.uses);
-      const store = openAdminStore(o);
+      const store = await openAdminStore(o);
       try {
         const { token, record } = createJoinToken(store, { type: o.type, cluster: o.cluster, ttlMs, uses });
         if (o.format === 'json') {
@@ -59,8 +59,8 @@ export function tokensCommand(out: Out): Command {
   storeOptions(tokens.command('ls'))
     .description('list join tokens (never the tokens themselves)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o: StoreOptions & { format: string }) => {
-      const store = openAdminStore(o);
+    .action(async (o: StoreOptions & { format: string }) => {
+      const store = await openAdminStore(o);
       try {
         const now = Date.now();
         const rows = store.storage.joinTokens.list().map((t) => ({
@@ -91,8 +91,8 @@ export function tokensCommand(out: Out): Command {
   storeOptions(tokens.command('rm'))
     .description('delete a join token by its id')
     .argument('<id>', 'the id shown by ztshd tokens ls')
-    .action((id: string, o: StoreOptions) => {
-      const store = openAdminStore(o);
+    .action(async (id: string, o: StoreOptions) => {
+      const store = await openAdminStore(o);
       try {
         removeJoinToken(store, id);
         out(`Join token ${id} deleted.\n`);
