@@ -4,10 +4,14 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '@ztsh/protocol';
+import { loadOrCreateAuthority } from '../ca/authority.ts';
+import { isEnvelope } from '../ca/key-envelope.ts';
+import { systemClock } from '../clock.ts';
 import { LISTENER_NAME } from './postgres-changes.ts';
 import { MIGRATIONS } from './postgres-migrations.ts';
 import { openPostgresStorage } from './postgres.ts';
 import { postgresServer } from './storage-engines.ts';
+import { openStorage } from './storage-config.ts';
 import type { ChangeTopic, Storage } from './storage.ts';
 
 const T0 = Date.parse('2026-11-23T10:00:00Z');
@@ -169,5 +173,44 @@ describe('PostgreSQL engine', () => {
     expect(await sql(url, 'SELECT name, created_at, last_login_at, traits FROM users')).toEqual([
       { name: 'alice', created_at: String(T0), last_login_at: String(T0 + 5), traits: '{"groups":["ops"]}' },
     ]);
+  });
+});
+
+describe('CA pairs in PostgreSQL', () => {
+  it('gives replicas starting together one CA, its key sealed with ca_key_secret', async () => {
+    const url = await (await postgresServer()).createDatabase();
+    const all = await replicas(url, 3);
+    const options = (store: Storage['authorities']) => ({ dir: '/nonexistent/ca', kind: 'user' as const, clusterName: 'prod', clock: systemClock, keySecret: 'operator-secret', store });
+    const cas = await Promise.all(all.map((s) => loadOrCreateAuthority(options(s.authorities))));
+    expect(new Set(cas.map((ca) => ca.certificate.serialNumber)).size).toBe(1);
+    expect(new Set(cas.map((ca) => ca.signingKey.export({ format: 'pem', type: 'pkcs8' }))).size).toBe(1);
+    const [row] = await sql<{ key_pem: string }>(url, "SELECT key_pem FROM authorities WHERE kind = 'user'");
+    expect(isEnvelope(row!.key_pem)).toBe(true);
+    expect(row!.key_pem).not.toContain('PRIVATE KEY');
+    // Another start reads the same pair; without the secret it refuses, with a hint.
+    expect((await loadOrCreateAuthority(options(all[1]!.authorities))).certificate.serialNumber).toBe(cas[0]!.certificate.serialNumber);
+    await expect(loadOrCreateAuthority({ ...options(all[2]!.authorities), keySecret: undefined })).rejects.toThrow(/encrypted but no key secret/);
+  });
+});
+
+describe('openStorage', () => {
+  it('opens PostgreSQL from a storage section, the password from the environment', async () => {
+    const url = await (await postgresServer()).createDatabase();
+    const storage = await openStorage({ engine: 'postgres', url, password_env: 'ZTSH_PG_PASSWORD', pool: 2 }, '/nonexistent', {
+      secrets: { env: { ZTSH_PG_PASSWORD: 'unused-with-trust' }, baseDir: '/nonexistent' },
+    });
+    toClose.push(storage);
+    expect(storage.recordings).not.toBeNull();
+    await expect(openStorage({ engine: 'postgres', url, password_env: 'ZTSH_PG_MISSING' }, '/x', { secrets: { env: {}, baseDir: '/x' } })).rejects.toThrow(
+      /ZTSH_PG_MISSING is not set/,
+    );
+  });
+
+  it('names the database it cannot reach, and never the password', async () => {
+    const server = await postgresServer();
+    const url = `postgres://postgres@127.0.0.1:${server.port}/no_such_database`;
+    const error = await openStorage({ engine: 'postgres', url, password_env: 'P' }, '/x', { secrets: { env: { P: 'hunter2-secret' }, baseDir: '/x' } }).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/cannot open the PostgreSQL store at 127\.0\.0\.1:\d+\/no_such_database/);
+    expect((error as Error).message).not.toContain('hunter2');
   });
 });

@@ -5,7 +5,7 @@
 // connection.
 import pg from 'pg';
 import { postgresAudit } from './postgres-audit.ts';
-import { postgresChanges } from './postgres-changes.ts';
+import { LISTENER_NAME, postgresChanges } from './postgres-changes.ts';
 import { postgresLogins } from './postgres-logins.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { inTransaction, pgTypes, queryable, type Row } from './postgres-pool.ts';
@@ -37,15 +37,18 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, application_name: 'ztshd' });
   // An idle pooled connection that breaks is dropped by the pool; unheard, the error would end the process.
   pool.on('error', (error) => onError('an idle PostgreSQL connection failed', error));
-  const changes = postgresChanges({ pool, connect: () => new pg.Client({ ...config, application_name: 'ztsh-changes' }), onError });
+  let changes: ReturnType<typeof postgresChanges> | undefined;
   try {
     await migratePostgres(pool);
+    // Listening starts once the schema is there: a replica that cannot migrate does not linger.
+    changes = postgresChanges({ pool, connect: () => new pg.Client({ ...config, application_name: LISTENER_NAME }), onError });
     await changes.ready;
   } catch (error) {
-    await changes.close();
+    await changes?.close();
     await pool.end();
     throw error;
   }
+  const feed = changes;
   const db = queryable(pool);
 
   return {
@@ -136,9 +139,9 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     recordings: postgresRecordings(pool),
     authorities: postgresAuthorities(pool),
     replicas: postgresReplicas(pool),
-    changes: { publish: changes.publish, subscribe: changes.subscribe },
+    changes: { publish: feed.publish, subscribe: feed.subscribe },
     close: async () => {
-      await changes.close();
+      await feed.close();
       // Waits for the statements in flight, then closes every connection.
       await pool.end();
     },
