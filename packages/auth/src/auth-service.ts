@@ -19,7 +19,7 @@ import { createOidcConnector, type OidcConnector } from './oidc/connector.ts';
 import { checkUniqueRoles, parseRoles } from './roles/load-roles.ts';
 import { watchLostSessions } from './lost-sessions.ts';
 import { resolveSecret, type SecretContext } from './secrets.ts';
-import { openSqliteStorage } from './storage/sqlite.ts';
+import { openStorage, type StorageConfigInput } from './storage/storage-config.ts';
 import type { Storage } from './storage/storage.ts';
 
 export interface AuthServiceOptions {
@@ -35,6 +35,8 @@ export interface AuthServiceOptions {
   metrics?: AuthMetrics | undefined;
   /** The proxy replica in this process, if any (lost-sessions.ts: one replica closes the sessions of lost ones). */
   replicaId?: (() => string | null | undefined) | undefined;
+  /** The `storage` section of ztsh.yaml; absent: SQLite in dataDir. */
+  storage?: StorageConfigInput | undefined;
 }
 
 export interface AuthService {
@@ -98,10 +100,12 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   const keySecret = config.ca_key_secret ? resolveSecret(config.ca_key_secret, 'auth.ca_key_secret', options.secrets) : undefined;
   const caDir = join(options.dataDir, 'ca');
   const onEvent = (message: string) => log.info({ caDir }, message);
-  const userCa = await loadOrCreateAuthority({ dir: caDir, kind: 'user', clusterName: config.cluster_name, clock, keySecret, onEvent });
-  const hostCa = await loadOrCreateAuthority({ dir: caDir, kind: 'host', clusterName: config.cluster_name, clock, keySecret, onEvent });
+  const storage = await openStorage(options.storage, options.dataDir, { secrets: options.secrets, onError: (message, err) => log.warn({ err }, message) });
+  // Where the store keeps CA pairs (PostgreSQL), every replica takes them from there.
+  const store = storage.authorities;
+  const userCa = await loadOrCreateAuthority({ dir: caDir, kind: 'user', clusterName: config.cluster_name, clock, keySecret, onEvent, store });
+  const hostCa = await loadOrCreateAuthority({ dir: caDir, kind: 'host', clusterName: config.cluster_name, clock, keySecret, onEvent, store });
 
-  const storage = openSqliteStorage(join(options.dataDir, 'ztsh.db'));
   const recordingsDir = join(options.dataDir, 'recordings');
   const redirectUri = new URL('/oidc/callback', options.publicUrl).toString();
   const connectors = new Map<string, OidcConnector>(

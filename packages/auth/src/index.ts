@@ -11,6 +11,8 @@ export * from './roles/role-set.ts';
 export * from './secrets.ts';
 export * from './storage/storage.ts';
 export { openSqliteStorage } from './storage/sqlite.ts';
+export { openPostgresStorage, type PostgresStorageOptions } from './storage/postgres.ts';
+export { openStorage, StorageConfigSchema, type StorageConfig, type StorageConfigInput } from './storage/storage-config.ts';
 export { hashAuditEvent, canonicalJson, GENESIS_HASH, ftsPhrase } from './storage/sqlite-audit.ts';
 export { checkTotp, newTotpSecret, TOTP_PERIOD_SEC } from './mfa/totp.ts';
 export * from './tokens/join-tokens.ts';

@@ -1,8 +1,9 @@
-// Admin commands work on the local store directly (SQLite in WAL mode takes
-// a running ztshd beside them): find the data dir from --config or --data-dir.
+// Admin commands work on the store directly (SQLite in WAL mode takes a
+// running ztshd beside them; PostgreSQL takes any number): find it from
+// --config (its storage section) or --data-dir (SQLite).
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createAuditLog, openSqliteStorage, randomIds, systemClock, type Storage } from '@ztsh/auth';
+import { createAuditLog, openStorage, randomIds, systemClock, type Storage } from '@ztsh/auth';
 import { ZtshError } from '@ztsh/protocol';
 import { loadConfigFile } from './config.ts';
 
@@ -23,12 +24,13 @@ export function dataDirOf(options: StoreOptions): string {
   throw new ZtshError('bad_request', 'say which ztshd: --config ztsh.yaml or --data-dir DIR', { hint: 'for the dev stack: --data-dir .ztsh-dev' });
 }
 
-export function openAdminStore(options: StoreOptions) {
+export async function openAdminStore(options: StoreOptions, env: Record<string, string | undefined> = process.env) {
   const dir = dataDirOf(options);
-  const file = join(dir, 'ztsh.db');
-  if (!existsSync(file)) {
+  const loaded = options.config ? loadConfigFile(options.config) : undefined;
+  const config = loaded?.config.storage;
+  if ((config?.engine ?? 'sqlite') === 'sqlite' && !existsSync(join(dir, 'ztsh.db'))) {
     throw new ZtshError('not_found', `no ztsh database in ${dir}`, { hint: 'start ztshd once with this data dir first, or check the path' });
   }
-  const storage: Storage = openSqliteStorage(file);
+  const storage: Storage = await openStorage(config, dir, { secrets: { env, baseDir: loaded?.baseDir ?? dir } });
   return { storage, clock: systemClock, ids: randomIds, audit: createAuditLog(storage, systemClock) };
 }

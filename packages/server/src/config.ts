@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { AuthConfigSchema, parseConfig, SecretSource } from '@ztsh/auth';
+import { AuthConfigSchema, parseConfig, SecretSource, StorageConfigSchema } from '@ztsh/auth';
 import { ZtshError } from '@ztsh/protocol';
 
 const HostPort = z
@@ -65,6 +65,8 @@ export const ZtshdConfigSchema = z
     /** Where the database, CA keys and the self-signed TLS pair live; relative to the config file. */
     data_dir: z.string().default('./data'),
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+    /** Where auth keeps its state: SQLite in data_dir (the default) or PostgreSQL, shared by replicas. */
+    storage: StorageConfigSchema.optional(),
     proxy: ProxyConfigSchema.optional(),
     auth: AuthServerConfigSchema.optional(),
     metrics: MetricsConfigSchema.optional(),

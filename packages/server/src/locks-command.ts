@@ -33,7 +33,7 @@ export function locksCommand(out: Out): Command {
     .description('list the locks in force')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (o: StoreOptions & { format: string }) => {
-      const store = openAdminStore(o);
+      const store = await openAdminStore(o);
       try {
         const rows = (await store.storage.locks.active(store.clock.now().getTime())).map((l) => ({
           id: l.id,
@@ -65,7 +65,7 @@ export function locksCommand(out: Out): Command {
     .description('remove a lock by its id (audited)')
     .argument('<id>', 'the id shown by ztshd locks ls (one that starts with "-" goes after --: ztshd locks rm -- -abc)')
     .action(async (id: string, o: StoreOptions) => {
-      const store = openAdminStore(o);
+      const store = await openAdminStore(o);
       try {
         const all = await createLocks(store.storage, store.clock, store.ids, store.audit);
         try {

@@ -95,6 +95,7 @@ function authServiceOptions(options: StartOptions, config: ZtshdConfig, dataDir:
   return {
     config: section(config, 'auth'),
     dataDir,
+    storage: config.storage,
     publicUrl,
     log: options.log.child({ component: 'auth' }),
     secrets: { env: options.env, baseDir: options.baseDir },

@@ -38,7 +38,7 @@ export function tokensCommand(out: Out): Command {
       }
       if (!/^\d+$/.test(o.uses)) throw new ZtshError('bad_request', `--uses "${o.uses}" must be a whole number`);
       const uses = Number(o.uses) === 0 ? null : Number(o.uses);
-      const store = openAdminStore(o);
+      const store = await openAdminStore(o);
       try {
         const { token, record } = await createJoinToken(store, { type: o.type, cluster: o.cluster, ttlMs, uses });
         if (o.format === 'json') {
@@ -60,7 +60,7 @@ export function tokensCommand(out: Out): Command {
     .description('list join tokens (never the tokens themselves)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (o: StoreOptions & { format: string }) => {
-      const store = openAdminStore(o);
+      const store = await openAdminStore(o);
       try {
         const now = Date.now();
         const rows = (await store.storage.joinTokens.list()).map((t) => ({
@@ -92,7 +92,7 @@ export function tokensCommand(out: Out): Command {
     .description('delete a join token by its id')
     .argument('<id>', 'the id shown by ztshd tokens ls')
     .action(async (id: string, o: StoreOptions) => {
-      const store = openAdminStore(o);
+      const store = await openAdminStore(o);
       try {
         await removeJoinToken(store, id);
         out(`Join token ${id} deleted.\n`);

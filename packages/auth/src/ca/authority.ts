@@ -1,13 +1,16 @@
 // A certificate authority on disk: `<dir>/<kind>-ca.crt` holds the trust
 // bundle (every CA certificate still trusted, the active one first) and
 // `<dir>/<kind>-ca.key` the active private key, mode 0600, optionally sealed
-// with an operator secret. Created on first start.
+// with an operator secret. Created on first start. Where the store keeps CA
+// pairs (PostgreSQL), the same two texts live there instead, so every replica
+// signs with one CA: the first replica to store its pair wins.
 import { createPrivateKey, KeyObject, webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { ZtshError } from '@ztsh/protocol';
 import type { Clock } from '../clock.ts';
+import type { AuthorityStore } from '../storage/storage.ts';
 import { isEnvelope, openKey, sealKey } from './key-envelope.ts';
 
 
@@ -34,11 +37,14 @@ export interface AuthorityOptions {
   /** Secret that seals the private key at rest; absent means plaintext 0600. */
   keySecret?: string | undefined;
   onEvent?: (message: string) => void;
+  /** Where the store keeps CA pairs: they come from there, not from `dir`. */
+  store?: AuthorityStore | null | undefined;
 }
 
 const CA_VALIDITY_MS = 10 * 365 * 24 * 3_600_000;
 
 export async function loadOrCreateAuthority(options: AuthorityOptions): Promise<CertAuthority> {
+  if (options.store) return loadOrCreateStored(options, options.store);
   const certPath = join(options.dir, `${options.kind}-ca.crt`);
   const keyPath = join(options.dir, `${options.kind}-ca.key`);
   if (existsSync(certPath) && existsSync(keyPath)) return loadAuthority(options, certPath, keyPath);
@@ -50,8 +56,8 @@ export async function loadOrCreateAuthority(options: AuthorityOptions): Promise<
   return createAuthority(options, certPath, keyPath);
 }
 
-async function createAuthority(options: AuthorityOptions, certPath: string, keyPath: string): Promise<CertAuthority> {
-  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+/** A new self-signed CA: its certificate and its private key, both PEM (the key not sealed). */
+async function generatePair(options: AuthorityOptions): Promise<{ certPem: string; keyPem: string }> {
   const keys = (await webcrypto.subtle.generateKey(EC_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
   const now = options.clock.now().getTime();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned(
@@ -71,53 +77,71 @@ async function createAuthority(options: AuthorityOptions, certPath: string, keyP
     webcrypto as unknown as Crypto,
   );
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const keyPem = x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
+  return { certPem: certificate.toString('pem') + '\n', keyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') };
+}
+
+async function createAuthority(options: AuthorityOptions, certPath: string, keyPath: string): Promise<CertAuthority> {
+  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+  const { certPem, keyPem } = await generatePair(options);
   writePrivate(keyPath, options.keySecret ? sealKey(keyPem, options.keySecret) : keyPem);
-  writeFileSync(certPath, certificate.toString('pem') + '\n', { mode: 0o644 });
+  writeFileSync(certPath, certPem, { mode: 0o644 });
   options.onEvent?.(`created ${options.kind} CA`);
-  return {
-    kind: options.kind,
-    certificate,
-    trustBundle: [certificate.toString('pem')],
-    signingKey: createPrivateKey(keyPem),
-  };
+  return fromPems(options, certPem, keyPem, certPath, keyPath);
+}
+
+/** The pair the store keeps, created (sealed like the files) if there is none; of replicas racing, the first stored wins. */
+async function loadOrCreateStored(options: AuthorityOptions, store: AuthorityStore): Promise<CertAuthority> {
+  const where = `the store's ${options.kind} CA`;
+  let stored = await store.load(options.kind);
+  if (!stored) {
+    const mine = await generatePair(options);
+    stored = await store.createIfAbsent(options.kind, { certPem: mine.certPem, keyPem: options.keySecret ? sealKey(mine.keyPem, options.keySecret) : mine.keyPem });
+    options.onEvent?.(stored.certPem === mine.certPem ? `created ${options.kind} CA in the store` : `${options.kind} CA was created by another replica first: using it`);
+  }
+  return fromPems(options, stored.certPem, openStoredKey(options, stored.keyPem), where, where);
+}
+
+/** A stored key as PEM: opened with the key secret when it is sealed. */
+function openStoredKey(options: AuthorityOptions, stored: string): string {
+  if (!isEnvelope(stored)) return stored;
+  if (!options.keySecret) {
+    throw new ZtshError('invalid_config', `${options.kind} CA key is encrypted but no key secret was given`, {
+      hint: 'set auth.ca_key_secret (file or env) in the config',
+    });
+  }
+  try {
+    return openKey(stored, options.keySecret);
+  } catch (cause) {
+    throw new ZtshError('invalid_config', `${options.kind} CA key cannot be decrypted with the given secret`, {
+      cause,
+      hint: 'check auth.ca_key_secret',
+    });
+  }
 }
 
 async function loadAuthority(options: AuthorityOptions, certPath: string, keyPath: string): Promise<CertAuthority> {
   const stored = readFileSync(keyPath, 'utf8');
-  let keyPem: string;
-  if (isEnvelope(stored)) {
-    if (!options.keySecret) {
-      throw new ZtshError('invalid_config', `${options.kind} CA key is encrypted but no key secret was given`, {
-        hint: 'set auth.ca_key_secret (file or env) in the config',
-      });
-    }
-    try {
-      keyPem = openKey(stored, options.keySecret);
-    } catch (cause) {
-      throw new ZtshError('invalid_config', `${options.kind} CA key cannot be decrypted with the given secret`, {
-        cause,
-        hint: 'check auth.ca_key_secret',
-      });
-    }
-  } else {
-    keyPem = stored;
-    if (options.keySecret) {
-      // Seal a key that was stored before encryption was configured.
-      writePrivate(keyPath, sealKey(keyPem, options.keySecret));
-      options.onEvent?.(`sealed ${options.kind} CA key at rest`);
-    }
+  const keyPem = openStoredKey(options, stored);
+  if (!isEnvelope(stored) && options.keySecret) {
+    // Seal a key that was stored before encryption was configured.
+    writePrivate(keyPath, sealKey(keyPem, options.keySecret));
+    options.onEvent?.(`sealed ${options.kind} CA key at rest`);
   }
-  const trustBundle = x509.PemConverter.decodeWithHeaders(readFileSync(certPath, 'utf8'))
+  return fromPems(options, readFileSync(certPath, 'utf8'), keyPem, certPath, keyPath);
+}
+
+/** The authority from its trust bundle (PEM, the active certificate first) and its key (PEM); `certFrom`/`keyFrom` name where they came from. */
+function fromPems(options: AuthorityOptions, bundlePem: string, keyPem: string, certFrom: string, keyFrom: string): CertAuthority {
+  const trustBundle = x509.PemConverter.decodeWithHeaders(bundlePem)
     .filter((p) => p.type === 'CERTIFICATE')
     .map((p) => x509.PemConverter.encode(p.rawData, 'CERTIFICATE'));
   const active = trustBundle[0];
-  if (!active) throw new ZtshError('invalid_config', `${certPath} holds no certificate`);
+  if (!active) throw new ZtshError('invalid_config', `${certFrom} holds no certificate`);
   let signingKey: KeyObject;
   try {
     signingKey = createPrivateKey(keyPem);
   } catch (cause) {
-    throw new ZtshError('invalid_config', `${keyPath} is not a readable private key`, { cause });
+    throw new ZtshError('invalid_config', `${keyFrom} is not a readable private key`, { cause });
   }
   return { kind: options.kind, certificate: new x509.X509Certificate(active), trustBundle, signingKey };
 }

@@ -1,8 +1,9 @@
 // The audit log in SQLite: a hash chain (each event carries the hash of the
 // one before), a full-text index over what the events say, and search.
 import type { Database } from 'better-sqlite3';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DEFAULT_PAGE, MAX_PAGE, type AuditEvent } from '@ztsh/protocol';
+import { auditText, chainEvents, chainVerifier } from './audit-chain.ts';
 import { SQLITE, SqlFilter } from './sql-filter.ts';
 import type { AuditQuery, AuditVerdict, NewAuditEvent, Storage } from './storage.ts';
 
@@ -11,37 +12,8 @@ export const PAGE = { fallback: DEFAULT_PAGE, max: MAX_PAGE };
 
 type Row = Record<string, unknown>;
 
-export const GENESIS_HASH = '0'.repeat(64);
-
-/** JSON with object keys sorted, so the hash does not depend on insertion order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-export function hashAuditEvent(prevHash: string, event: Omit<AuditEvent, 'hash'>): string {
-  const { prevHash: _p, hash: _h, ...rest } = event as AuditEvent;
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(rest)).digest('hex');
-}
-
-/** The words an event can be found by: its type, user, message and every field value. */
-export function auditText(event: NewAuditEvent): string {
-  const words: string[] = [event.type, event.user ?? '', event.message ?? ''];
-  const walk = (value: unknown) => {
-    if (value == null) return;
-    if (Array.isArray(value)) value.forEach(walk);
-    else if (typeof value === 'object') Object.values(value as Record<string, unknown>).forEach(walk);
-    else words.push(String(value));
-  };
-  walk(event.fields);
-  return words.filter(Boolean).join(' ');
-}
+// The chain is computed in audit-chain.ts, shared with the PostgreSQL engine.
+export { auditText, canonicalJson, GENESIS_HASH, hashAuditEvent } from './audit-chain.ts';
 
 /** A user's words as one FTS5 phrase: no query syntax leaks through. */
 export function ftsPhrase(text: string): string {
@@ -75,12 +47,7 @@ export function sqliteAudit(db: Database): Storage['audit'] {
   const insertText = db.prepare('INSERT INTO audit_fts (rowid, text) VALUES (?, ?)');
   const appendAll = db.transaction((events: NewAuditEvent[]): AuditEvent[] => {
     const head = last.get() as { seq: number; hash: string } | undefined;
-    let seq = head?.seq ?? 0;
-    let prevHash = head?.hash ?? GENESIS_HASH;
-    return events.map((event) => {
-      seq += 1;
-      const unhashed: Omit<AuditEvent, 'hash'> = { ...event, id: randomUUID(), seq, prevHash };
-      const full: AuditEvent = { ...unhashed, hash: hashAuditEvent(prevHash, unhashed) };
+    return chainEvents(head, events, randomUUID).map((full, i) => {
       insert.run({
         ...full,
         user: full.user ?? null,
@@ -90,8 +57,7 @@ export function sqliteAudit(db: Database): Storage['audit'] {
         success: full.success ? 1 : 0,
         fields: JSON.stringify(full.fields),
       });
-      insertText.run(seq, auditText(event));
-      prevHash = full.hash;
+      insertText.run(full.seq, auditText(events[i]!));
       return full;
     });
   });
@@ -164,23 +130,10 @@ function auditSearch(db: Database): Storage['audit']['search'] {
 }
 
 function verifyChain(db: Database): AuditVerdict {
-  let prev: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH };
-  let count = 0;
+  const verifier = chainVerifier();
   for (const row of db.prepare('SELECT * FROM audit_events ORDER BY seq').iterate() as Iterable<Row>) {
-    const event = fromRow(row);
-    count++;
-    if (event.seq !== prev.seq + 1) {
-      const missing = event.seq - prev.seq - 1 === 1 ? `event ${prev.seq + 1} is` : `events ${prev.seq + 1}–${event.seq - 1} are`;
-      return { ok: false, events: count, brokenAt: event.seq, problem: `${missing} missing before event ${event.seq} (deleted)` };
-    }
-    if (event.prevHash !== prev.hash) {
-      return { ok: false, events: count, brokenAt: event.seq, problem: `event ${event.seq} does not link to event ${prev.seq}: its prev_hash is not that event's hash (event ${prev.seq} was replaced, or this one was edited)` };
-    }
-    const expected = hashAuditEvent(event.prevHash, event);
-    if (expected !== event.hash) {
-      return { ok: false, events: count, brokenAt: event.seq, problem: `event ${event.seq} (${event.type}, id ${event.id}) does not match its hash: it was edited after it was written` };
-    }
-    prev = { seq: event.seq, hash: event.hash };
+    const broken = verifier.next(fromRow(row));
+    if (broken) return broken;
   }
-  return { ok: true, events: count, lastSeq: prev.seq, lastHash: prev.hash };
+  return verifier.done();
 }
