@@ -17,6 +17,8 @@ import {
   ensureProxyIdentity,
   httpAuthClient,
   newKeyPair,
+  newReplicaId,
+  replicaSet,
   recoverSessions,
   renewalDue,
   storeIdentity,
@@ -28,6 +30,7 @@ import { ZtshError } from '@ztsh/protocol';
 import type { ZtshdConfig } from './config.ts';
 import { servingTls, type ServingTls } from './tls.ts';
 import { startOps } from './metrics-listener.ts';
+import { startReplicaHeartbeat } from './replica-heartbeat.ts';
 
 export interface StartOptions {
   config: ZtshdConfig;
@@ -143,6 +146,9 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
   }
   const authClient = inProcessAuthClient(auth);
   await recoverSessions(authClient, log);
+  // The replicas sharing the store, from their heartbeats: agents hold a tunnel to each.
+  const replicas = replicaSet(proxyConfig.replica_id ?? newReplicaId());
+  const heartbeat = await startReplicaHeartbeat({ store: auth.storage.replicas, replicas, now: () => (options.clock?.now() ?? new Date()).getTime(), log: log.child({ component: 'replicas' }) });
   const proxy = createProxyServer({
     listener,
     auth: authClient,
@@ -150,6 +156,7 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     fallback: ops.wrap(auth.app.callback() as never),
     log,
     metrics: ops.registry && createProxyMetrics(ops.registry),
+    replicas,
     // The proxy judges certificate expiry by the same clock as the auth service that issued them.
     ...(options.clock ? { now: () => options.clock!.now() } : {}),
   });
@@ -166,6 +173,7 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     metricsUrl: ops.url,
     close: async () => {
       await ops.close();
+      await heartbeat.stop();
       await proxy.close();
       auth.close();
     },
@@ -301,6 +309,8 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
     log,
     metrics,
     now,
+    // A proxy apart from auth has no store to heartbeat in: agents are told of this replica alone.
+    replicas: replicaSet(proxyConfig.replica_id ?? newReplicaId()),
   });
   let boundPort: number;
   try {
