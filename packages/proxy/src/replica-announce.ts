@@ -29,7 +29,7 @@ export function announce(tunnel: AgentTunnel, self: string, set: string, log: Lo
       [TUNNEL_HEADERS.control]: REPLICAS_CONTROL.value,
       [TUNNEL_HEADERS.replicaId]: self,
       [TUNNEL_HEADERS.replicas]: set,
-    });
+    }, { endStream: true });
     stream.setTimeout(ANSWER_WITHIN_MS, () => stream.close(constants.NGHTTP2_CANCEL));
     stream.on('response', (headers) => {
       const status = Number(headers[constants.HTTP2_HEADER_STATUS]);
