@@ -17,6 +17,8 @@ export interface AgentMetrics {
   /** The tunnel went down and the agent will dial again. */
   reconnect(): void;
   tunnel(up: boolean): void;
+  /** Tunnels open (one per proxy replica reached) and replicas in the set last announced. */
+  tunnels(open: number, replicas: number): void;
   readonly tunnelUp: boolean;
 }
 
@@ -35,8 +37,12 @@ export function createAgentMetrics(registry: Registry): AgentMetrics {
   });
   for (const direction of ['to_apiserver', 'from_apiserver']) bytes.inc({ direction }, 0);
   const reconnects = new Counter({ name: 'ztsh_agent_reconnects_total', help: 'Times the tunnel went down and the agent dialed again', registers: [registry] });
-  const up = new Gauge({ name: 'ztsh_agent_tunnel_up', help: '1 while the tunnel to the proxy is up, else 0', registers: [registry] });
+  const up = new Gauge({ name: 'ztsh_agent_tunnel_up', help: '1 while a tunnel to the proxy is up, else 0', registers: [registry] });
   up.set(0);
+  const open = new Gauge({ name: 'ztsh_agent_tunnels', help: 'Tunnels open, one per proxy replica reached', registers: [registry] });
+  const replicas = new Gauge({ name: 'ztsh_agent_replicas', help: 'Proxy replicas in the set last announced (the agent holds a tunnel to each)', registers: [registry] });
+  open.set(0);
+  replicas.set(0);
   let tunnelUp = false;
   return {
     request: (kind, code) => requests.inc({ kind, code: Number.isInteger(code) && code >= 100 && code <= 599 ? String(code) : 'other' }),
@@ -45,6 +51,10 @@ export function createAgentMetrics(registry: Registry): AgentMetrics {
     tunnel: (on) => {
       tunnelUp = on;
       up.set(on ? 1 : 0);
+    },
+    tunnels: (count, wanted) => {
+      open.set(count);
+      replicas.set(wanted);
     },
     get tunnelUp() {
       return tunnelUp;

@@ -17,6 +17,7 @@ export * from './role-schema.ts';
 export * from './locks.ts';
 export * from './session-record.ts';
 export * from './tunnel-headers.ts';
+export * from './tunnel-replicas.ts';
 export * from './auth-client.ts';
 export * from './audit-query.ts';
 export * from './header-copy.ts';

@@ -15,6 +15,14 @@ export const TUNNEL_HEADERS = {
   upstreamStatus: 'x-ztsh-upstream-status',
   /** agent → proxy, on the tunnel's WebSocket upgrade: the cluster's labels as a JSON object. */
   labels: 'x-ztsh-labels',
+  /** agent → proxy, on the tunnel's WebSocket upgrade: the replica ids it holds tunnels to (tunnel-replicas.ts). */
+  replicasHeld: 'x-ztsh-replicas-held',
+  /** proxy → agent: the replica's id, on the upgrade's answer (101 or 409) and on a replica-set announcement. */
+  replicaId: 'x-ztsh-replica-id',
+  /** proxy → agent: the live replica set, comma-separated, on the upgrade's 101 and on an announcement. */
+  replicas: 'x-ztsh-replicas',
+  /** proxy → agent: this stream is for the agent itself ("replicas"), never for the apiserver. */
+  control: 'x-ztsh-control',
 } as const;
 export type TunnelHeader = (typeof TUNNEL_HEADERS)[keyof typeof TUNNEL_HEADERS];
 

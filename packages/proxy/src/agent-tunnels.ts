@@ -72,6 +72,11 @@ export class AgentTunnels {
     return this.#live.get(cluster);
   }
 
+  /** Every tunnel up now, one per cluster. */
+  live(): AgentTunnel[] {
+    return [...this.#live.values()];
+  }
+
   known(cluster: string): boolean {
     return this.#known.has(cluster);
   }

@@ -13,3 +13,4 @@ export { authForwarder, clientAddress } from './auth-forward.ts';
 export { ensureProxyIdentity, newKeyPair, renewalDue, storeIdentity, type ProxyIdentity } from './proxy-identity.ts';
 export { createProxyMetrics, KUBE_VERBS, UNKNOWN_CLUSTER, type ProxyMetrics, type ProxyMetricsOptions } from './metrics.ts';
 export { createProxyListener, type ProxyListener, type ProxyHandlers } from './proxy-listener.ts';
+export { newReplicaId, replicaSet, type ReplicaSet, type UpdatableReplicaSet } from './replica-set.ts';

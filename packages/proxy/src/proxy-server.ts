@@ -20,6 +20,8 @@ import type { ProxyListener } from './proxy-listener.ts';
 import { refuseUpgrade, sendStatus } from './kube-status.ts';
 import { upgradeKube } from './kube-upgrade.ts';
 import { tunnelServer } from './tunnel-server.ts';
+import { announceReplicas } from './replica-announce.ts';
+import { newReplicaId, replicaSet, type ReplicaSet } from './replica-set.ts';
 
 /**
  * Kubernetes API paths without the /k8s/<cluster> prefix: what `kubectl get
@@ -45,6 +47,8 @@ export interface ProxyServerOptions {
   knownClustersFile?: string;
   /** Prometheus metrics of the kube front door, sessions, tunnels and locks (metrics.ts). */
   metrics?: ProxyMetrics | undefined;
+  /** This replica's id and the live replica set agents are told of; default: a new id, alone in its set. */
+  replicas?: ReplicaSet | undefined;
 }
 
 export interface ProxyServer {
@@ -52,6 +56,7 @@ export interface ProxyServer {
   tunnels: AgentTunnels;
   /** Requests and sessions in flight (a lock ends those it covers). */
   liveStreams: LiveStreams;
+  replicas: ReplicaSet;
   /** For the benchmark only: turns recording of session content off and on (metadata and audit stay). */
   setRecording(on: boolean): void;
   /** Ends every stream and tunnel, then closes the listener. */
@@ -64,7 +69,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   const streams = new LiveStreams(options.auth, now, options.metrics);
   const deps: KubeDeps = { auth: options.auth, tunnels, now, streams, log: options.log.child({ component: 'proxy' }), metrics: options.metrics };
   options.metrics?.observeTunnels(tunnels);
-  const tunnel = tunnelServer({ tunnels, hostCaCertificates: options.auth.hostCaCertificates, audit: (...event) => options.auth.audit(...event), now, log: deps.log });
+  const replicas = options.replicas ?? replicaSet(newReplicaId());
+  const tunnel = tunnelServer({ tunnels, hostCaCertificates: options.auth.hostCaCertificates, audit: (...event) => options.auth.audit(...event), now, log: deps.log, replicas });
+  const stopAnnouncing = announceReplicas(tunnels, replicas, deps.log);
   const { listener } = options;
   listener.attach({
     request: (req: Http2ServerRequest, res: Http2ServerResponse) => {
@@ -86,10 +93,12 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     server: listener.server,
     tunnels,
     liveStreams: streams,
+    replicas,
     setRecording: (on) => {
       deps.recordSessions = on;
     },
     close: async () => {
+      stopAnnouncing();
       streams.close();
       streams.endAll('ztshd is shutting down; run the command again in a moment');
       tunnels.closeAll();

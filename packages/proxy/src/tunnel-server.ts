@@ -15,7 +15,8 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocket, WebSocketServer } from 'ws';
 import type { AgentTunnels, AgentTunnel } from './agent-tunnels.ts';
-import { type AuthClient, ClusterLabels, goawayWatch, openTunnelWindow, peerIdentity, peerRefusalMessage, readJsonHeader, TUNNEL_H2_SETTINGS, TUNNEL_HEADERS, TUNNEL_MAX_PAYLOAD, tunnelStream } from '@ztsh/protocol';
+import { type AuthClient, ClusterLabels, formatReplicaList, goawayWatch, kubeStatus, openTunnelWindow, parseReplicaList, peerIdentity, peerRefusalMessage, readJsonHeader, TUNNEL_H2_SETTINGS, TUNNEL_HEADERS, TUNNEL_MAX_PAYLOAD, tunnelStream } from '@ztsh/protocol';
+import type { ReplicaSet } from './replica-set.ts';
 import { whenStored } from './when-stored.ts';
 import { refuseUpgrade } from './kube-status.ts';
 import { breachOfWebSocket, CLOSE, type Breach, type TunnelAudit } from './tunnel-breach.ts';
@@ -32,6 +33,8 @@ export interface TunnelServerDeps {
   audit: AuthClient['audit'];
   now: () => Date;
   log: Logger;
+  /** This replica's id and the live set, told to each agent on its upgrade (tunnel-replicas.ts). */
+  replicas: ReplicaSet;
 }
 
 export function tunnelServer(deps: TunnelServerDeps) {
@@ -44,6 +47,10 @@ export function tunnelServer(deps: TunnelServerDeps) {
     }
   };
   const auditFailed = (err: unknown) => deps.log.error({ err }, 'the audit event of a refused or broken tunnel was not stored');
+  // Every accepted agent learns which replica it reached and which others are live.
+  wss.on('headers', (headers) => {
+    headers.push(`${TUNNEL_HEADERS.replicaId}: ${deps.replicas.self}`, `${TUNNEL_HEADERS.replicas}: ${formatReplicaList(deps.replicas.current())}`);
+  });
 
   return {
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -62,7 +69,15 @@ export function tunnelServer(deps: TunnelServerDeps) {
         if (host?.role !== 'agent' || !host.cluster) return refuse(401, 'an agent host certificate is required', 'not_an_agent', peer.identity.user, host?.cluster);
         const labels = readJsonHeader(ClusterLabels, req.headers[TUNNEL_HEADERS.labels], {});
         if (!labels) return refuse(400, `${TUNNEL_HEADERS.labels} must be a JSON object of strings`, 'bad_labels', peer.identity.user, host.cluster);
+        const held = parseReplicaList(req.headers[TUNNEL_HEADERS.replicasHeld], true);
+        if (!held) return refuse(400, `${TUNNEL_HEADERS.replicasHeld} must be a comma-separated list of replica ids`, 'bad_replicas_held', peer.identity.user, host.cluster);
         const cluster = host.cluster;
+        // The agent holds a tunnel to this replica already: say which replica this is, register nothing.
+        // Not audited: an agent reaching every replica through a load balancer lands here as a matter of course.
+        if (held.includes(deps.replicas.self)) {
+          deps.log.debug({ cluster, hostId: peer.identity.user, clientIp }, 'tunnel refused: the agent holds one to this replica');
+          return refuseDuplicate(socket, deps.replicas.self);
+        }
         wss.handleUpgrade(req, socket, head, (ws) => {
           try {
             accept(ws, { cluster, hostId: peer.identity.user, labels, clientIp });
@@ -196,6 +211,14 @@ export function tunnelServer(deps: TunnelServerDeps) {
     deps.tunnels.add(tunnel);
     log.info({ labels }, 'agent connected');
   }
+}
+
+/** 409 with this replica's id, so the agent knows whom it reached again and dials on. */
+function refuseDuplicate(socket: Duplex, self: string): void {
+  const body = JSON.stringify(kubeStatus(409, `this agent holds a tunnel to replica ${self} already`));
+  socket.end(
+    `HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n${TUNNEL_HEADERS.replicaId}: ${self}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** The name an unverified client certificate gives, for the audit event of its refusal; "-" without one. */

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { AuthConfigSchema, parseConfig, SecretSource, StorageConfigSchema } from '@ztsh/auth';
-import { ZtshError } from '@ztsh/protocol';
+import { REPLICA_ID, ZtshError } from '@ztsh/protocol';
 
 const HostPort = z
   .string()
@@ -30,6 +30,8 @@ export const ProxyConfigSchema = z.strictObject({
   auth_ca_file: z.string().optional(),
   /** A proxy run apart from auth: the token (ztshd tokens add --type proxy) it joins with the first time. */
   join_token: SecretSource.optional(),
+  /** This replica's id, told to agents; default: the host name and random bits, new at each start. */
+  replica_id: z.string().regex(REPLICA_ID, 'must be lowercase letters, digits, "." and "-", at most 63, starting with a letter or digit').optional(),
 });
 
 /** Prometheus metrics and the probes' listener; off unless configured, never public by default. */

@@ -17,6 +17,8 @@ import {
   ensureProxyIdentity,
   httpAuthClient,
   newKeyPair,
+  newReplicaId,
+  replicaSet,
   recoverSessions,
   renewalDue,
   storeIdentity,
@@ -29,6 +31,7 @@ import type { ZtshdConfig } from './config.ts';
 import { servingTls, type ServingTls } from './tls.ts';
 import { startOps } from './metrics-listener.ts';
 import { watchStore } from './store-readiness.ts';
+import { startReplicaHeartbeat } from './replica-heartbeat.ts';
 
 export interface StartOptions {
   config: ZtshdConfig;
@@ -134,17 +137,27 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
   });
   const url = options.publicUrlFor ? options.publicUrlFor(boundPort) : configured;
 
+  // This replica's id: its heartbeat row, and in a shared store the proxy its sessions are filed under.
+  const replicaId = proxyConfig.replica_id ?? newReplicaId();
   let auth: AuthService;
   try {
     if (options.prepare) config = await options.prepare(url, config);
-    auth = await createAuthService({ ...authServiceOptions(options, config, dataDir, url, proxyConfig.trust_proxy), metrics: ops.registry && createAuthMetrics(ops.registry) });
+    auth = await createAuthService({
+      ...authServiceOptions(options, config, dataDir, url, proxyConfig.trust_proxy),
+      metrics: ops.registry && createAuthMetrics(ops.registry),
+      replicaId: () => replicaId,
+    });
   } catch (error) {
     await listener.close();
     await ops.close();
     throw error;
   }
-  const authClient = inProcessAuthClient(auth);
+  // With the store shared by replicas, each files its sessions under its own id, so one that dies can be told apart.
+  const authClient = inProcessAuthClient(auth, auth.storage.recordings ? { replicaId } : {});
   await recoverSessions(authClient, log);
+  // The replicas sharing the store, from their heartbeats: agents hold a tunnel to each.
+  const replicas = replicaSet(replicaId);
+  const heartbeat = await startReplicaHeartbeat({ store: auth.storage.replicas, replicas, now: () => (options.clock?.now() ?? new Date()).getTime(), log: log.child({ component: 'replicas' }) });
   const proxy = createProxyServer({
     listener,
     auth: authClient,
@@ -152,6 +165,7 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     fallback: ops.wrap(auth.app.callback() as never),
     log,
     metrics: ops.registry && createProxyMetrics(ops.registry),
+    replicas,
     // The proxy judges certificate expiry by the same clock as the auth service that issued them.
     ...(options.clock ? { now: () => options.clock!.now() } : {}),
   });
@@ -170,6 +184,7 @@ export async function startZtshd(options: StartOptions): Promise<RunningZtshd> {
     close: async () => {
       store.stop();
       await ops.close();
+      await heartbeat.stop();
       await proxy.close();
       await auth.close();
     },
@@ -307,6 +322,8 @@ export async function startProxyAlone(options: StartOptions): Promise<RunningPro
     log,
     metrics,
     now,
+    // A proxy apart from auth has no store to heartbeat in: agents are told of this replica alone.
+    replicas: replicaSet(proxyConfig.replica_id ?? newReplicaId()),
   });
   let boundPort: number;
   try {
