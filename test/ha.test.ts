@@ -1,9 +1,12 @@
 // Issue 11, "What must be shown": three ztshd replicas, each its own process
 // (`ztshd start`), on one fresh PostgreSQL database, behind haproxy in TCP
 // mode; two agents for two clusters; the real kubectl. Users and agents
-// know only haproxy's address. To aim a step at one replica, the test
-// narrows haproxy's backends to it (connections to the others are cut, as
-// on a real cut-over), never by calling the replica's own port.
+// know only haproxy's addresses: one for users, one for agents' tunnels
+// (the same replicas behind both, as a deployment may give agents an
+// address of their own). To aim a user's step at one replica, the test
+// narrows the users' front to it (connections to the others are cut, as on
+// a real cut-over), never by calling the replica's own port; the agents'
+// front always has every live replica, so agents keep a tunnel to each.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -55,6 +58,8 @@ let caFile: string;
 let idp: DevIdp;
 let front: HaproxyFront;
 let publicUrl: URL;
+let agentFront: HaproxyFront;
+let agentUrl: URL;
 const replicas: Replica[] = [];
 const agents: RunningAgent[] = [];
 const doubles: Record<'sandbox' | 'staging', KubeDouble> = {} as never;
@@ -137,12 +142,21 @@ async function startReplica(name: string): Promise<Replica> {
 const live = () => replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
 /** Every live replica behind the front. */
 const all = () => front.setBackends(live().map((r) => r.backend));
+/** The agents' front follows the live replicas only. */
+const agentsToAll = () => agentFront.setBackends(live().map((r) => r.backend));
+/** Every agent holds a tunnel to every live replica and has been told of no other. */
+async function agentsOnEveryReplica(): Promise<void> {
+  await agentsToAll();
+  const want = live().length;
+  await Promise.all(agents.map((a) => a.whenReplicas((s) => s.held.length === want && s.wanted?.length === want)));
+}
 /** Only this replica behind the front: the next connections all reach it. */
 const only = (r: Replica) => front.setBackends([r.backend]);
 
 async function kill9(r: Replica): Promise<void> {
   r.child.kill('SIGKILL');
   await r.exited;
+  await agentsToAll();
 }
 
 /** A browser login over HTTP, enrolling TOTP at the first login; `route` runs before each step, to pick the replica that serves it. */
@@ -202,7 +216,7 @@ async function addAgent(cluster: 'sandbox' | 'staging', labels: Record<string, s
     c.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`ztshd tokens add: ${out}`))));
   });
   const agent = await startAgent({
-    proxy: publicUrl,
+    proxy: agentUrl,
     cluster,
     labels,
     stateDir: mkdtempSync(join(tmpdir(), 'ztsh-ha-agent-')),
@@ -230,6 +244,8 @@ beforeAll(async () => {
   // The front first: the replicas must know the one public address.
   front = await startHaproxy([], { healthPath: '/readyz' });
   publicUrl = new URL(`https://localhost:${front.port}`);
+  agentFront = await startHaproxy([], { healthPath: '/readyz' });
+  agentUrl = new URL(`https://localhost:${agentFront.port}`);
   idp = await startDevIdp({
     publicHost: 'localhost',
     tls: { cert: tls.cert, key: tls.key },
@@ -239,8 +255,10 @@ beforeAll(async () => {
   // Started together: migrations and the CA pair must come out the same under the race.
   await Promise.all(['r1', 'r2', 'r3'].map((n) => startReplica(n)));
   await all();
+  await agentsToAll();
   await addAgent('sandbox', { env: 'sandbox' });
   await addAgent('staging', { env: 'staging' });
+  await agentsOnEveryReplica();
   doubles.sandbox.addPod('default', 'web-1', { logs: ['started'] });
   doubles.staging.addPod('default', 'db-1', { logs: ['ready'] });
   for (const user of USERS.slice(0, 3)) envOf[user.username] = await loggedIn(user);
@@ -255,6 +273,7 @@ afterAll(async () => {
   for (const r of replicas) r.child.kill('SIGKILL');
   await Promise.all(replicas.map((r) => r.exited));
   await front?.stop();
+  await agentFront?.stop();
   await idp?.close();
   for (const d of Object.values(doubles)) await d.close();
   await pg?.stop();
@@ -281,7 +300,7 @@ describe('three replicas on PostgreSQL behind haproxy', () => {
       steps.push(`${step}@${r.name}`);
       await only(r);
     });
-    expect(steps).toEqual(['start@r1', 'callback@r2', 'mfa@r3', 'exchange@r1']);
+    expect(steps).toEqual([`start@${r1.name}`, `callback@${r2.name}`, `mfa@${r3.name}`, `exchange@${r1.name}`]);
     expect(result.json).toMatchObject({ user: 'erin', roles: ['developer'], mfaVerified: true });
     await all();
     // The certificate works through any replica.
@@ -347,12 +366,14 @@ describe('three replicas on PostgreSQL behind haproxy', () => {
     expect(clusters.filter((c) => c.online).map((c) => c.name).sort()).toEqual(['sandbox', 'staging']);
     await startReplica('r4');
     await all();
+    await agentsOnEveryReplica();
   });
 
   it('1,000 audited requests over the replicas, one killed mid-way: every answered one is in the log, and audit verify passes', async () => {
     await all();
     const victim = live()[0]!;
     const answered = new Set<string>();
+    const outcomes = new Map<string, number>();
     let next = 0;
     const one = (n: number) =>
       new Promise<void>((resolve) => {
@@ -362,13 +383,17 @@ describe('three replicas on PostgreSQL behind haproxy', () => {
           (res) => {
             res.resume();
             res.once('end', () => {
+              outcomes.set(String(res.statusCode), (outcomes.get(String(res.statusCode)) ?? 0) + 1);
               if (res.statusCode === 404 || res.statusCode === 200) answered.add(`ha-${n}`);
               resolve();
             });
             res.once('error', () => resolve());
           },
         );
-        req.once('error', () => resolve());
+        req.once('error', (e: NodeJS.ErrnoException) => {
+          outcomes.set(e.code ?? e.message, (outcomes.get(e.code ?? e.message) ?? 0) + 1);
+          resolve();
+        });
         req.end();
       });
     let killed: Promise<void> | undefined;
@@ -382,7 +407,7 @@ describe('three replicas on PostgreSQL behind haproxy', () => {
       }),
     );
     await killed;
-    expect(answered.size).toBeGreaterThan(900);
+    expect(answered.size, JSON.stringify([...outcomes])).toBeGreaterThan(900);
     const lines = (await cli(['audit', 'export'], envOf.carol!)).stdout.trim().split('\n');
     const logged = new Set(lines.map((l) => JSON.parse(l) as { type: string; fields: { name?: string } }).filter((e) => e.type === 'kube.request').map((e) => e.fields.name));
     const missing = [...answered].filter((name) => !logged.has(name));
@@ -392,6 +417,7 @@ describe('three replicas on PostgreSQL behind haproxy', () => {
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
     await startReplica('r5');
     await all();
+    await agentsOnEveryReplica();
   });
 
   it('an exec recorded on a replica that is then killed replays from another, up to one second before the kill', async () => {
