@@ -3,10 +3,11 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startAgent, type KubeTarget, type RunningAgent } from '@ztsh/agent';
-import { createJoinToken, type AuthService } from '@ztsh/auth';
+import { createJoinToken } from '@ztsh/auth';
 
 export interface DevAgentContext {
-  auth: AuthService;
+  /** Where the join token is made: the auth service in this process, or the store replicas share. */
+  auth: { deps: Parameters<typeof createJoinToken>[0] };
   proxyUrl: URL;
   proxyCa: string;
   dataDir: string;

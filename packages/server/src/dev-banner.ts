@@ -13,6 +13,17 @@ export interface DevBannerInput {
   /** The address the stack listens on: a warning is added when it is not loopback and a real cluster is served. */
   host: string;
   sandboxOnly: boolean;
+  /** Set for `ztshd dev --replicas N --postgres URL`: the front, the replicas and the store they share. */
+  replicas?: DevBannerReplicas | undefined;
+}
+
+export interface DevBannerReplicas {
+  frontPid: number;
+  list: { name: string; pid: number; host: string; port: number; up: boolean }[];
+  /** The database URL (it never holds a password). */
+  store: string;
+  /** Where each replica's ztsh.yaml, ztshd.log and ztshd.pid are. */
+  dir: string;
 }
 
 export function devBanner(input: DevBannerInput): string {
@@ -26,11 +37,15 @@ export function devBanner(input: DevBannerInput): string {
     'ztsh dev stack is up',
     ...(stack.split
       ? [`  proxy           ${proxy}`, `  auth (apart)    ${stack.split.auth.url.origin} (proxies only; its data in ${input.dataDir}/auth)`]
-      : [`  proxy and auth  ${proxy}`]),
+      : input.replicas
+        ? replicaLines(input.replicas, proxy)
+        : [`  proxy and auth  ${proxy}`]),
     `  dev IdP         ${stack.idp.issuer}`,
     `  cluster         ${cluster ? describeCluster(cluster) : 'none'}`,
     ...(input.sandboxOnly ? ['  kubeconfig      not looked at (--sandbox-only)'] : stack.kubeconfigNotUsed ? [`  kubeconfig      not used: ${stack.kubeconfigNotUsed}`] : []),
-    `  data dir        ${input.dataDir} (SQLite, CA keys, TLS)`,
+    input.replicas
+      ? `  data dir        ${input.dataDir} (TLS; each replica's ztsh.yaml, ztshd.log and ztshd.pid in ${input.replicas.dir}/rN)`
+      : `  data dir        ${input.dataDir} (SQLite, CA keys, TLS)`,
     `  TLS CA          ${input.tlsCaFile} (trusted for the ztsh CLI via ${input.trustFile})`,
     '',
     'Demo users (development only):',
@@ -48,6 +63,9 @@ export function devBanner(input: DevBannerInput): string {
     `  pnpm -s ztsh login --proxy ${proxy}`,
     '  pnpm -s ztsh status',
     ...(cluster ? ['  pnpm -s ztsh kube ls', `  pnpm -s ztsh kube login ${cluster.name}`, '  kubectl get pods'] : []),
+    ...(input.replicas && input.replicas.list.length > 1
+      ? ['', `To see a replica die: kill -9 ${input.replicas.list[input.replicas.list.length - 1]!.pid} (${input.replicas.list[input.replicas.list.length - 1]!.name}); the next command goes to another one.`]
+      : []),
     ...(real
       ? [
           '',
@@ -62,6 +80,16 @@ export function devBanner(input: DevBannerInput): string {
     'Press Ctrl-C to stop.',
     '',
   ].join('\n');
+}
+
+function replicaLines(replicas: DevBannerReplicas, front: string): string[] {
+  const up = replicas.list.filter((r) => r.up).length;
+  return [
+    `  front           ${front} (haproxy, pid ${replicas.frontPid}; TLS passes through to the replicas)`,
+    `  replicas        ${up} of ${replicas.list.length} up, auth and proxy in each (ztshd start)`,
+    ...replicas.list.map((r) => `    ${r.name.padEnd(4)}${(r.up ? 'up' : 'down').padEnd(6)}pid ${String(r.pid).padEnd(8)}${r.host}:${r.port}`),
+    `  store           PostgreSQL ${replicas.store}, shared by the replicas (CA pairs, users, audit log, recordings)`,
+  ];
 }
 
 function describeCluster(cluster: DevCluster): string {

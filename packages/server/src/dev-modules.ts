@@ -6,8 +6,8 @@ import { ZtshError } from '@ztsh/protocol';
 
 export async function loadDevModules() {
   try {
-    const [stack, banner] = await Promise.all([import('./dev-stack.ts'), import('./dev-banner.ts')]);
-    return { ...stack, ...banner };
+    const [stack, banner, replicas] = await Promise.all([import('./dev-stack.ts'), import('./dev-banner.ts'), import('./dev-replicas.ts')]);
+    return { ...stack, ...banner, ...replicas };
   } catch (error) {
     if ((error as { code?: unknown })?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
     throw new ZtshError('unavailable', 'the dev stack needs a development checkout: run pnpm install in the repository (this install has no @ztsh/testkit)', { cause: error });

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { type AuthConfigInput, type Clock, type RoleSchema } from '@ztsh/auth';
+import { type AuthConfigInput, type Clock, type RoleSchema, type Storage } from '@ztsh/auth';
 import { startDevIdp, type DevIdp } from '@ztsh/testkit';
 import type { z } from 'zod';
 import { MetricsConfigSchema, ZtshdConfigSchema, type ZtshdConfig } from './config.ts';
@@ -76,6 +76,13 @@ export const DEV_ROLES: RoleInput[] = [
       allow: { kubernetes_groups: ['auditors'], permissions: ['audit'] },
     },
   },
+];
+
+/** The dev IdP's groups mapped to DEV_ROLES. */
+export const DEV_CLAIMS_TO_ROLES = [
+  { claim: 'groups', value: 'developers', roles: ['developer'] },
+  { claim: 'groups', value: 'DevOps', roles: ['devops-admin'] },
+  { claim: 'groups', value: 'auditors', roles: ['auditor'] },
 ];
 
 export interface DevStackOptions {
@@ -154,11 +161,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
           client_id: 'ztsh',
           client_secret: clientSecret,
           username_claim: 'preferred_username',
-          claims_to_roles: [
-            { claim: 'groups', value: 'developers', roles: ['developer'] },
-            { claim: 'groups', value: 'DevOps', roles: ['devops-admin'] },
-            { claim: 'groups', value: 'auditors', roles: ['auditor'] },
-          ],
+          claims_to_roles: DEV_CLAIMS_TO_ROLES,
         },
       ],
       roles: options.roles ?? DEV_ROLES,
@@ -244,7 +247,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       throw error;
     }
   }
-  await enrollDevTotp(ztshd, users, options.clock);
+  await enrollDevTotp(ztshd.auth.storage, users, options.clock);
   const { cluster, kubeconfigNotUsed } = await startDevCluster({
     auth: ztshd.auth,
     proxyUrl: ztshd.url,
@@ -277,8 +280,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   };
 }
 
-async function enrollDevTotp(ztshd: RunningZtshd, users: DevUser[], clock?: Clock): Promise<void> {
-  const storage = ztshd.auth.storage;
+/** The demo users' TOTP devices, added once to the store (the replicas' shared one too). */
+export async function enrollDevTotp(storage: Storage, users: DevUser[], clock?: Clock): Promise<void> {
   for (const user of users) {
     if (!user.totpSecret) continue;
     if ((await storage.mfa.list(user.username)).some((d) => d.kind === 'totp')) continue;

@@ -16,6 +16,7 @@ import { locksCommand } from './locks-command.ts';
 import { agentCommand } from './agent-command.ts';
 import { addressInUseLine } from './listen-error.ts';
 import { loadDevModules } from './dev-modules.ts';
+import { devStorage, replicaCount, type DevPostgresFlags } from './dev-postgres-flags.ts';
 
 const VERSION = '0.1.0';
 const env = process.env;
@@ -77,9 +78,22 @@ program
   .addOption(new Option('--sandbox-only', 'serve the sandbox test double; do not look at the kubeconfig').conflicts('kubeContext'))
   .option('--kube-context <name>', 'serve this kubeconfig context instead of the current one, wherever its apiserver is')
   .option('--split', 'run auth and the proxy apart (two listeners speaking HTTPS), as services: [auth] and [proxy] do')
+  .addOption(
+    new Option('--replicas <n>', 'run N replicas (auth and proxy in each, `ztshd start` processes) on the --postgres database, behind haproxy on --port')
+      .argParser(replicaCount)
+      .conflicts('split'),
+  )
+  .addOption(
+    new Option('--postgres <url>', 'the PostgreSQL database the replicas share, e.g. postgres://ztsh@127.0.0.1:5432/ztsh (no password in it: set PGPASSWORD, or give --postgres-password-file)').conflicts(
+      'split',
+    ),
+  )
+  .option('--postgres-password-file <file>', 'a file holding the database password')
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('warn'))
-  .action(async (options: { dataDir: string; host: string; port: number; logLevel: string; sandboxOnly?: boolean; kubeContext?: string; split?: boolean }) => {
+  .action(async (options: DevOptions) => {
     try {
+      const postgres = devStorage(options, env);
+      if (postgres) return await devReplicas(options, postgres);
       // Loaded only here: the dev IdP is a development tool, not part of a production ztshd.
       const { startDevStack, trustForCli, devBanner } = await loadDevModules();
       const log = pino({ level: options.logLevel, base: { svc: 'ztshd' } });
@@ -106,6 +120,54 @@ program
       fail(error, `run this one on another port with --port ${options.port > 0 && options.port < 65535 ? options.port + 1 : 3081}`);
     }
   });
+
+interface DevOptions extends DevPostgresFlags {
+  dataDir: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  sandboxOnly?: boolean;
+  kubeContext?: string;
+  split?: boolean;
+}
+
+/** `ztshd dev --replicas N --postgres URL`: the replicas behind haproxy (dev-replicas.ts). */
+async function devReplicas(options: DevOptions, postgres: NonNullable<ReturnType<typeof devStorage>>): Promise<void> {
+  const { startDevReplicas, trustForCli, devBanner } = await loadDevModules();
+  const log = pino({ level: options.logLevel, base: { svc: 'ztshd' } });
+  const dataDir = resolve(options.dataDir);
+  const sandboxOnly = options.sandboxOnly === true;
+  const stack = await startDevReplicas({
+    dataDir,
+    host: options.host,
+    port: options.port,
+    replicas: postgres.replicas,
+    storage: postgres.storage,
+    // The replicas are this same ztshd (sources through tsx, or the build); a debugger's flags stay with this process.
+    ztshd: { command: process.execPath, args: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), process.argv[1]!] },
+    replicaLogLevel: options.logLevel === 'debug' ? 'debug' : 'info',
+    log,
+    env,
+    kubeconfig: !sandboxOnly,
+    kubeContext: options.kubeContext,
+    onReplicaExit: (replica, how, all) => {
+      const up = all.filter((r) => r.isUp());
+      process.stderr.write(
+        `ztshd dev: replica ${replica.name} (pid ${replica.pid}) exited (${how.signal ?? `status ${how.code}`}); up: ${up.map((r) => r.name).join(', ') || 'none'} (${up.length} of ${all.length}); its log: ${replica.logFile}\n`,
+      );
+    },
+  });
+  const ztshHome = env.ZTSH_HOME ?? join(homedir(), '.ztsh');
+  const trustFile = trustForCli(ztshHome, stack.url, stack.tls.selfSignedCa!);
+  const replicas = {
+    frontPid: stack.front.pid,
+    list: stack.replicas.map((r) => ({ name: r.name, pid: r.pid, host: r.host, port: r.port, up: r.isUp() })),
+    store: postgres.storage.url!,
+    dir: stack.replicasDir,
+  };
+  process.stdout.write(devBanner({ stack, users: stack.users, dataDir, tlsCaFile: stack.tls.caFile!, trustFile, host: options.host, sandboxOnly, replicas }));
+  onSignals(stack.close);
+}
 
 program.addCommand(tokensCommand((t) => process.stdout.write(t)));
 program.addCommand(locksCommand((t) => process.stdout.write(t)));
