@@ -73,3 +73,39 @@ describe('devBanner, auth and proxy apart', () => {
     expect(text).not.toContain('proxy and auth');
   });
 });
+
+describe('devBanner, replicas behind the front', () => {
+  const replicas = {
+    frontPid: 100,
+    list: [
+      { name: 'r1', pid: 101, host: '127.0.0.1', port: 40001, up: true },
+      { name: 'r2', pid: 102, host: '127.0.0.1', port: 40002, up: false },
+      { name: 'r3', pid: 103, host: '127.0.0.1', port: 40003, up: true },
+    ],
+    store: 'postgres://ztsh@127.0.0.1:5432/ztsh',
+    dir: '/d/replicas',
+  };
+
+  it('names the one address, each replica with its pid and whether it is up, and the shared store', () => {
+    const text = banner(sandbox, { replicas });
+    expect(text).toContain(
+      [
+        '  front           https://localhost:3080 (haproxy, pid 100; TLS passes through to the replicas)',
+        '  replicas        2 of 3 up, auth and proxy in each (ztshd start)',
+        '    r1  up    pid 101     127.0.0.1:40001',
+        '    r2  down  pid 102     127.0.0.1:40002',
+        '    r3  up    pid 103     127.0.0.1:40003',
+        '  store           PostgreSQL postgres://ztsh@127.0.0.1:5432/ztsh, shared by the replicas (CA pairs, users, audit log, recordings)',
+      ].join('\n'),
+    );
+    expect(text).toContain("  data dir        /d (TLS; each replica's ztsh.yaml, ztshd.log and ztshd.pid in /d/replicas/rN)\n");
+    expect(text).toContain('  pnpm -s ztsh login --proxy https://localhost:3080\n');
+    expect(text).toContain('To see a replica die: kill -9 103 (r3); the next command goes to another one.');
+    expect(text).not.toContain('proxy and auth');
+    expect(text).not.toContain('SQLite');
+  });
+
+  it('one replica: no invitation to kill it', () => {
+    expect(banner(sandbox, { replicas: { ...replicas, list: [replicas.list[0]!] } })).not.toContain('kill -9');
+  });
+});
