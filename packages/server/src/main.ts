@@ -79,12 +79,12 @@ program
   .option('--kube-context <name>', 'serve this kubeconfig context instead of the current one, wherever its apiserver is')
   .option('--split', 'run auth and the proxy apart (two listeners speaking HTTPS), as services: [auth] and [proxy] do')
   .addOption(
-    new Option('--replicas <n>', 'run N replicas (auth and proxy in each, `ztshd start` processes) on the --postgres database, behind haproxy on --port')
+    new Option('--replicas <n>', 'run N replicas (1 to 16; auth and proxy in each, as `ztshd start` processes) on the --postgres database, behind haproxy (installed, e.g. apt-get install haproxy) on --port')
       .argParser(replicaCount)
       .conflicts('split'),
   )
   .addOption(
-    new Option('--postgres <url>', 'the PostgreSQL database the replicas share, e.g. postgres://ztsh@127.0.0.1:5432/ztsh (no password in it: set PGPASSWORD, or give --postgres-password-file)').conflicts(
+    new Option('--postgres <url>', 'the PostgreSQL database the replicas share, e.g. postgres://ztsh@127.0.0.1:5432/ztsh (no password in it: set PGPASSWORD, or give --postgres-password-file); without --replicas, one replica').conflicts(
       'split',
     ),
   )
