@@ -100,7 +100,7 @@ export async function startDevReplicas(options: DevReplicasOptions): Promise<Dev
     const replicas = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     cleanup.push(() => Promise.all(replicas.map((r) => r.stop())).then(() => undefined));
     const failed = started.find((s) => s.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (failed) throw explained((failed as PromiseRejectedResult).reason, replicasDir);
     await front.setBackends(replicas.map((r) => ({ host: r.host, port: r.port })), { timeoutMs: 60_000 });
     let closing = false;
     cleanup.push(async () => {
@@ -162,6 +162,16 @@ async function holdsEveryReplica(cluster: DevCluster, count: number, timeoutMs =
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A replica's start error, with what to do when it is the dev stack's own doing. */
+function explained(error: unknown, replicasDir: string): unknown {
+  if (!(error instanceof ZtshError) || !/CA key cannot be decrypted/.test(error.message)) return error;
+  // The database keeps the CA pair sealed with the secret of the data dir that first used it.
+  return new ZtshError('invalid_config', error.message, {
+    cause: error,
+    hint: `the database was set up by ztshd dev with another data dir (its replicas/ca-key-secret): give that --data-dir, or an empty database (this one's secret: ${join(replicasDir, 'ca-key-secret')})`,
+  });
 }
 
 interface DevSecrets {
