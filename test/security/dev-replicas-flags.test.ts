@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ZtshError } from '@ztsh/protocol';
-import { devStorage, replicaCount } from '../../packages/server/src/dev-postgres-flags.ts';
+import { devStorage, replicaCount } from '../../packages/server/src/replicas-flags.ts';
 import { ZTSHD } from '../helpers/source-bins.ts';
 
 const SECRET = 'n0t-f0r-argv-7f3a';

@@ -32,7 +32,7 @@ export interface DevReplicasOptions {
   host: string;
   port: number;
   replicas: number;
-  /** The storage section every replica gets (dev-postgres-flags.ts). */
+  /** The storage section every replica gets (replicas-flags.ts). */
   storage: StorageConfigInput;
   /** How to run ztshd: this same program, e.g. node with its loader and main.ts. */
   ztshd: { command: string; args: string[] };

@@ -16,7 +16,7 @@ import { locksCommand } from './locks-command.ts';
 import { agentCommand } from './agent-command.ts';
 import { addressInUseLine } from './listen-error.ts';
 import { loadDevModules } from './dev-modules.ts';
-import { devStorage, replicaCount, type DevPostgresFlags } from './dev-postgres-flags.ts';
+import { devStorage, replicaCount, type DevPostgresFlags } from './replicas-flags.ts';
 
 const VERSION = '0.1.0';
 const env = process.env;

@@ -3,6 +3,8 @@
 // checked by the same rules as that section (no password in the URL), before
 // anything starts. The password comes from PGPASSWORD or the file, so it is
 // never on a command line (`ps` shows those) nor in a config written to disk.
+// main.ts loads this with every ztshd, so it needs no testkit and has no dev-
+// name (those are the dev command's lazily loaded modules).
 import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
