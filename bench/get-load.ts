@@ -4,7 +4,11 @@
 // the clients they stand for: HTTP/2 over TLS on one connection, as kubectl
 // does (to the apiserver with a bearer token, to ztsh with alice's client
 // certificate), or HTTP/1.1 keep-alive with one connection per concurrent
-// request (to `kubectl proxy`, plain HTTP on loopback). Started with
+// request (to `kubectl proxy`, plain HTTP on loopback). A target may ask
+// for several HTTP/2 connections, as many users each with their own
+// kubectl make (replica-get.ts): requests take them in turn, and they are
+// closed after each run, so that a load balancer spreads the next run's
+// connections afresh. Started with
 // child_process.fork, the targets as JSON in argv[2]; each IPC message
 // { target, concurrency, seconds } is answered with a LoadResult.
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
@@ -19,6 +23,10 @@ export interface LoadTarget {
   ca?: string;
   cert?: string;
   key?: string;
+  /** HTTP/2 connections to spread the requests over (default 1); with more than one, each run opens its own. */
+  connections?: number;
+  /** TLS server name when the origin is an IP address. */
+  servername?: string;
 }
 
 export interface LoadRun {
@@ -35,21 +43,27 @@ export interface LoadResult {
   p99Ms?: number;
 }
 
-type Send = () => Promise<void>;
+interface Send {
+  (): Promise<void>;
+  /** After a run: closes the connections of a target that asked for several. */
+  done?: () => void;
+}
 
 function h2Sender(t: LoadTarget): Send {
-  let session: ClientHttp2Session | undefined;
-  const open = () => {
-    const s = connect(t.origin, { ...(t.ca ? { ca: t.ca } : {}), ...(t.cert ? { cert: t.cert, key: t.key } : {}) });
+  const sessions: (ClientHttp2Session | undefined)[] = Array.from({ length: t.connections ?? 1 });
+  let turn = 0;
+  const open = (i: number) => {
+    const s = connect(t.origin, { ...(t.ca ? { ca: t.ca } : {}), ...(t.cert ? { cert: t.cert, key: t.key } : {}), ...(t.servername ? { servername: t.servername } : {}) });
     s.on('error', () => undefined);
     s.on('close', () => {
-      if (session === s) session = undefined;
+      if (sessions[i] === s) sessions[i] = undefined;
     });
     return s;
   };
-  return () =>
+  const send: Send = () =>
     new Promise((resolve, reject) => {
-      session ??= open();
+      const i = turn++ % sessions.length;
+      const session = (sessions[i] ??= open(i));
       const req = session.request({ ':path': t.path, ...t.headers });
       let status = 0;
       req.on('response', (h) => (status = Number(h[':status'])));
@@ -57,6 +71,15 @@ function h2Sender(t: LoadTarget): Send {
       req.on('end', () => (status === 200 ? resolve() : reject(new Error(`${t.name}: GET ${t.path} answered ${status}`))));
       req.on('error', reject);
     });
+  if (sessions.length > 1) {
+    send.done = () => {
+      for (const [i, s] of sessions.entries()) {
+        s?.close();
+        sessions[i] = undefined;
+      }
+    };
+  }
+  return send;
 }
 
 function h1Sender(t: LoadTarget): Send {
@@ -104,7 +127,10 @@ process.on('message', (m: LoadRun) => {
   const send = senders.get(m.target);
   if (!send) throw new Error(`no load target ${m.target}`);
   run(send, m.concurrency, m.seconds).then(
-    (r) => process.send!(r),
+    (r) => {
+      send.done?.();
+      process.send!(r);
+    },
     (error: Error) => {
       process.stderr.write(`${error.stack}\n`);
       process.exit(1);
