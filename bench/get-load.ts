@@ -27,6 +27,12 @@ export interface LoadTarget {
   connections?: number;
   /** TLS server name when the origin is an IP address. */
   servername?: string;
+  /**
+   * Count failed requests and go on, instead of failing the run: behind a
+   * load balancer, a replica that misses a health check under load has its
+   * connections cut, and that is part of what is measured.
+   */
+  countErrors?: boolean;
 }
 
 export interface LoadRun {
@@ -36,7 +42,12 @@ export interface LoadRun {
 }
 
 export interface LoadResult {
+  /** Requests answered 200. */
   requests: number;
+  /** Requests that failed (only counted for targets with countErrors). */
+  errors: number;
+  /** The first error's message, if any. */
+  firstError?: string;
   seconds: number;
   /** Percentiles of each request's time in ms: only at concurrency 1. */
   p50Ms?: number;
@@ -66,9 +77,12 @@ function h2Sender(t: LoadTarget): Send {
       const session = (sessions[i] ??= open(i));
       const req = session.request({ ':path': t.path, ...t.headers });
       let status = 0;
+      let body = '';
       req.on('response', (h) => (status = Number(h[':status'])));
-      req.on('data', () => undefined);
-      req.on('end', () => (status === 200 ? resolve() : reject(new Error(`${t.name}: GET ${t.path} answered ${status}`))));
+      req.on('data', (d: Buffer) => {
+        if (status !== 200 && body.length < 500) body += d.toString();
+      });
+      req.on('end', () => (status === 200 ? resolve() : reject(new Error(`${t.name}: GET ${t.path} answered ${status}: ${body.slice(0, 500)}`))));
       req.on('error', reject);
     });
   if (sessions.length > 1) {
@@ -97,8 +111,10 @@ function h1Sender(t: LoadTarget): Send {
     });
 }
 
-async function run(send: Send, concurrency: number, seconds: number): Promise<LoadResult> {
+async function run(send: Send, concurrency: number, seconds: number, countErrors = false): Promise<LoadResult> {
   const times: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
   const start = performance.now();
   const until = start + seconds * 1000;
   let requests = 0;
@@ -106,13 +122,20 @@ async function run(send: Send, concurrency: number, seconds: number): Promise<Lo
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < until) {
         const t0 = performance.now();
-        await send();
+        try {
+          await send();
+        } catch (error) {
+          if (!countErrors) throw error;
+          errors++;
+          firstError ??= (error as Error).message;
+          continue;
+        }
         if (concurrency === 1) times.push(performance.now() - t0);
         requests++;
       }
     }),
   );
-  const result: LoadResult = { requests, seconds: (performance.now() - start) / 1000 };
+  const result: LoadResult = { requests, errors, ...(firstError ? { firstError } : {}), seconds: (performance.now() - start) / 1000 };
   if (times.length > 0) {
     times.sort((a, b) => a - b);
     result.p50Ms = times[Math.floor(times.length / 2)]!;
@@ -126,7 +149,7 @@ const senders = new Map(targets.map((t) => [t.name, t.protocol === 'h2' ? h2Send
 process.on('message', (m: LoadRun) => {
   const send = senders.get(m.target);
   if (!send) throw new Error(`no load target ${m.target}`);
-  run(send, m.concurrency, m.seconds).then(
+  run(send, m.concurrency, m.seconds, targets.find((t) => t.name === m.target)?.countErrors).then(
     (r) => {
       send.done?.();
       process.send!(r);

@@ -29,6 +29,9 @@ export interface LayoutFigures {
   cpuUsPerRequest: Record<string, number>;
   /** Share of all cores busy (anything on the machine) during the runs, median. */
   machineBusy: number;
+  /** Failed requests in all rounds together (connections cut when haproxy marked a replica down). */
+  errors: number;
+  firstError?: string;
 }
 
 export interface ReplicaGetFigures {
@@ -65,6 +68,7 @@ export async function measureReplicaGet(opts: { rounds?: number; seconds?: numbe
       cert: r.alice.cert,
       key: r.alice.key,
       connections: CONNECTIONS,
+      countErrors: true,
     };
     load = fork(LOAD, [JSON.stringify([target])], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const child = load;
@@ -86,7 +90,10 @@ export async function measureReplicaGet(opts: { rounds?: number; seconds?: numbe
     const backends: Record<Layout, typeof r1.backend[]> = { '1 replica': [r1.backend], '2 replicas': [r1.backend, r2.backend] };
     const processes: Record<string, number> = { 'replica 1': r1.pid, 'replica 2': r2.pid, agent: r.agent.pid, apiserver: r.apiserver.pid, haproxy: r.front.pid, 'load generator': load.pid! };
     const layouts = Object.keys(backends) as Layout[];
-    const seen = Object.fromEntries(layouts.map((l) => [l, { rps: [] as number[], cpu: {} as Record<string, number[]>, busy: [] as number[] }])) as Record<Layout, { rps: number[]; cpu: Record<string, number[]>; busy: number[] }>;
+    const seen = Object.fromEntries(layouts.map((l) => [l, { rps: [] as number[], cpu: {} as Record<string, number[]>, busy: [] as number[], errors: 0, firstError: undefined as string | undefined }])) as Record<
+      Layout,
+      { rps: number[]; cpu: Record<string, number[]>; busy: number[]; errors: number; firstError: string | undefined }
+    >;
     for (const layout of layouts) {
       await r.front.setBackends(backends[layout]);
       await send({ target: 'front', concurrency: CONCURRENCY, seconds: 1 }); // warm-up: connections, JIT
@@ -100,14 +107,16 @@ export async function measureReplicaGet(opts: { rounds?: number; seconds?: numbe
         const machineAfter = machineJiffies();
         const s = seen[layout];
         s.rps.push(result.requests / result.seconds);
+        s.errors += result.errors;
+        s.firstError ??= result.firstError;
         s.busy.push((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total));
         for (const [name, pid] of Object.entries(processes)) (s.cpu[name] ??= []).push(((cpuSeconds(pid) - before[name]!) * 1e6) / result.requests);
       }
-      opts.say?.(`  round ${round + 1}/${rounds}: ${layouts.map((l) => `${l} ${seen[l].rps.at(-1)!.toFixed(0)} req/s (machine ${(100 * seen[l].busy.at(-1)!).toFixed(0)}% busy)`).join('; ')}\n`);
+      opts.say?.(`  round ${round + 1}/${rounds}: ${layouts.map((l) => `${l} ${seen[l].rps.at(-1)!.toFixed(0)} req/s (machine ${(100 * seen[l].busy.at(-1)!).toFixed(0)}% busy${seen[l].errors ? `, ${seen[l].errors} failed so far` : ''})`).join('; ')}\n`);
     }
     const cores = (readFileSync('/proc/stat', 'utf8').match(/^cpu\d+ /gm) ?? []).length;
     const figures = Object.fromEntries(
-      layouts.map((l) => [l, { requestsPerSecond: median(seen[l].rps), cpuUsPerRequest: Object.fromEntries(Object.entries(seen[l].cpu).map(([n, xs]) => [n, median(xs)])), machineBusy: median(seen[l].busy) }]),
+      layouts.map((l) => [l, { requestsPerSecond: median(seen[l].rps), cpuUsPerRequest: Object.fromEntries(Object.entries(seen[l].cpu).map(([n, xs]) => [n, median(xs)])), machineBusy: median(seen[l].busy), errors: seen[l].errors, ...(seen[l].firstError ? { firstError: seen[l].firstError } : {}) }]),
     ) as Record<Layout, LayoutFigures>;
     return { rounds, seconds, cores, layouts: figures };
   } finally {

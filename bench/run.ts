@@ -8,11 +8,15 @@
 // build (pnpm bench builds first), what the credential plugin adds to each
 // kubectl command and what the proxy needs in memory run apart from auth;
 // and the whole `kubectl get pods` through ztsh against direct and against
-// `kubectl proxy`, each part in its own process (kubectl-command.ts).
+// `kubectl proxy`, each part in its own process (kubectl-command.ts); and,
+// for several replicas on PostgreSQL: audit search on PostgreSQL, how long
+// a lock takes to reach another replica, and GETs through one replica
+// against two behind haproxy.
 //   pnpm bench          human-readable table
 //   pnpm bench --json   the same as JSON (also written to bench/results/)
 //   pnpm bench --only get,kubectl   only those groups: issuance, credentials,
-//                       kubectl, get, split, logins, streams, idle, audit
+//                       kubectl, get, split, logins, streams, idle, audit,
+//                       audit-pg, locks, replicas
 import 'reflect-metadata';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -297,6 +301,7 @@ async function benchReplicaGet(): Promise<void> {
   const two = r.layouts['2 replicas'];
   const cpu = (l: typeof one) => Object.entries(l.cpuUsPerRequest).map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ');
   say(`  CPU µs per request (median of ${r.rounds}): 1 replica: ${cpu(one)}; 2 replicas: ${cpu(two)}\n`);
+  for (const [name, l] of Object.entries(r.layouts)) if (l.errors) say(`  ${name}: ${l.errors} requests failed (first: ${l.firstError}); haproxy cuts a replica's connections when it misses one health check\n`);
   say(`  ${r.cores} cores, shared by every part above, PostgreSQL and whatever else runs on the machine: busy ${(100 * one.machineBusy).toFixed(0)}% with 1 replica, ${(100 * two.machineBusy).toFixed(0)}% with 2\n`);
   results.push({ name: `GET requests/s through 2 replicas behind haproxy (c=64, ${r.cores} cores)`, value: two.requestsPerSecond, unit: 'req/s', baseline: { name: '1 replica behind haproxy req/s', value: one.requestsPerSecond }, ratio: two.requestsPerSecond / one.requestsPerSecond });
 }
