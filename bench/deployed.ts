@@ -33,7 +33,7 @@ export interface Deployed {
   close(): Promise<void>;
 }
 
-function startPart<T extends PartReady>(part: T['part'], config: object, children: ChildProcess[]): Promise<T & { pid: number }> {
+export function startPart<T extends PartReady>(part: T['part'], config: object, children: ChildProcess[]): Promise<T & { pid: number }> {
   // ZTSH_BENCH_CPU_PROF=<dir>: each part writes V8 CPU profiles into <dir>/<part>/ when it stops
   // (one per thread: the loader's worker has its own; the largest is the main thread's).
   const profile = process.env.ZTSH_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.ZTSH_BENCH_CPU_PROF, part)] : [];
@@ -59,7 +59,7 @@ function startKubectlProxy(kubectl: string, kubeconfig: string, children: ChildP
   });
 }
 
-async function stopAll(children: ChildProcess[]): Promise<void> {
+export async function stopAll(children: ChildProcess[]): Promise<void> {
   for (const child of children.reverse()) {
     if (child.exitCode !== null || child.signalCode !== null) continue;
     const exited = new Promise((resolve) => child.once('exit', resolve));

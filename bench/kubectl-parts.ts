@@ -4,7 +4,8 @@
 // default) or `agent` (joined with a token, tunnel to ztshd, forwarding to the
 // apiserver). Started with child_process.fork; the JSON config is argv[3];
 // it sends one `ready` message with what the others need, and stops on
-// SIGTERM.
+// SIGTERM. The agent may also be asked to hold a tunnel to each of several
+// ztshd replicas before it is ready (replicas.ts).
 import 'reflect-metadata';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,8 @@ export interface AgentPartConfig {
   kubeUrl: string;
   kubeCa: string;
   saToken: string;
+  /** Ready once the agent holds a tunnel to this many proxy replicas (default: one tunnel is enough). */
+  replicas?: number;
 }
 
 const log = pino({ level: 'silent' });
@@ -58,6 +61,8 @@ if (part === 'apiserver') {
     log,
   });
   await agent.connected();
+  const replicas = c.replicas ?? 1;
+  if (replicas > 1) await agent.whenReplicas((s) => s.held.length === replicas && s.wanted?.length === replicas);
   stop = () => agent.stop();
   ready = { part };
 } else {

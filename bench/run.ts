@@ -8,11 +8,15 @@
 // build (pnpm bench builds first), what the credential plugin adds to each
 // kubectl command and what the proxy needs in memory run apart from auth;
 // and the whole `kubectl get pods` through ztsh against direct and against
-// `kubectl proxy`, each part in its own process (kubectl-command.ts).
+// `kubectl proxy`, each part in its own process (kubectl-command.ts); and,
+// for several replicas on PostgreSQL: audit search on PostgreSQL, how long
+// a lock takes to reach another replica, and GETs through one replica
+// against two behind haproxy.
 //   pnpm bench          human-readable table
 //   pnpm bench --json   the same as JSON (also written to bench/results/)
 //   pnpm bench --only get,kubectl   only those groups: issuance, credentials,
-//                       kubectl, get, split, logins, streams, idle, audit
+//                       kubectl, get, split, logins, streams, idle, audit,
+//                       audit-pg, locks, replicas
 import 'reflect-metadata';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,10 +28,12 @@ import type { Identity } from '@ztsh/protocol';
 import { DEV_USERS, startDevStack } from '@ztsh/server';
 import type { KubeEnv } from '../test/helpers/kube-env.ts';
 import { httpLogin } from '../test/helpers/http-login.ts';
-import { measureAuditSearch } from './audit-search.ts';
+import { measureAuditSearch, type AuditEngine } from './audit-search.ts';
 import { measureCredentialPlugin } from './credential-plugin.ts';
 import { measureKubectlCommand } from './kubectl-command.ts';
 import { measureKubeGet } from './kube-get.ts';
+import { measureLockPropagation } from './lock-propagation.ts';
+import { measureReplicaGet } from './replica-get.ts';
 import { execStream, type StreamTarget } from './exec-stream.ts';
 import { measureIdleTunnels, openFilesLimit } from './idle-tunnels.ts';
 import { interactiveSession } from './interactive-session.ts';
@@ -264,14 +270,40 @@ async function benchIdleTunnels(): Promise<void> {
 
 const AUDIT_EVENTS = 1_000_000;
 
-async function benchAuditSearch(): Promise<void> {
-  say(`Audit search over ${AUDIT_EVENTS / 1e6}M generated events (SQLite, hash chain + FTS5), auditors' queries…\n`);
-  const r = await measureAuditSearch(AUDIT_EVENTS, say);
-  details.auditSearchKinds = r.kinds;
+async function benchAuditSearch(engine: AuditEngine): Promise<void> {
+  const store = engine === 'sqlite' ? 'SQLite, hash chain + FTS5' : 'PostgreSQL, a server of its own: hash chain + trigram index';
+  say(`Audit search over ${AUDIT_EVENTS / 1e6}M generated events (${store}), auditors' queries…\n`);
+  const r = await measureAuditSearch(AUDIT_EVENTS, say, engine);
+  details[engine === 'sqlite' ? 'auditSearchKinds' : 'auditSearchKindsPostgres'] = r.kinds;
+  const on = engine === 'sqlite' ? '' : ' on PostgreSQL';
   const baseline = { name: 'primary-key lookup p50 ms', value: r.primaryKeyP50 };
-  results.push({ name: `audit events appended/s (${AUDIT_EVENTS / 1e6}M, batches of 10k)`, value: AUDIT_EVENTS / r.generateSeconds, unit: 'events/s' });
-  results.push({ name: `audit search p50 (${AUDIT_EVENTS / 1e6}M events, ${r.kinds.length} query kinds)`, value: r.p50, unit: 'ms', baseline });
-  results.push({ name: `audit search p95 (${AUDIT_EVENTS / 1e6}M events, ${r.kinds.length} query kinds)`, value: r.p95, unit: 'ms', baseline, goal: '<= 50 ms', met: r.p95 <= 50 });
+  results.push({ name: `audit events appended/s${on} (${AUDIT_EVENTS / 1e6}M, batches of 10k)`, value: AUDIT_EVENTS / r.generateSeconds, unit: 'events/s' });
+  results.push({ name: `audit search p50${on} (${AUDIT_EVENTS / 1e6}M events, ${r.kinds.length} query kinds)`, value: r.p50, unit: 'ms', baseline });
+  results.push({ name: `audit search p95${on} (${AUDIT_EVENTS / 1e6}M events, ${r.kinds.length} query kinds)`, value: r.p95, unit: 'ms', baseline, goal: '<= 50 ms', met: r.p95 <= 50 });
+}
+
+async function benchLockPropagation(): Promise<void> {
+  say('Lock propagation: 2 ztshd replicas (each its own process) on one PostgreSQL, alice watching pods through B, bob locking her through A, 30 rounds…\n');
+  const r = await measureLockPropagation({ say });
+  details.lockPropagation = r;
+  const pct = (p: number) => r.endedMs[Math.min(r.endedMs.length - 1, Math.floor((p / 100) * r.endedMs.length))]!;
+  say(`  POST /v1/locks answered in ${r.postMsP50.toFixed(1)} ms (median); after the removal, B let alice in again within ${r.unlockedMsP50.toFixed(0)} ms (median)\n`);
+  const baseline = { name: 'POST /v1/locks answered p50 ms', value: r.postMsP50 };
+  results.push({ name: `lock to watch end on another replica p50 (${r.rounds} rounds)`, value: pct(50), unit: 'ms', baseline, ratio: pct(50) / r.postMsP50 });
+  results.push({ name: `lock to watch end on another replica p99 (${r.rounds} rounds)`, value: pct(99), unit: 'ms', baseline, ratio: pct(99) / r.postMsP50, goal: '<= 1 s', met: pct(99) <= 1000 });
+}
+
+async function benchReplicaGet(): Promise<void> {
+  say('Small GETs at concurrency 64 over 8 connections through haproxy: 1 ztshd replica, then 2 (each its own process, on one PostgreSQL; agent, apiserver double and load generator in their own)…\n');
+  const r = await measureReplicaGet({ say });
+  details.replicaGet = r;
+  const one = r.layouts['1 replica'];
+  const two = r.layouts['2 replicas'];
+  const cpu = (l: typeof one) => Object.entries(l.cpuUsPerRequest).map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ');
+  say(`  CPU µs per request (median of ${r.rounds}): 1 replica: ${cpu(one)}; 2 replicas: ${cpu(two)}\n`);
+  for (const [name, l] of Object.entries(r.layouts)) if (l.errors) say(`  ${name}: ${l.errors} requests failed (first: ${l.firstError}); haproxy cuts a replica's connections when it misses one health check\n`);
+  say(`  ${r.cores} cores, shared by every part above, PostgreSQL and whatever else runs on the machine: busy ${(100 * one.machineBusy).toFixed(0)}% with 1 replica, ${(100 * two.machineBusy).toFixed(0)}% with 2\n`);
+  results.push({ name: `GET requests/s through 2 replicas behind haproxy (c=64, ${r.cores} cores)`, value: two.requestsPerSecond, unit: 'req/s', baseline: { name: '1 replica behind haproxy req/s', value: one.requestsPerSecond }, ratio: two.requestsPerSecond / one.requestsPerSecond });
 }
 
 async function benchCredentialPlugin(): Promise<void> {
@@ -319,7 +351,10 @@ if (want('streams')) {
   }
 }
 if (want('idle')) await benchIdleTunnels();
-if (want('audit')) await benchAuditSearch();
+if (want('audit')) await benchAuditSearch('sqlite');
+if (want('audit-pg')) await benchAuditSearch('postgres');
+if (want('locks')) await benchLockPropagation();
+if (want('replicas')) await benchReplicaGet();
 
 const report = { at: new Date().toISOString(), node: process.version, results, details };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
