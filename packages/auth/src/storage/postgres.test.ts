@@ -10,7 +10,7 @@ import { systemClock } from '../clock.ts';
 import { LISTENER_NAME } from './postgres-changes.ts';
 import { MIGRATIONS } from './postgres-migrations.ts';
 import { openPostgresStorage } from './postgres.ts';
-import { postgresServer } from './storage-engines.ts';
+import { postgresServer } from './storage-engines.fixtures.ts';
 import { openStorage } from './storage-config.ts';
 import type { ChangeTopic, Storage } from './storage.ts';
 

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { likeEscape } from './sqlite-sessions.ts';
-import { ENGINES, SERVER_HOOK_MS } from './storage-engines.ts';
+import { ENGINES, SERVER_HOOK_MS } from './storage-engines.fixtures.ts';
 import type { SessionRecord, Storage } from './storage.ts';
 
 function session(id: string): SessionRecord {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENGINES } from './storage-engines.ts';
+import { ENGINES } from './storage-engines.fixtures.ts';
 import type { WebSessionRecord } from './storage.ts';
 
 const T0 = Date.parse('2026-11-23T10:00:00Z');

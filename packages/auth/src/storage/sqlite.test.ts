@@ -6,7 +6,7 @@ import type { AuditEvent } from '@ztsh/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, hashAuditEvent } from './audit-chain.ts';
 import { openSqliteStorage } from './sqlite.ts';
-import { ENGINES } from './storage-engines.ts';
+import { ENGINES } from './storage-engines.fixtures.ts';
 import type { LoginRecord, NewAuditEvent, Storage, TotpDevice, WebauthnDevice } from './storage.ts';
 
 const T0 = Date.parse('2026-11-23T10:00:00Z');
