@@ -6,7 +6,9 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { ZTSH } from './helpers/source-bins.ts';
 import { Agent, fetch } from 'undici';
 import { DEV_USERS } from '@ztsh/server';
@@ -98,6 +100,31 @@ describe('recordings', () => {
     // play replays the screen (cursor and colour sequences kept); --format text is its text.
     const played = await cli(['play', session.id, '--speed', '1000'], carol);
     expect(plainText(played.stdout)).toBe(plainText(text.stdout));
+  });
+
+  it('keeps it as .cast.gz, sent to ztsh play gzip-encoded, and --format asciicast prints it plain', async () => {
+    const record = (await k.stack.ztshd.auth.storage.sessions.get(session.id))!;
+    expect(record.recordingPath).toMatch(new RegExp(`^\\d{4}-\\d{2}-\\d{2}/${session.id}\\.cast\\.gz$`));
+    const stored = gunzipSync(readFileSync(join(k.stack.ztshd.auth.recordingsDir, record.recordingPath!))).toString('utf8');
+    // The client ztsh play uses (undici's fetch) offers gzip, and gets the file as stored.
+    const { ZtshHome } = await import('@ztsh/cli');
+    const files = new ZtshHome(carol.ZTSH_HOME!).readProfile(k.stack.url)!;
+    const res = await fetch(new URL(`/v1/recordings/${session.id}/cast`, k.stack.url), { dispatcher: new Agent({ connect: { ca: k.stack.tlsCa, cert: files.certPem, key: files.keyPem } }) });
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    expect(await res.text()).toBe(stored);
+    const cast = await cli(['play', session.id, '--format', 'asciicast'], carol);
+    expect(cast.code, cast.stderr).toBe(0);
+    expect(parseAsciicast(cast.stdout)).toEqual(parseAsciicast(stored));
+  });
+
+  it('still plays an uncompressed .cast from before', async () => {
+    const old = await storeSession(k.stack, { user: 'dave', output: ['old-plain-cast-marker\r\n', 'second line\r\n'] });
+    expect(old.recordingPath).toMatch(/\.cast$/);
+    const text = await cli(['play', old.id, '--format', 'text'], carol);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toBe('old-plain-cast-marker\nsecond line\n');
+    const cast = await cli(['play', old.id, '--format', 'asciicast'], carol);
+    expect(cast.stdout).toBe(readFileSync(join(k.stack.ztshd.auth.recordingsDir, old.recordingPath!), 'utf8'));
   });
 
   it('records non-interactive exec too, with its exit code', async () => {

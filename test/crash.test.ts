@@ -3,10 +3,11 @@
 // session is closed as interrupted, and every security event logged before
 // the kill is still there, with the hash chain intact.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { startAgent } from '@ztsh/agent';
 import { DEV_USERS } from '@ztsh/server';
@@ -112,6 +113,10 @@ describe('kill -9 of ztshd during an exec', () => {
       const sessions = JSON.parse((await cli(['recordings', 'ls', '--user', 'alice', '--format', 'json'], carol)).stdout) as SessionInfo[];
       expect(sessions).toHaveLength(1);
       expect(sessions[0]).toMatchObject({ kind: 'exec', command: ['cat'], endReason: 'interrupted', recorded: true });
+      // On disk: a gzip recording the kill cut short, without its trailer; read up to its last sync flush.
+      const day = new Date(Date.parse(sessions[0]!.startedAt)).toISOString().slice(0, 10);
+      const file = readFileSync(join(dataDir, 'recordings', day, `${sessions[0]!.id}.cast.gz`));
+      expect(() => gunzipSync(file)).toThrow(/unexpected end of file/);
       const played = await cli(['play', sessions[0]!.id, '--format', 'text'], carol);
       expect(played.code, played.stderr).toBe(0);
       const mustHave = [...echoedAt].filter(([, at]) => at <= killedAt - 1000).map(([line]) => line);

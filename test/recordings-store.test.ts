@@ -3,8 +3,9 @@
 // store kept in memory with the store's contract, and an auditor replaying
 // it through the API from there. Nothing is written under the recordings dir.
 import { existsSync, readdirSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import type { RecordingStore } from '@ztsh/auth';
-import { parseAsciicast } from '@ztsh/protocol';
+import { castText, parseAsciicast } from '@ztsh/protocol';
 import { findKubectl, runKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
@@ -51,13 +52,19 @@ describe('an exec recorded into the store', () => {
     expect(session.recordingSize).toBe(bytes.length);
     const seqs = [...store.chunks.get(session.id)!.keys()].sort((a, b) => a - b);
     expect(seqs).toEqual(seqs.map((_, i) => i));
-    const output = parseAsciicast(bytes.toString()).events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
+    // The store holds the same sync-flushed gzip stream as a .cast.gz file, whole once the session ended.
+    expect(session.recordingPath).toMatch(/\.cast\.gz$/);
+    const text = gunzipSync(bytes).toString('utf8');
+    expect(castText(bytes, session.recordingPath!)).toBe(text);
+    const output = parseAsciicast(text).events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
     expect(output).toContain('stored-line-1\nstored-line-2\n');
     expect(!existsSync(k.stack.ztshd.auth.recordingsDir) || readdirSync(k.stack.ztshd.auth.recordingsDir).length === 0).toBe(true);
 
     const carol = await credentialsOf({ url: k.stack.url, tlsCa: k.stack.tlsCa }, 'carol');
     const cast = await rawRequest({ url: k.stack.url, tlsCa: k.stack.tlsCa }, { path: `/v1/recordings/${session.id}/cast`, as: carol });
     expect(cast.status).toBe(200);
-    expect(cast.body).toBe(bytes.toString());
+    // No Accept-Encoding: decoded by the server.
+    expect(cast.headers['content-encoding']).toBeUndefined();
+    expect(cast.body).toBe(text);
   }, 120_000);
 });

@@ -96,8 +96,8 @@ describe('a proxy apart from auth', () => {
     expect(text.stdout).toContain('split-heron-word');
     // Handed over whole: in auth's recordings, no longer in the proxy's.
     const day = new Date(session!.startedAt).toISOString().slice(0, 10);
-    expect(existsSync(join(k.stack.dataDir, 'auth', 'recordings', day, `${session!.id}.cast`))).toBe(true);
-    expect(existsSync(join(k.stack.dataDir, 'recordings', day, `${session!.id}.cast`))).toBe(false);
+    expect(existsSync(join(k.stack.dataDir, 'auth', 'recordings', day, `${session!.id}.cast.gz`))).toBe(true);
+    expect(existsSync(join(k.stack.dataDir, 'recordings', day, `${session!.id}.cast.gz`))).toBe(false);
     const events = (await cliJson<AuditEvent[]>(['audit', 'search', '--session', session!.id], carol)).map((e) => e.type).sort();
     expect(events).toEqual(['kube.request', 'session.end', 'session.start']);
   });

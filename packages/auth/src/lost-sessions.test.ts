@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { constants, createGzip } from 'node:zlib';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
@@ -74,6 +75,30 @@ afterEach(async () => {
 const options = (self?: string) => ({ storage, audit, clock, log, recordingsDir: join(dir, 'recordings'), self: () => self });
 
 describe('closeLostSessions', () => {
+  it('reads a lost replica\'s .cast.gz chunks, cut without their gzip trailer, up to the last sync flush', async () => {
+    await storage.replicas.heartbeat({ id: 'replica-b', addr: null, startedAt: T0 - 60_000, heartbeatAt: T0 - LOST_AFTER_MS - 1 });
+    const lost = { ...sessionOf(T0 - 30_000) };
+    lost.recordingPath = lost.recordingPath!.replace(/\.cast$/, '.cast.gz');
+    await storage.sessions.insert(lost, 'replica-b');
+    // Two batches, each ended by a sync flush, as the proxy's gzip sink appends them; then the replica died.
+    const gzip = createGzip();
+    const out: Buffer[] = [];
+    gzip.on('data', (d: Buffer) => out.push(d));
+    const batch = (text: string) => new Promise<Buffer>((resolve) => {
+      gzip.write(text);
+      gzip.flush(constants.Z_SYNC_FLUSH, () => resolve(Buffer.concat(out.splice(0))));
+    });
+    const [head, ...events] = CAST.split(/(?<=\n)/);
+    await storage.recordings!.append(lost.id, 0, await batch(head!));
+    await storage.recordings!.append(lost.id, 1, await batch(events.join('')));
+    gzip.destroy();
+
+    expect(await closeLostSessions(options())).toBe(1);
+    const closed = (await storage.sessions.get(lost.id))!;
+    expect(closed.endedAt).toBe(lost.startedAt + 1250);
+    expect((await storage.sessions.search({ text: 'secret-plans' })).map((s) => s.id)).toEqual([lost.id]);
+  });
+
   it('ends the open sessions of a replica whose heartbeat went stale with what the store holds, once, and forgets the replica', async () => {
     await storage.replicas.heartbeat({ id: 'replica-a', addr: null, startedAt: T0 - 60_000, heartbeatAt: T0 - 1_000 });
     await storage.replicas.heartbeat({ id: 'replica-b', addr: null, startedAt: T0 - 60_000, heartbeatAt: T0 - LOST_AFTER_MS - 1 });

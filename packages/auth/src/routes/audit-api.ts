@@ -13,6 +13,7 @@ import {
   AuditSearchResponse,
   AuditVerifyResponse,
   DEFAULT_PAGE,
+  isGzipCast,
   parseSessionRef,
   RecordingResponse,
   RecordingsParams,
@@ -26,7 +27,7 @@ import { requirePermission } from '../http/caller.ts';
 import { respond } from '../http/guard.ts';
 import { queryOf, timeRange } from '../http/query.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
-import { openRecording } from '../recordings.ts';
+import { castBody } from '../recordings.ts';
 import type { AuditQuery, SessionRecord } from '../storage/storage.ts';
 
 export interface AuditApiOptions {
@@ -178,11 +179,15 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
     await requirePermission(ctx, deps, 'audit');
     const session = await sessionOr404(ctx.params.id!);
     if (!session.recordingPath) throw new ZtshError('not_found', `session ${session.id} is a ${session.kind}: its content is not recorded`);
-    const body = await openRecording(deps.storage, options.recordingsDir, session);
-    if (!body) throw new ZtshError('not_found', `the recording of session ${session.id} is missing from the recordings store`);
+    // Negotiated on the parsed header (q=0 refuses, identity is always fine): gzip only where it was offered.
+    const acceptsGzip = ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
+    const cast = await castBody(deps.storage, options.recordingsDir, session, acceptsGzip);
+    if (!cast) throw new ZtshError('not_found', `the recording of session ${session.id} is missing from the recordings store`);
     ctx.type = 'application/x-asciicast';
     ctx.set('Content-Disposition', `inline; filename="${session.id}.cast"`);
-    ctx.body = body;
+    if (isGzipCast(session.recordingPath)) ctx.vary('Accept-Encoding');
+    if (cast.gzip) ctx.set('Content-Encoding', 'gzip');
+    ctx.body = cast.body;
   });
 
   return router;

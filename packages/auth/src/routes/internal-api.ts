@@ -23,6 +23,7 @@ import {
   WATCH_HEARTBEAT_MS,
   ZtshError,
   peerRefusalMessage,
+  recordingName,
   type Identity,
   type ProxyState,
 } from '@ztsh/protocol';
@@ -123,7 +124,10 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
   // A session's recording is named after the session: one proxy cannot point
   // its session at, and then overwrite, a recording of another's.
   const ownRecordingPath = (id: string, path: string | null) => {
-    if (path !== null && !path.endsWith(`/${id}.cast`)) throw new ZtshError('bad_request', `the recording of session ${id} must be named ${id}.cast`);
+    // The schema already fixed the shape `<day>/<uuid-like>.cast[.gz]`; this ties the name to the session itself.
+    if (path !== null && !path.endsWith(`/${id}.cast`) && !path.endsWith(`/${recordingName(id)}`)) {
+      throw new ZtshError('bad_request', `the recording of session ${id} must be named ${recordingName(id)} (or ${id}.cast)`);
+    }
   };
 
   const ownSession = async (ctx: Context): Promise<string> => {

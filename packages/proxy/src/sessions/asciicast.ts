@@ -1,6 +1,6 @@
 // A session recording as asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/):
 // a JSON header line, then one JSON array per event: [seconds, "o"|"i"|"r", data].
-// Lines go to the sink (a file, or chunks in auth's store: recording-sink.ts)
+// Lines go to the sink (gzip into a file, or into chunks in auth's store: recording-sink.ts)
 // at least every FLUSH_MS, so a crash of the proxy loses at most that much
 // (and what the store had not taken yet); close() waits until the sink holds
 // everything.
@@ -147,6 +147,11 @@ export class AsciicastWriter {
     const chunk = this.pending.subarray(0, this.used);
     this.used = 0;
     this.sink.write(chunk);
+  }
+
+  /** While the sink is behind: resolves once it can take more. The relay stops reading the session until then. */
+  backpressure(): Promise<void> | undefined {
+    return this.sink.whenWritable?.();
   }
 
   /** Hands over what is left and closes the sink; resolves to the recording's size once the sink holds it all. */

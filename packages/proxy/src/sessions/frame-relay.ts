@@ -118,6 +118,12 @@ export function relayFrames(
         }
       } else onFrame(frame);
     }
+    // The recording is compressed off this thread; while it is behind, this side waits for it.
+    const behind = writer?.backpressure();
+    if (behind) {
+      from.pause();
+      void behind.then(() => from.resume());
+    }
   };
   socket.on('data', relay(socket, stream, up, (f) => fromClient.frame(f)));
   stream.on('data', relay(stream, socket, down, (f) => fromServer.frame(f)));

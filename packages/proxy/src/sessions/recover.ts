@@ -9,7 +9,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { type AuthClient, castSummary } from '@ztsh/protocol';
+import { type AuthClient, castSummary, castText } from '@ztsh/protocol';
 
 export async function recoverSessions(auth: AuthClient, log: Logger): Promise<void> {
   if (auth.recordings) return;
@@ -22,7 +22,8 @@ export async function recoverSessions(auth: AuthClient, log: Logger): Promise<vo
       const path = join(auth.recordingsDir, session.recordingPath);
       try {
         recordingSize = statSync(path).size;
-        const cast = castSummary(readFileSync(path, 'utf8'));
+        // A gzip recording cut by the crash has no trailer: it is read up to its last sync flush.
+        const cast = castSummary(castText(readFileSync(path), session.recordingPath));
         if (cast.lastEventMs !== null) endedAt = session.startedAt + cast.lastEventMs;
         ({ input, output } = cast);
       } catch (error) {

@@ -2,7 +2,7 @@
 // which cluster and pod, running what, as which Kubernetes user), the patch
 // at its end, and the audit events of both. Made from the canonical request
 // the decision was made on, never from what the client sent besides.
-import type { AuditInput, SessionPatch, SessionKind, SessionRecord } from '@ztsh/protocol';
+import { recordingName, type AuditInput, type SessionPatch, type SessionKind, type SessionRecord } from '@ztsh/protocol';
 import type { KubeAccess } from '../kube-access.ts';
 
 type Access = Extract<KubeAccess, { ok: true }>;
@@ -40,7 +40,7 @@ export function newSessionRecord(access: Access, id: string, startedAt: number, 
     endReason: null,
     bytesIn: 0,
     bytesOut: 0,
-    recordingPath: recorded && kind !== 'portforward' ? `${day}/${id}.cast` : null,
+    recordingPath: recorded && kind !== 'portforward' ? `${day}/${recordingName(id)}` : null,
     recordingSize: null,
   };
 }

@@ -5,8 +5,8 @@
 // the way the v5.channel.k8s.io messages are read: stdin, stdout, stderr and
 // resizes go into the session's asciicast recording, the error channel gives
 // the exit code. port-forward frames carry SPDY inside; only their bytes are
-// counted. The recording goes to a file, or in chunks into auth's store when
-// auth keeps recordings there (recording-sink.ts).
+// counted. The recording is gzip (`<id>.cast.gz`) in a file, or in chunks in
+// auth's store when auth keeps recordings there (recording-sink.ts).
 import { randomUUID } from 'node:crypto';
 import { constants, type ClientHttp2Stream } from 'node:http2';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import type { MaybePromise } from '@ztsh/protocol';
 import type { KubeAccess, KubeDeps } from '../kube-access.ts';
 import { AsciicastWriter } from './asciicast.ts';
 import { relayBytes, relayFrames } from './frame-relay.ts';
+import { gzipSink } from './gzip-sink.ts';
 import { fileSink } from './recording-sink.ts';
 import { storeSink } from './store-sink.ts';
 import { newSessionRecord, sessionStartAudit } from './session-record.ts';
@@ -60,7 +61,7 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
     started = deps.auth.sessions.start(session);
     if (recordingPath) {
       const store = deps.auth.recordings;
-      const sink = store ? storeSink({ sessionId: id, store, log: deps.log }) : fileSink(join(deps.auth.recordingsDir, recordingPath));
+      const sink = gzipSink(store ? storeSink({ sessionId: id, store, log: deps.log }) : fileSink(join(deps.auth.recordingsDir, recordingPath)));
       writer = new AsciicastWriter(sink, {
         version: 2,
         width: 80,
