@@ -87,8 +87,9 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   let contentType = '';
   /** The body so far ended a line: a JSON watch event or a log line can follow cleanly. */
   let atLineEnd = true;
-  /** The audit event of the cluster's answer, once it has answered. */
-  let stored: MaybePromise<void> | undefined;
+  /** The audit event of the cluster's answer, once it has answered (undefined may also mean nothing to wait for). */
+  let stored: MaybePromise<void>;
+  let responded = false;
   let relay: BodyRelay | undefined;
   const untrack = deps.streams.add({
     user: access.identity.user,
@@ -98,7 +99,7 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
       const code = reason === 'locked' ? 403 : reason === 'expired' ? 401 : 503;
       relay?.stop();
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
-      if (stored === undefined) return endAnswer(auditAllowed(deps, access, code, { error: reason }), () => sendStatus(res as never, code, message));
+      if (!responded) return endAnswer(auditAllowed(deps, access, code, { error: reason }), () => sendStatus(res as never, code, message));
       endAnswer(stored, () => {
         if (!res.headersSent) return sendStatus(res as never, code, message);
         if (access.info.verb === 'watch' && contentType.startsWith('application/json')) {
@@ -121,6 +122,7 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
     const status = Number(headers[constants.HTTP2_HEADER_STATUS] ?? 502);
     const answered = auditAllowed(deps, access, status);
     stored = answered;
+    responded = true;
     const out = copyHeaders(headers, dropHopByHop);
     contentType = String(headers['content-type'] ?? '');
     // An answer without a body is complete with its headers: they wait with its end.
@@ -149,7 +151,7 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   stream.on('error', (error) => {
     deps.log.warn({ err: error, cluster: access.tunnel.cluster }, 'tunnel stream failed');
     relay?.stop();
-    endAnswer(stored ?? auditAllowed(deps, access, 502, { error: 'agent did not answer' }), () =>
+    endAnswer(responded ? stored : auditAllowed(deps, access, 502, { error: 'agent did not answer' }), () =>
       sendStatus(res as never, 502, `the agent of cluster "${access.tunnel.cluster}" did not answer`),
     );
   });
