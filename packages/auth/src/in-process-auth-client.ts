@@ -30,11 +30,10 @@ export function inProcessAuthClient(auth: AuthService, options: InProcessAuthCli
     onLocksChanged: (listener) => deps.locks.subscribe(listener),
     // Nothing to lose touch with in one process.
     unavailable: () => undefined,
-    // A queued event stays a plain call: no promise for each allowed kube request.
+    // A queued event's promise is shared by its batch: none is made per allowed kube request.
     audit: (type, success, input, durable) => {
       if (durable) return deps.audit.emit(type, success, input).then(() => undefined);
-      deps.audit.queue(type, success, input);
-      return undefined;
+      return deps.audit.queue(type, success, input);
     },
     sessions: {
       // Stored when these settle: nothing more for the proxy to wait for.

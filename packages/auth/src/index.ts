@@ -16,7 +16,7 @@ export { openStorage, StorageConfigSchema, type StorageConfig, type StorageConfi
 export { hashAuditEvent, canonicalJson, GENESIS_HASH, ftsPhrase } from './storage/sqlite-audit.ts';
 export { checkTotp, newTotpSecret, TOTP_PERIOD_SEC } from './mfa/totp.ts';
 export * from './tokens/join-tokens.ts';
-export { createAuditLog, AUDIT_FLUSH_MS, type AuditLog, type AuditInput } from './audit/audit-log.ts';
+export { createAuditLog, type AuditLog, type AuditInput } from './audit/audit-log.ts';
 export * from './locks/locks.ts';
 export { internalRoutes, proxyState } from './routes/internal-api.ts';
 export { createAuthMetrics, type AuthMetrics } from './metrics.ts';

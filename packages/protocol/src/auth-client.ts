@@ -31,7 +31,9 @@ export interface AuthClient {
   /**
    * durable: stored before this returns or its promise resolves (security
    * events); a rejected promise means it could not be stored yet. Otherwise
-   * batched.
+   * batched, and a returned promise resolves once the event is stored: the
+   * proxy ends an answer only then (its headers and body go out before).
+   * It does not reject for a failed write, which is tried again.
    */
   /** Only the events a proxy writes (PROXY_EVENT_TYPES): auth writes the rest itself. */
   audit(type: ProxyEventType, success: boolean, input: AuditInput, durable: boolean): MaybePromise<void>;

@@ -170,9 +170,13 @@ export function kubeFields(info: KubeRequestInfo): Record<string, unknown> {
   };
 }
 
-/** The audit event of a request that was let through, once its answer is known. */
-export function auditAllowed(deps: KubeDeps, access: Extract<KubeAccess, { ok: true }>, status: number, extra: Record<string, unknown> = {}): void {
-  deps.auth.audit('kube.request', status < 400, {
+/**
+ * The audit event of a request that was let through, once its answer is
+ * known. What it returns settles once the event is stored: the answer ends
+ * only then (held-end.ts), its headers and body go out before.
+ */
+export function auditAllowed(deps: KubeDeps, access: Extract<KubeAccess, { ok: true }>, status: number, extra: Record<string, unknown> = {}): MaybePromise<void> {
+  const stored = deps.auth.audit('kube.request', status < 400, {
     user: access.identity.user,
     clientIp: access.clientIp,
     fields: {
@@ -187,6 +191,7 @@ export function auditAllowed(deps: KubeDeps, access: Extract<KubeAccess, { ok: t
     },
   }, false);
   deps.metrics?.kubeRequest(access.tunnel.cluster, access.info.verb, status, (performance.now() - access.started) / 1000);
+  return stored;
 }
 
 export function upstreamHeaders(headers: IncomingHttpHeaders, access: Extract<KubeAccess, { ok: true }>): Record<string, string | string[]> {

@@ -3,18 +3,41 @@
 // piped both ways as they come, never buffered, so watches and `logs -f`
 // stream event by event. A lock ends a request in flight and says why in
 // the stream's own terms: a watch gets an ERROR event, a log a last line.
+// Every answer ends only once its audit event is stored (held-end.ts).
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { BODILESS_METHODS, copyHeaders, dropHopByHop, kubeStatus } from '@ztsh/protocol';
 import { auditAllowed, checkKubeAccess, clusterOffline, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
+import { declaredLength, relayHoldingEnd, type BodyRelay } from './held-end.ts';
 import { answerSelfReviewBytes, isSelfReview, SELF_REVIEW_BODY_LIMIT } from './self-review.ts';
 import { answerWhoAmI, isWhoAmI } from './whoami.ts';
 import { sendRefusal, sendStatus } from './kube-status.ts';
 import { whenStored } from './when-stored.ts';
+import type { MaybePromise } from '@ztsh/protocol';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
+
+/** HTTP statuses whose answers carry no body: their headers complete them. */
+const NO_BODY = new Set([204, 304]);
+
+/**
+ * Ends an allowed request's answer, once, after its audit event is stored;
+ * not at all when the client has gone meanwhile.
+ */
+function answerEnder(deps: KubeDeps, res: Res): (stored: MaybePromise<void>, end: () => void) => void {
+  let ending = false;
+  let gone = false;
+  res.once('close', () => (gone = true));
+  return (stored, end) => {
+    if (ending) return;
+    ending = true;
+    whenStored(stored, (err) => deps.log.error({ err }, 'the audit event of an answer was not stored'), () => {
+      if (!gone) end();
+    });
+  };
+}
 
 /**
  * The TLS connection a request came on, the same object for every request
@@ -38,11 +61,13 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
     // The body asks nothing: it is read and dropped.
     req.resume();
     const a = answerWhoAmI(access.info, access.user, access.groups, access.identity.user);
-    auditAllowed(deps, access, a.status, { answeredBy: 'proxy' });
-    res.writeHead(a.status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(a.body));
+    answerEnder(deps, res)(auditAllowed(deps, access, a.status, { answeredBy: 'proxy' }), () => {
+      res.writeHead(a.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(a.body));
+    });
     return;
   }
+  const endAnswer = answerEnder(deps, res);
   let stream;
   try {
     // Node 20's request() always wraps its connect callback with AsyncResource.bind,
@@ -55,31 +80,37 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
     }, { endStream: false }); // Node ends GET and DELETE streams at once by default; the body pipe ends it
   } catch (error) {
     deps.log.warn({ err: error, cluster: access.tunnel.cluster }, 'tunnel request failed');
-    auditAllowed(deps, access, 503, { error: 'tunnel unavailable' });
-    sendStatus(res as never, 503, clusterOffline(access.tunnel.cluster));
+    endAnswer(auditAllowed(deps, access, 503, { error: 'tunnel unavailable' }), () => sendStatus(res as never, 503, clusterOffline(access.tunnel.cluster)));
     return;
   }
   const streamsLong = access.info.verb === 'watch' || access.info.verb === 'proxy' || access.target.query.get('follow') === 'true';
   let contentType = '';
   /** The body so far ended a line: a JSON watch event or a log line can follow cleanly. */
   let atLineEnd = true;
+  /** The audit event of the cluster's answer, once it has answered (undefined may also mean nothing to wait for). */
+  let stored: MaybePromise<void>;
+  let responded = false;
+  let relay: BodyRelay | undefined;
   const untrack = deps.streams.add({
     user: access.identity.user,
     roles: access.identity.roles,
     notAfter: access.notAfter,
     end: (message, reason) => {
       const code = reason === 'locked' ? 403 : reason === 'expired' ? 401 : 503;
-      stream.unpipe(res as NodeJS.WritableStream);
+      relay?.stop();
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
-      if (!res.headersSent) return sendStatus(res as never, code, message);
-      if (access.info.verb === 'watch' && contentType.startsWith('application/json')) {
-        const event = { type: 'ERROR', object: kubeStatus(code, message) };
-        res.end((atLineEnd ? '' : '\n') + JSON.stringify(event) + '\n');
-      } else if (contentType.startsWith('text/plain')) {
-        res.end(`${atLineEnd ? '' : '\n'}ztsh: ${message}\n`);
-      } else {
-        res.end();
-      }
+      if (!responded) return endAnswer(auditAllowed(deps, access, code, { error: reason }), () => sendStatus(res as never, code, message));
+      endAnswer(stored, () => {
+        if (!res.headersSent) return sendStatus(res as never, code, message);
+        if (access.info.verb === 'watch' && contentType.startsWith('application/json')) {
+          const event = { type: 'ERROR', object: kubeStatus(code, message) };
+          res.end((atLineEnd ? '' : '\n') + JSON.stringify(event) + '\n');
+        } else if (contentType.startsWith('text/plain')) {
+          res.end(`${atLineEnd ? '' : '\n'}ztsh: ${message}\n`);
+        } else {
+          res.end();
+        }
+      });
     },
   });
   // GET and HEAD were let through only without a body: none is sent on.
@@ -89,23 +120,40 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   } else req.pipe(stream);
   stream.on('response', (headers) => {
     const status = Number(headers[constants.HTTP2_HEADER_STATUS] ?? 502);
-    auditAllowed(deps, access, status);
+    const answered = auditAllowed(deps, access, status);
+    stored = answered;
+    responded = true;
     const out = copyHeaders(headers, dropHopByHop);
     contentType = String(headers['content-type'] ?? '');
-    res.writeHead(status, out);
-    // A watch or a followed log may not write its first byte for minutes: send
-    // their headers now. Other answers send headers with their first bytes, in
-    // one write instead of two.
-    if (streamsLong) (res as { flushHeaders?: () => void }).flushHeaders?.();
-    stream.on('data', (chunk: Buffer) => {
+    // An answer without a body is complete with its headers: they wait with its end.
+    const bodiless = req.method === 'HEAD' || NO_BODY.has(status) || declaredLength(headers['content-length']) === 0;
+    if (!bodiless) {
+      res.writeHead(status, out);
+      // A watch or a followed log may not write its first byte for minutes: send
+      // their headers now. Other answers send headers with their first bytes, in
+      // one write instead of two.
+      if (streamsLong) (res as { flushHeaders?: () => void }).flushHeaders?.();
+    }
+    const length = bodiless ? 0 : declaredLength(headers['content-length']);
+    const trackLineEnd = (chunk: Buffer) => {
       if (chunk.length > 0) atLineEnd = chunk[chunk.length - 1] === 0x0a;
-    });
-    stream.pipe(res as NodeJS.WritableStream);
+    };
+    relay = relayHoldingEnd(stream, res as never, length, trackLineEnd, (held) =>
+      endAnswer(answered, () => {
+        if (bodiless) {
+          res.writeHead(status, out);
+          res.end();
+        } else if (held.length === 0) res.end();
+        else res.end(held.length === 1 ? held[0]! : Buffer.concat(held));
+      }),
+    );
   });
   stream.on('error', (error) => {
     deps.log.warn({ err: error, cluster: access.tunnel.cluster }, 'tunnel stream failed');
-    if (!res.headersSent) auditAllowed(deps, access, 502, { error: 'agent did not answer' });
-    sendStatus(res as never, 502, `the agent of cluster "${access.tunnel.cluster}" did not answer`);
+    relay?.stop();
+    endAnswer(responded ? stored : auditAllowed(deps, access, 502, { error: 'agent did not answer' }), () =>
+      sendStatus(res as never, 502, `the agent of cluster "${access.tunnel.cluster}" did not answer`),
+    );
   });
   res.on('close', () => {
     untrack();
@@ -121,12 +169,14 @@ function answerSelfReviewHere(deps: KubeDeps, access: Extract<KubeAccess, { ok: 
   const chunks: Buffer[] = [];
   let size = 0;
   let done = false;
+  const endAnswer = answerEnder(deps, res);
   const answer = (status: number, body: unknown) => {
     if (done) return;
     done = true;
-    auditAllowed(deps, access, status, { answeredBy: 'proxy' });
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    endAnswer(auditAllowed(deps, access, status, { answeredBy: 'proxy' }), () => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
   };
   req.on('data', (chunk: Buffer) => {
     size += chunk.length;

@@ -11,7 +11,7 @@ import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'nod
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { TUNNEL_HEADERS } from '@ztsh/protocol';
+import { type MaybePromise, TUNNEL_HEADERS } from '@ztsh/protocol';
 import { auditAllowed, checkKubeAccess, clusterOffline, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
 import { refuseUpgrade } from './kube-status.ts';
 import { whenStored } from './when-stored.ts';
@@ -49,8 +49,7 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
   if (upgrade === 'spdy/3.1' && subresource === 'portforward') return upgradeSpdyPortForward(deps, access, req, socket, head);
   if (upgrade !== 'websocket') {
-    auditAllowed(deps, access, 400, { error: 'SPDY upgrade refused' });
-    return refuseUpgrade(socket, 400, SPDY_REFUSAL);
+    return refuseWhenStored(deps, socket, auditAllowed(deps, access, 400, { error: 'SPDY upgrade refused' }), 400, SPDY_REFUSAL);
   }
   const acceptable = STREAM_PROTOCOLS[subresource] ?? [];
   const offered = String(req.headers['sec-websocket-protocol'] ?? '')
@@ -58,8 +57,8 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
     .map((p) => p.trim())
     .filter((p) => acceptable.includes(p));
   if (offered.length === 0) {
-    auditAllowed(deps, access, 400, { error: 'no subprotocol ztsh can record' });
-    return refuseUpgrade(socket, 400, `${subresource} through ztsh needs one of the WebSocket subprotocols ${acceptable.join(', ')}`);
+    const stored = auditAllowed(deps, access, 400, { error: 'no subprotocol ztsh can record' });
+    return refuseWhenStored(deps, socket, stored, 400, `${subresource} through ztsh needs one of the WebSocket subprotocols ${acceptable.join(', ')}`);
   }
 
   const forwarded = upgradeHeaders(req, access);
@@ -98,8 +97,8 @@ export function upgradeKube(deps: KubeDeps, req: IncomingMessage, socket: Duplex
 function upgradeSpdyPortForward(deps: KubeDeps, access: Access, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const offered = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((p) => p.trim());
   if (!offered.includes(SPDY_PORTFORWARD)) {
-    auditAllowed(deps, access, 400, { error: 'no port-forward stream protocol offered' });
-    return refuseUpgrade(socket, 400, `port-forward over SPDY needs X-Stream-Protocol-Version: ${SPDY_PORTFORWARD}`);
+    const stored = auditAllowed(deps, access, 400, { error: 'no port-forward stream protocol offered' });
+    return refuseWhenStored(deps, socket, stored, 400, `port-forward over SPDY needs X-Stream-Protocol-Version: ${SPDY_PORTFORWARD}`);
   }
   const forwarded = upgradeHeaders(req, access);
   for (const name of Object.keys(forwarded)) if (name.startsWith('sec-websocket-')) delete forwarded[name];
@@ -137,8 +136,7 @@ function upgradeThroughTunnel(deps: KubeDeps, access: Access, req: IncomingMessa
       [constants.HTTP2_HEADER_PATH]: access.upstreamPath,
     }, { endStream: false }); // the upgraded byte stream flows on this stream in both directions
   } catch {
-    auditAllowed(deps, access, 503, { error: 'tunnel unavailable' });
-    return refuseUpgrade(socket, 503, clusterOffline(access.tunnel.cluster));
+    return refuseWhenStored(deps, socket, auditAllowed(deps, access, 503, { error: 'tunnel unavailable' }), 503, clusterOffline(access.tunnel.cluster));
   }
   const onEarlyError = () => socket.destroy();
   const onEarlyClose = () => {
@@ -151,8 +149,7 @@ function upgradeThroughTunnel(deps: KubeDeps, access: Access, req: IncomingMessa
     const accepted = upgrade.accept(answer);
     if ('refused' in accepted) {
       stream.close(constants.NGHTTP2_CANCEL);
-      auditAllowed(deps, access, 502, { error: accepted.refused });
-      return refuseUpgrade(socket, 502, accepted.message);
+      return refuseWhenStored(deps, socket, auditAllowed(deps, access, 502, { error: accepted.refused }), 502, accepted.message);
     }
     stream.off('error', onEarlyError);
     socket.off('close', onEarlyClose);
@@ -176,16 +173,25 @@ function upgradeHeaders(req: IncomingMessage, access: Access): Record<string, st
 /** The apiserver refused the upgrade: its answer (a Status) goes to kubectl as it is. */
 function passRefusal(deps: KubeDeps, access: Access, socket: Duplex, stream: ClientHttp2Stream, headers: IncomingHttpHeaders): void {
   const status = Number(headers[constants.HTTP2_HEADER_STATUS] ?? 502);
-  auditAllowed(deps, access, status);
+  const stored = auditAllowed(deps, access, status);
   const chunks: Buffer[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c));
   stream.on('end', () => {
     const body = Buffer.concat(chunks);
-    socket.end(
-      Buffer.concat([
-        Buffer.from(`HTTP/1.1 ${status} Upstream\r\nContent-Type: ${headers['content-type'] ?? 'application/json'}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`),
-        body,
-      ]),
+    whenStored(stored, logUnstored(deps), () =>
+      socket.end(
+        Buffer.concat([
+          Buffer.from(`HTTP/1.1 ${status} Upstream\r\nContent-Type: ${headers['content-type'] ?? 'application/json'}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`),
+          body,
+        ]),
+      ),
     );
   });
+}
+
+const logUnstored = (deps: KubeDeps) => (err: unknown) => deps.log.error({ err }, 'the audit event of an answer was not stored');
+
+/** A refusal of an upgrade that was let through, sent once its audit event is stored. */
+function refuseWhenStored(deps: KubeDeps, socket: Duplex, stored: MaybePromise<void>, code: number, message: string): void {
+  whenStored(stored, logUnstored(deps), () => refuseUpgrade(socket, code, message));
 }

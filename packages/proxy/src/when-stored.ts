@@ -1,6 +1,6 @@
-// Answering only once an audit event is stored: in one process the
-// AuthClient stores it before it returns, apart from auth it returns a
-// promise (see AuthClient in @ztsh/protocol).
+// Answering only once an audit event is stored: the AuthClient returns a
+// promise for it, or nothing when there is nothing to wait for (see
+// AuthClient in @ztsh/protocol).
 import type { MaybePromise } from '@ztsh/protocol';
 
 /** Runs `then` once `stored` has settled (at once when it is no promise); a failure to store is logged. */

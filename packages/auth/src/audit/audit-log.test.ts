@@ -97,4 +97,60 @@ describe('the audit log over an asynchronous store', () => {
     expect((await storage.audit.list()).map((e) => e.message)).toEqual(['one', 'two', 'three']);
     expect(await storage.audit.verify()).toMatchObject({ ok: true, events: 3 });
   });
+
+  it('group commit: a queued event is written at once; what comes during a write goes in one write right after it', async () => {
+    const storage = slowStore(() => 0);
+    const appendMany = storage.audit.appendMany;
+    const batches: string[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    storage.audit.appendMany = async (batch) => {
+      batches.push(batch.map((e) => e.message ?? ''));
+      // The first write waits for the gate: the events queued meanwhile must wait for it too.
+      if (batches.length === 1) await gate;
+      return appendMany(batch);
+    };
+    const audit = createAuditLog(storage, systemClock);
+    let firstStored = false;
+    const first = audit.queue('kube.request', true, { user: 'a', message: 'one' }).then(() => (firstStored = true));
+    // Written without a timer's wait: the write starts in this turn of the event loop.
+    await expect.poll(() => batches.length).toBe(1);
+    const second = audit.queue('kube.request', true, { user: 'a', message: 'two' });
+    const third = audit.queue('kube.request', true, { user: 'a', message: 'three' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([['one']]);
+    expect(firstStored).toBe(false);
+    release();
+    await Promise.all([first, second, third]);
+    expect(batches).toEqual([['one'], ['two', 'three']]);
+    expect((await storage.audit.list()).map((e) => e.message)).toEqual(['one', 'two', 'three']);
+    expect(audit.pending).toBe(0);
+  });
+
+  it('a queued event caught in a failed write keeps its caller waiting until a later write stores it', async () => {
+    const storage = slowStore(() => 0);
+    const appendMany = storage.audit.appendMany;
+    let refuse = true;
+    let failures = 0;
+    storage.audit.appendMany = async (batch) => {
+      if (refuse) {
+        failures += 1;
+        throw new Error('the store is away');
+      }
+      return appendMany(batch);
+    };
+    const audit = createAuditLog(storage, systemClock);
+    let stored = false;
+    const waiting = audit.queue('kube.request', true, { user: 'a', message: 'kept' }).then(() => (stored = true));
+    await expect.poll(() => failures).toBe(1);
+    // Queued while the retry waits: it joins the retry, not a write of its own.
+    const later = audit.queue('kube.request', true, { user: 'a', message: 'later' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(failures).toBe(1);
+    expect(stored).toBe(false);
+    refuse = false;
+    await audit.flush();
+    await Promise.all([waiting, later]);
+    expect((await storage.audit.list()).map((e) => e.message)).toEqual(['kept', 'later']);
+  });
 });

@@ -3,9 +3,13 @@
 //
 // Security events (logins, MFA, issuance, denials, locks) are stored before
 // emit()'s promise settles, so the caller answers only after they are kept.
-// Routine events (allowed kube requests) are queued and written together
-// every 100 ms: one transaction and one fsync for many requests. A durable
-// emit writes the queue first, and writes run one after another in the order
+// Routine events (allowed kube requests) are queued and written by group
+// commit: a queued event is written at once when no write is under way,
+// else together with everything queued meanwhile, right after the write
+// under way: one transaction for many requests under load, no wait when
+// idle. queue() returns a promise that settles once the event is stored, so
+// the proxy ends an answer only after its event is kept. A durable emit
+// writes the queue first, and writes run one after another in the order
 // they were asked for, so the chain keeps the order events happened in;
 // flush() at shutdown writes what is left.
 import { auditCode, type AuditEvent, type AuditEventType, type AuditInput } from '@ztsh/protocol';
@@ -17,8 +21,13 @@ import type { NewAuditEvent, Storage } from '../storage/storage.ts';
 export interface AuditLog {
   /** Written before the promise settles. */
   emit(type: AuditEventType, success: boolean, input: AuditInput): Promise<AuditEvent>;
-  /** Queued; written within 100 ms, or by flush(). */
-  queue(type: AuditEventType, success: boolean, input: AuditInput): void;
+  /**
+   * Queued and written at once, or right after the write under way. The
+   * promise resolves once the event is stored; a write that fails is tried
+   * again (the event stays queued), so it does not reject for that. Events
+   * queued together share one promise: no promise is made per event.
+   */
+  queue(type: AuditEventType, success: boolean, input: AuditInput): Promise<void>;
   /** Writes what is queued; settles once every write asked for so far is done. */
   flush(): Promise<void>;
   /** Events queued or being written, not stored yet. */
@@ -27,17 +36,33 @@ export interface AuditLog {
   onWritten(listener: (events: AuditEvent[]) => void): () => void;
 }
 
-export const AUDIT_FLUSH_MS = 100;
-const MAX_QUEUE = 2000;
 /** After a failed write, the next try. */
 const RETRY_MS = 1000;
+
+interface Stored {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function storedSignal(): Stored {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
 
 /** `metrics`: told of each failed write (metrics.ts). */
 export function createAuditLog(storage: Storage, clock: Clock, metrics?: { auditWriteError(): void }): AuditLog {
   let pending: NewAuditEvent[] = [];
+  /** Resolves once every event now in `pending` is stored (made when queue() first asks for it). */
+  let pendingStored: Stored | undefined;
+  /** The retry after a failed write: while it waits, a queued event does not start a write of its own. */
   let timer: NodeJS.Timeout | undefined;
+  /** A write of the queue is due in this turn of the event loop (setImmediate). */
+  let due = false;
   /** The last write asked for: each write starts after it, so two batches never interleave in the chain. */
   let tail: Promise<unknown> = Promise.resolve();
+  /** Writes asked for and not settled. */
+  let inFlight = 0;
   let writing = 0;
   const durable = new WeakSet<NewAuditEvent>();
   const listeners = new Set<(events: AuditEvent[]) => void>();
@@ -61,6 +86,10 @@ export function createAuditLog(storage: Storage, clock: Clock, metrics?: { audit
       }
     }
   };
+  /** Group commit: what was queued while a write was under way goes in one write right after it. */
+  const writeNext = () => {
+    if (inFlight === 0 && !timer && pending.length > 0) void writeQueue().catch(() => {});
+  };
   /**
    * Takes the queue now and writes it in one transaction after every write
    * asked for before; resolves to what was written.
@@ -70,22 +99,34 @@ export function createAuditLog(storage: Storage, clock: Clock, metrics?: { audit
     timer = undefined;
     if (pending.length === 0) return tail.then(() => []);
     const batch = pending;
+    const stored = pendingStored;
     pending = [];
+    pendingStored = undefined;
     writing += batch.length;
+    inFlight += 1;
     const write = tail.then(() => storage.audit.appendMany(batch)).then(
       (events) => {
         writing -= batch.length;
+        inFlight -= 1;
+        stored?.resolve();
         written(events);
+        writeNext();
         return events;
       },
       (error: unknown) => {
         writing -= batch.length;
+        inFlight -= 1;
         metrics?.auditWriteError();
         // Queued events are kept, ahead of what came since, and tried again:
         // a store away for a moment (a database failover) loses none of
-        // them. A durable event is not: its caller was told it failed and
+        // them, and whoever waits for them goes on waiting until they are
+        // stored. A durable event is not: its caller was told it failed and
         // did not go on, so storing it later would record what did not happen.
         pending = [...batch.filter((e) => !durable.has(e)), ...pending];
+        if (stored) {
+          if (pendingStored) void pendingStored.promise.then(stored.resolve);
+          else pendingStored = stored;
+        }
         retryLater();
         throw error;
       },
@@ -110,12 +151,17 @@ export function createAuditLog(storage: Storage, clock: Clock, metrics?: { audit
     },
     queue(type, success, input) {
       pending.push(build(type, success, input));
-      // A background write that fails is counted and kept for the retry above.
-      if (pending.length >= MAX_QUEUE) void writeQueue().catch(() => {});
-      else if (!timer) {
-        timer = setTimeout(() => void writeQueue().catch(() => {}), AUDIT_FLUSH_MS);
-        timer.unref();
+      pendingStored ??= storedSignal();
+      // Events queued in the same turn of the event loop go in one write;
+      // while a write is under way (or a retry waits) they wait for it.
+      if (!due && inFlight === 0 && !timer) {
+        due = true;
+        setImmediate(() => {
+          due = false;
+          writeNext();
+        });
       }
+      return pendingStored.promise;
     },
     flush: async () => void (await writeQueue()),
     get pending() {

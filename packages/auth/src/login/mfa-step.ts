@@ -47,8 +47,8 @@ async function checkNotLocked(deps: LoginDeps, login: LoginRecord & { user: stri
 
 async function recordFailure(deps: LoginDeps, login: LoginRecord & { user: string }, error: ZtshError, method: string): Promise<ZtshError> {
   const now = deps.clock.now().getTime();
-  const next = afterFailure(await deps.storage.mfa.failures(login.user), now);
-  await deps.storage.mfa.setFailures(login.user, next);
+  // Read and written as one step: wrong codes sent at once (to several replicas) each count.
+  const next = await deps.storage.mfa.recordFailure(login.user, (current) => afterFailure(current, now));
   await deps.audit.emit('user.mfa', false, {
     user: login.user,
     loginId: login.id,

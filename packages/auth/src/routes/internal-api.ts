@@ -107,7 +107,7 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
     for (const event of events) {
       const input = { ...event.input, user: event.input.user ?? undefined };
       if (event.durable) await deps.audit.emit(event.type, event.success, input);
-      else deps.audit.queue(event.type, event.success, input);
+      else void deps.audit.queue(event.type, event.success, input);
     }
     ctx.status = 204;
   });

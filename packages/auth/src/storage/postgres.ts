@@ -92,6 +92,22 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
           [user, v.failures, v.lockedUntil],
         );
       },
+      // The upsert takes the row's lock and returns its latest committed value: a wrong code sent
+      // to another replica at the same moment waits for this transaction, then counts on top of it.
+      recordFailure: (user, next) =>
+        inTransaction(pool, async (tx) => {
+          const row = (
+            await tx.query(
+              `INSERT INTO mfa_failures (user_name, failures, locked_until) VALUES ($1, 0, 0)
+               ON CONFLICT (user_name) DO UPDATE SET failures = mfa_failures.failures
+               RETURNING failures, locked_until`,
+              [user],
+            )
+          ).rows[0]!;
+          const value = next({ failures: row.failures as number, lockedUntil: row.locked_until as number });
+          await tx.query('UPDATE mfa_failures SET failures = $2, locked_until = $3 WHERE user_name = $1', [user, value.failures, value.lockedUntil]);
+          return value;
+        }),
     },
     users: {
       upsertLogin: async (user, at, traits) => {

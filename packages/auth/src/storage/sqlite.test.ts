@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEvent } from '@ztsh/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { afterFailure } from '../mfa/backoff.ts';
 import { GENESIS_HASH, hashAuditEvent } from './audit-chain.ts';
 import { openSqliteStorage } from './sqlite.ts';
 import { ENGINES } from './storage-engines.fixtures.ts';
@@ -349,6 +350,24 @@ describe.each(ENGINES)('storage ($name)', (engine) => {
       await storage.mfa.setFailures('alice', { failures: 0, lockedUntil: 0 });
       expect(await storage.mfa.failures('alice')).toEqual({ failures: 0, lockedUntil: 0 });
       expect(await storage.mfa.failures('bob')).toEqual({ failures: 0, lockedUntil: 0 });
+    });
+
+    it('counts every one of 20 wrong codes sent at once to two replicas (no count lost to a race)', async () => {
+      const store = await engine.fresh();
+      const replicas = [await store.open(), await store.open()];
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => replicas[i % 2]!.mfa.recordFailure('alice', (current) => afterFailure(current, T0))),
+      );
+      // Each failure saw the one before it: the counts handed back are 1 to 20, once each.
+      expect(results.map((r) => r.failures).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      let sequential = { failures: 0, lockedUntil: 0 };
+      for (let i = 0; i < 20; i++) sequential = afterFailure(sequential, T0);
+      expect(await replicas[0]!.mfa.failures('alice')).toEqual(sequential);
+      expect(await replicas[1]!.mfa.failures('alice')).toEqual(sequential);
+      expect(await replicas[0]!.mfa.failures('bob')).toEqual({ failures: 0, lockedUntil: 0 });
+      // A success resets it; the next failure counts from there.
+      await replicas[1]!.mfa.setFailures('alice', { failures: 0, lockedUntil: 0 });
+      expect(await replicas[0]!.mfa.recordFailure('alice', (current) => afterFailure(current, T0))).toEqual({ failures: 1, lockedUntil: 0 });
     });
   });
 

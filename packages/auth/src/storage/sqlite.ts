@@ -10,7 +10,7 @@ import { sqliteAudit } from './sqlite-audit.ts';
 import { sqliteReplicas } from './sqlite-replicas.ts';
 import { sqliteLocks, sqliteSessions } from './sqlite-sessions.ts';
 import { sqliteWebSessions } from './sqlite-web-sessions.ts';
-import type { JoinTokenType, LoginRecord, MfaDevice, NewAuditEvent, Storage } from './storage.ts';
+import type { JoinTokenType, LoginRecord, MfaDevice, MfaFailures, NewAuditEvent, Storage } from './storage.ts';
 
 const LOGIN_COLUMNS: Record<keyof LoginRecord, string> = {
   id: 'id',
@@ -137,6 +137,17 @@ export function openSqliteStorage(path: string): Storage {
     return token;
   });
 
+  const setFailures = db.prepare(
+    `INSERT INTO mfa_failures (user, failures, locked_until) VALUES (?, ?, ?)
+     ON CONFLICT(user) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
+  );
+  const recordFailure = db.transaction((user: string, next: (current: MfaFailures) => MfaFailures): MfaFailures => {
+    const row = db.prepare('SELECT failures, locked_until FROM mfa_failures WHERE user = ?').get(user) as Row | undefined;
+    const value = next({ failures: (row?.failures as number) ?? 0, lockedUntil: (row?.locked_until as number) ?? 0 });
+    setFailures.run(user, value.failures, value.lockedUntil);
+    return value;
+  });
+
   const changes = localChanges();
 
   return {
@@ -195,13 +206,9 @@ export function openSqliteStorage(path: string): Storage {
         const row = db.prepare('SELECT failures, locked_until FROM mfa_failures WHERE user = ?').get(user) as Row | undefined;
         return { failures: (row?.failures as number) ?? 0, lockedUntil: (row?.locked_until as number) ?? 0 };
       },
-      setFailures: async (user, v) =>
-        void db
-          .prepare(
-            `INSERT INTO mfa_failures (user, failures, locked_until) VALUES (?, ?, ?)
-             ON CONFLICT(user) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until`,
-          )
-          .run(user, v.failures, v.lockedUntil),
+      setFailures: async (user, v) => void setFailures.run(user, v.failures, v.lockedUntil),
+      // IMMEDIATE: the write lock is taken before the read, so another process on this file waits.
+      recordFailure: async (user, next) => recordFailure.immediate(user, next),
     },
     users: {
       upsertLogin: async (user, at, traits) =>

@@ -206,6 +206,13 @@ export interface Storage {
     setWebauthnCounter(deviceId: string, counter: number): Promise<void>;
     failures(user: string): Promise<MfaFailures>;
     setFailures(user: string, value: MfaFailures): Promise<void>;
+    /**
+     * Counts a wrong second factor: reads the user's counter, applies `next`
+     * (pure and synchronous: the back-off) and stores the result as one
+     * atomic step, so wrong codes sent at once to several replicas are each
+     * counted. Resolves to what was stored.
+     */
+    recordFailure(user: string, next: (current: MfaFailures) => MfaFailures): Promise<MfaFailures>;
   };
   users: {
     upsertLogin(user: string, at: number, traits: Record<string, string[]>): Promise<void>;

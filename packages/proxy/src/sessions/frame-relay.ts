@@ -7,8 +7,9 @@
 // go on (its store fell behind) ends the session as a lock would.
 import { constants, type ClientHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { kubeStatus, type SessionRecord } from '@ztsh/protocol';
+import { kubeStatus, type MaybePromise, type SessionRecord } from '@ztsh/protocol';
 import { auditAllowed, type KubeAccess, type KubeDeps } from '../kube-access.ts';
+import { whenStored } from '../when-stored.ts';
 import type { AsciicastWriter } from './asciicast.ts';
 import { sessionEndAudit, sessionEndPatch } from './session-record.ts';
 import { CH_ERROR, CH_RESIZE, CH_STDERR, CH_STDIN, CH_STDOUT, ChannelReader, exitCodeOf } from './v5-channels.ts';
@@ -21,7 +22,7 @@ const RECORDING_FAILED = 'recording failed';
 
 /** A SPDY port-forward: bytes both ways, counted, with the same end as any session. */
 export function relayBytes(deps: KubeDeps, access: Access, socket: Duplex, stream: ClientHttp2Stream, head: Buffer, session: SessionRecord): void {
-  auditAllowed(deps, access, 101, { sessionId: session.id });
+  const requestStored = auditAllowed(deps, access, 101, { sessionId: session.id });
   let endReason: string | null = null;
   const pass = (from: Duplex, to: Duplex, count: (n: number) => void) => (chunk: Buffer) => {
     count(chunk.length);
@@ -44,7 +45,7 @@ export function relayBytes(deps: KubeDeps, access: Access, socket: Duplex, strea
       socket.destroy();
     },
   });
-  endSessionWith(deps, access, socket, stream, session, untrack, () => ({ endReason, writer: undefined, errorText: '' }));
+  endSessionWith(deps, access, socket, stream, session, requestStored, untrack, () => ({ endReason, writer: undefined, errorText: '' }));
 }
 
 export function relayFrames(
@@ -56,7 +57,7 @@ export function relayFrames(
   { session, writer, channels }: { session: SessionRecord; writer: AsciicastWriter | undefined; channels: boolean },
 ): void {
   const { id } = session;
-  auditAllowed(deps, access, 101, { sessionId: id });
+  const requestStored = auditAllowed(deps, access, 101, { sessionId: id });
 
   let errorText = '';
   const fromClient = new ChannelReader((channel, data) => {
@@ -143,13 +144,14 @@ export function relayFrames(
   // Not recorded means not allowed, in the middle of a session too.
   writer?.sink.onFailure(() => stop('ztsh cannot record this session any more; it was ended', RECORDING_FAILED));
 
-  endSessionWith(deps, access, socket, stream, session, untrack, () => ({ endReason, writer, errorText }));
+  endSessionWith(deps, access, socket, stream, session, requestStored, untrack, () => ({ endReason, writer, errorText }));
 }
 
 /**
  * How every relayed session ends, whichever side goes first: the recording
  * closed, the session record and its end event stored (`state` says how it
- * ended, read at the end).
+ * ended, read at the end). When the cluster ends it, kubectl's side is ended
+ * once the request's audit event (`requestStored`) is stored.
  */
 function endSessionWith(
   deps: KubeDeps,
@@ -157,6 +159,7 @@ function endSessionWith(
   socket: Duplex,
   stream: ClientHttp2Stream,
   session: SessionRecord,
+  requestStored: MaybePromise<void>,
   untrack: () => void,
   state: () => { endReason: string | null; writer: AsciicastWriter | undefined; errorText: string },
 ): void {
@@ -194,7 +197,7 @@ function endSessionWith(
   socket.on('close', endBoth);
   stream.on('close', () => {
     // Let what was already written to kubectl go out before closing its socket.
-    socket.end();
+    whenStored(requestStored, (err) => deps.log.error({ err, sessionId: id }, 'the audit event of a session request was not stored'), () => socket.end());
     finish();
   });
   stream.on('error', endBoth);
