@@ -53,6 +53,7 @@ export async function startKubeEnv(options: { split?: boolean; roles?: DevStackO
       kube: { server: kube.url, token: () => SA_TOKEN, ca: tls.caCert },
       log: pino({ level: process.env.ZTSH_TEST_LOG ?? 'silent' }),
       backoff: { baseMs: 20, maxMs: 200 },
+      ...tunnelTransportForTests(),
       ...options.agent,
     });
     await agent.connected();
@@ -85,4 +86,12 @@ export async function startKubeEnv(options: { split?: boolean; roles?: DevStackO
       await stack.close();
     },
   };
+}
+
+/** ZTSH_TEST_TUNNEL=direct|websocket runs the tunnel tests over one transport; unset, agents use their default (auto). */
+export function tunnelTransportForTests(): Pick<AgentOptions, 'transport'> {
+  const chosen = process.env.ZTSH_TEST_TUNNEL;
+  if (chosen === undefined || chosen === '') return {};
+  if (chosen !== 'direct' && chosen !== 'websocket' && chosen !== 'auto') throw new Error(`ZTSH_TEST_TUNNEL must be direct, websocket or auto, not ${chosen}`);
+  return { transport: chosen };
 }

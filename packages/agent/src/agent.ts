@@ -7,22 +7,23 @@
 //        ──409 (replica r, held)──▶ dial again after a short jittered pause
 //        ──fails──────────────────▶ dial again after backoff
 //   POST /.ztsh/replicas on a tunnel ─▶ S is the set now; drop tunnels to replicas not in S
-import { createServer, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import type { IncomingMessage } from 'node:http';
+//
+// Each dial is direct (HTTP/2 on the TLS connection after a 101) or a
+// WebSocket (tunnel-dial.ts); with `auto`, a path that refuses the direct
+// upgrade makes the agent use the WebSocket for a while.
+import { performServerHandshake, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders as Http1Headers } from 'node:http';
 import type { Logger } from 'pino';
-import { WebSocket, createWebSocketStream } from 'ws';
 import {
   formatReplicaList,
-  goawayWatch,
   isReplicaId,
   MAX_REPLICAS,
   openTunnelWindow,
   readReplicaAnnouncement,
   TUNNEL_H2_SETTINGS,
   TUNNEL_HEADERS,
-  TUNNEL_MAX_PAYLOAD,
-  tunnelStream,
   type ReplicaAnnouncement,
+  type TunnelTransport,
 } from '@ztsh/protocol';
 import type { KubeTarget } from './config.ts';
 import { createForwarder } from './forwarder.ts';
@@ -30,6 +31,10 @@ import { ensureHostIdentity } from './join.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { answerControl, isControlRequest } from './replica-control.ts';
 import { backoffDelay, planTunnels, redialDelay, UNNAMED_REPLICA } from './tunnel-plan.ts';
+import { dialDirect, dialWebSocket, type Dial, type OpenTunnel } from './tunnel-dial.ts';
+
+/** After the direct upgrade was refused by the path (auto), dials use the WebSocket this long before trying direct again. */
+const WEBSOCKET_FALLBACK_MS = 10 * 60_000;
 
 export interface AgentOptions {
   proxy: URL;
@@ -47,6 +52,8 @@ export interface AgentOptions {
   redial?: { baseMs: number; maxMs: number };
   /** Requests, bytes, reconnects and tunnel state (metrics.ts). */
   metrics?: AgentMetrics | undefined;
+  /** How the tunnel is carried (tunnel-stream.ts); default auto. */
+  transport?: TunnelTransport | undefined;
 }
 
 export interface RunningAgent {
@@ -66,25 +73,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const identity = await ensureHostIdentity({ proxy: options.proxy, cluster: options.cluster, stateDir: options.stateDir, token: options.token, proxyCa: options.proxyCa, now });
   const backoff = options.backoff ?? { baseMs: 250, maxMs: 15_000 };
   const redial = options.redial ?? { baseMs: 100, maxMs: 5_000 };
+  const transport = options.transport ?? 'auto';
 
   /** The tunnel each held replica is reached on. */
-  const held = new Map<string, WebSocket>();
+  const held = new Map<string, OpenTunnel>();
   let wanted: string[] | undefined;
-  const replicaOf = new WeakMap<ServerHttp2Session, string>();
   const forward = createForwarder(options.kube, log, options.metrics);
-  const h2 = createServer({ settings: TUNNEL_H2_SETTINGS });
-  h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-    if (!isControlRequest(headers)) return forward(stream, headers);
-    const replica = replicaOf.get(stream.session as ServerHttp2Session);
-    answerControl(stream, headers, replica, (announcement) => announced(announcement, 'tunnel'), log.child({ replica }));
-  });
   const sessions = new Set<ServerHttp2Session>();
-  /** The tunnel whose stream h2 is being handed (the 'session' event comes at once). */
-  let handing: { socket: WebSocket; replica: string } | undefined;
-  h2.on('session', (session: ServerHttp2Session) => {
-    const socket = handing?.socket;
-    if (handing) replicaOf.set(session, handing.replica);
+
+  /** Serves the proxy's requests on a tunnel that is up; `ended` runs once its HTTP/2 session is over. */
+  const serve = (tunnel: OpenTunnel, replica: string) => {
+    const session = performServerHandshake(tunnel.socket, { settings: TUNNEL_H2_SETTINGS });
     sessions.add(session);
+    session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      if (!isControlRequest(headers)) return forward(stream, headers);
+      answerControl(stream, headers, replica, (announcement) => announced(announcement, 'tunnel'), log.child({ replica }));
+    });
     // Whatever the proxy sends, no handler here throws out of the agent.
     session.once('connect', () => {
       try {
@@ -93,21 +97,24 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         log.warn({ err }, 'tunnel window not opened');
       }
     });
+    session.on('error', (err) => log.warn({ err, replica }, 'tunnel session error'));
     session.on('close', () => {
       sessions.delete(session);
       // A tunnel without its HTTP/2 session serves nothing: drop it and dial again.
-      if (socket && socket.readyState === WebSocket.OPEN) socket.close(1002, 'the HTTP/2 session ended');
+      tunnel.close('the HTTP/2 session ended');
     });
-  });
-  h2.on('sessionError', (err) => log.warn({ err }, 'tunnel session error'));
+    tunnel.started(session);
+  };
 
   let stopped = false;
   /** The one dial in flight: dials go through the load balancer one at a time. */
-  let dialing: WebSocket | undefined;
+  let dialing: Dial | undefined;
   let timer: NodeJS.Timeout | undefined;
   /** Failed dials in a row (backoff), and dials in a row that landed on a replica already held (redial). */
   let attempt = 0;
   let duplicates = 0;
+  /** auto: until when dials use the WebSocket, after the path refused the direct upgrade. */
+  let websocketUntil = 0;
   let waiters: (() => void)[] = [];
   const watchers = new Set<() => void>();
 
@@ -132,10 +139,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (stopped) return;
     const plan = planTunnels([...held.keys()], wanted);
     for (const replica of plan.drop) {
-      const socket = held.get(replica);
+      const tunnel = held.get(replica);
       held.delete(replica);
       log.info({ replica }, 'the replica left the set; closing its tunnel');
-      socket?.close(1000, 'the replica left the set');
+      tunnel?.close('the replica left the set', true);
     }
     if (plan.drop.length > 0) changed();
     if (plan.dial) dialIn(delay());
@@ -151,8 +158,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     settle(() => redialDelay(0, redial));
   };
 
-  const failed = (socket: WebSocket, why: Record<string, unknown>, message: string) => {
-    if (dialing !== socket) return;
+  const failed = (attemptOf: Dial, why: Record<string, unknown>, message: string) => {
+    if (dialing !== attemptOf) return;
     dialing = undefined;
     if (stopped) return;
     log.warn(why, message);
@@ -162,107 +169,83 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     settle(() => delay);
   };
 
+  /** Where a tunnel landed, from the headers of the upgrade's answer; undefined when they name nothing valid. */
+  const landing = (headers: Http1Headers): { replica: string; announcement: ReplicaAnnouncement | undefined } | undefined => {
+    const id = headers[TUNNEL_HEADERS.replicaId];
+    const set = headers[TUNNEL_HEADERS.replicas];
+    // A ztshd from before replicas: one proxy, this one.
+    if (id === undefined && set === undefined) return { replica: UNNAMED_REPLICA, announcement: undefined };
+    const announcement = readReplicaAnnouncement(id, set);
+    return announcement ? { replica: announcement.self, announcement } : undefined;
+  };
+
   const dial = () => {
     if (stopped || dialing) return;
     const holding = [...held.keys()].filter(isReplicaId).slice(0, MAX_REPLICAS);
-    const socket = new WebSocket(new URL('/v1/tunnel', options.proxy.toString().replace(/^http/, 'ws')), {
-      cert: identity.cert,
-      key: identity.key,
-      ...(options.proxyCa ? { ca: options.proxyCa } : {}),
+    const how = transport === 'auto' ? (Date.now() < websocketUntil ? 'websocket' : 'direct') : transport;
+    const request = {
+      url: new URL('/v1/tunnel', options.proxy),
+      tls: { cert: identity.cert, key: identity.key, ...(options.proxyCa ? { ca: options.proxyCa } : {}) },
       headers: {
         [TUNNEL_HEADERS.labels]: JSON.stringify(options.labels),
         ...(holding.length > 0 ? { [TUNNEL_HEADERS.replicasHeld]: formatReplicaList(holding) } : {}),
       },
-      perMessageDeflate: false,
-      maxPayload: TUNNEL_MAX_PAYLOAD,
-    });
-    dialing = socket;
-    /** Where this tunnel landed, from the upgrade's answer. */
-    let landed: { replica: string; announcement: ReplicaAnnouncement | undefined } | undefined;
-    socket.on('upgrade', (res: IncomingMessage) => {
-      const id = res.headers[TUNNEL_HEADERS.replicaId];
-      const set = res.headers[TUNNEL_HEADERS.replicas];
-      if (id === undefined && set === undefined) {
-        // A ztshd from before replicas: one proxy, this one.
-        landed = { replica: UNNAMED_REPLICA, announcement: undefined };
-        return;
-      }
-      const announcement = readReplicaAnnouncement(id, set);
-      if (announcement) landed = { replica: announcement.self, announcement };
-    });
-    socket.on('open', () => {
-      if (!landed) {
-        failed(socket, {}, 'the proxy named no valid replica or replica set on the tunnel; closing it');
-        socket.close(1002, 'bad replica headers');
-        return;
-      }
-      const { replica, announcement } = landed;
-      if (held.has(replica) || stopped) {
-        // The proxy should have answered 409: this replica's tunnel stays the one held.
+    };
+    const current: Dial = (how === 'direct' ? dialDirect : dialWebSocket)(request, {
+      open: (tunnel, headers) => {
+        const landed = landing(headers);
+        if (!landed) {
+          failed(current, { transport: how }, 'the proxy named no valid replica or replica set on the tunnel; closing it');
+          tunnel.close('bad replica headers');
+          return;
+        }
+        const { replica, announcement } = landed;
+        if (held.has(replica) || stopped) {
+          // The proxy should have answered 409: this replica's tunnel stays the one held.
+          dialing = undefined;
+          tunnel.close('a tunnel to this replica is held already', true);
+          duplicates++;
+          settle(() => redialDelay(duplicates, redial));
+          return;
+        }
         dialing = undefined;
-        socket.close(1000, 'a tunnel to this replica is held already');
-        duplicates++;
-        settle(() => redialDelay(duplicates, redial));
-        return;
-      }
-      dialing = undefined;
-      attempt = 0;
-      duplicates = 0;
-      held.set(replica, socket);
-      hold(socket, replica);
-      log.info({ replica }, 'tunnel up');
-      waiters.forEach((w) => w());
-      waiters = [];
-      if (!announcement) wanted = [UNNAMED_REPLICA];
-      changed();
-      if (announcement) announced(announcement, 'upgrade');
-      else settle(() => redialDelay(0, redial));
-    });
-    /** Landed on a replica already held: an expected answer, not an error to log. */
-    let duplicate = false;
-    socket.on('unexpected-response', (_req, res) => {
-      const id = res.headers[TUNNEL_HEADERS.replicaId];
-      if (res.statusCode === 409 && typeof id === 'string' && held.has(id) && dialing === socket) {
-        duplicate = true;
-        dialing = undefined;
-        duplicates++;
-        const delay = redialDelay(duplicates, redial);
-        log.debug({ replica: id, delayMs: Math.round(delay) }, 'landed on a replica already held; dialing again');
-        settle(() => delay);
-      } else failed(socket, { status: res.statusCode }, 'the proxy refused the tunnel');
-      socket.terminate();
-    });
-    socket.on('error', (error) => {
-      if (!duplicate) log.warn({ err: error.message }, 'tunnel error');
-    });
-    socket.on('close', () => failed(socket, {}, 'tunnel closed before it was up'));
+        attempt = 0;
+        duplicates = 0;
+        held.set(replica, tunnel);
+        hold(tunnel, replica);
+        log.info({ replica, transport: how }, 'tunnel up');
+        waiters.forEach((w) => w());
+        waiters = [];
+        if (!announcement) wanted = [UNNAMED_REPLICA];
+        changed();
+        if (announcement) announced(announcement, 'upgrade');
+        else settle(() => redialDelay(0, redial));
+      },
+      refused: (status, headers) => {
+        const id = headers[TUNNEL_HEADERS.replicaId];
+        if (status === 409 && typeof id === 'string' && held.has(id) && dialing === current) {
+          // Landed on a replica already held: an expected answer, not an error to log.
+          dialing = undefined;
+          duplicates++;
+          const delay = redialDelay(duplicates, redial);
+          log.debug({ replica: id, delayMs: Math.round(delay) }, 'landed on a replica already held; dialing again');
+          settle(() => delay);
+        } else if (how === 'direct' && transport === 'auto' && pathRefusal(status) && dialing === current) {
+          dialing = undefined;
+          websocketUntil = Date.now() + WEBSOCKET_FALLBACK_MS;
+          log.warn({ status }, 'the way to the proxy refused the direct tunnel; using a WebSocket for now');
+          settle(() => redialDelay(0, redial));
+        } else failed(current, { status, transport: how }, 'the proxy refused the tunnel');
+      },
+      failed: (err) => failed(current, { err: err.message, transport: how }, 'tunnel closed before it was up'),
+    }, log);
+    dialing = current;
   };
 
-  /** A tunnel up: hand it to the HTTP/2 server, and dial again when it ends. */
-  const hold = (socket: WebSocket, replica: string) => {
-    // The agent's nghttp2 answers a proxy that breaks HTTP/2 with GOAWAY and then waits: end the tunnel and dial again.
-    const watch = goawayWatch(false, (errorCode) => {
-      if (errorCode === 0) return;
-      log.warn({ errorCode, replica }, 'the proxy broke the HTTP/2 protocol; closing the tunnel');
-      // Later, not inside the session's own write.
-      setImmediate(() => socket.close(1002, 'the proxy broke the HTTP/2 protocol'));
-    });
-    const stream = tunnelStream(createWebSocketStream(socket), socket, watch);
-    stream.on('error', () => undefined);
-    handing = { socket, replica };
-    try {
-      h2.emit('connection', stream);
-    } finally {
-      handing = undefined;
-    }
-    socket.on('message', (_data, isBinary) => {
-      if (!isBinary && socket.readyState === WebSocket.OPEN) {
-        log.warn({ replica }, 'the proxy sent a text message on the tunnel; closing it');
-        socket.close(1003, 'the tunnel carries binary messages only');
-      }
-    });
-    socket.on('close', () => {
-      const mine = held.get(replica) === socket;
+  /** A tunnel up: serve the proxy on it, and dial again when it ends. */
+  const hold = (tunnel: OpenTunnel, replica: string) => {
+    tunnel.ended(() => {
+      const mine = held.get(replica) === tunnel;
       if (mine) held.delete(replica);
       changed();
       if (stopped || !mine) return;
@@ -272,6 +255,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       log.info({ replica, delayMs: Math.round(delay) }, 'tunnel down; reconnecting');
       settle(() => delay);
     });
+    serve(tunnel, replica);
   };
   dial();
 
@@ -292,11 +276,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
-      dialing?.terminate();
-      for (const socket of held.values()) socket.terminate();
-      const closed = new Promise<void>((resolve) => h2.close(() => resolve()));
+      dialing?.abort();
+      for (const tunnel of held.values()) tunnel.terminate();
+      const closed = [...sessions].map((session) => new Promise<void>((resolve) => (session.closed ? resolve() : session.once('close', () => resolve()))));
       for (const session of sessions) session.destroy();
-      await closed;
+      await Promise.all(closed);
     },
   };
+}
+
+/**
+ * Answers to the direct upgrade that say the way to the proxy does not pass
+ * it (a ztshd from before it says 400; load balancers that pass only
+ * WebSockets say 400, 403, 404, 405, 426 or 501), not that the agent is
+ * refused: those fall back to the WebSocket in auto mode. 401 (the host
+ * certificate) and 5xx but 501 fail as any dial does.
+ */
+function pathRefusal(status: number): boolean {
+  return [400, 403, 404, 405, 426, 501].includes(status);
 }

@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { AgentOptions as HttpsAgentOptions } from 'node:https';
 import { z } from 'zod';
-import { ClusterName, ListenAddress, ZtshError } from '@ztsh/protocol';
+import { ClusterName, ListenAddress, TUNNEL_TRANSPORTS, ZtshError } from '@ztsh/protocol';
 
 export const AgentConfigSchema = z.strictObject({
   proxy: z.url().refine((u) => u.startsWith('https://'), 'must be an https:// URL'),
@@ -18,6 +18,8 @@ export const AgentConfigSchema = z.strictObject({
   proxy_ca_file: z.string().optional(),
   /** Where the agent keeps its key and host certificate. */
   state_dir: z.string(),
+  /** How the tunnel is carried: direct (HTTP/2 on the TLS connection), websocket (for load balancers that pass only WebSockets), or auto: direct, falling back to websocket where the path refuses it. */
+  tunnel: z.enum(TUNNEL_TRANSPORTS).default('auto'),
   /** The operations listener (plain HTTP: /metrics, /healthz, /readyz); off unless set. */
   metrics: z.strictObject({ listen: ListenAddress }).optional(),
   kube: z.union([

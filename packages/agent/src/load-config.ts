@@ -74,6 +74,7 @@ export function agentOptionsFrom(config: AgentConfig, env: Record<string, string
     token: () => env.ZTSH_JOIN_TOKEN || config.token || (config.token_file ? readSecretFile(config.token_file, 'token_file') : undefined),
     proxyCa: config.proxy_ca_file ? readSecretFile(config.proxy_ca_file, 'proxy_ca_file') : undefined,
     kube: kubeTarget(config, env),
+    transport: config.tunnel,
     log,
   };
 }

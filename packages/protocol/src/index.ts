@@ -10,6 +10,7 @@ export * from './peer-identity.ts';
 export * from './audit-api.ts';
 export * from './internal-api.ts';
 export * from './tunnel-stream.ts';
+export * from './tunnel-ping.ts';
 export * from './role-evaluator.ts';
 export * from './body-framing.ts';
 export * from './ops-http.ts';

@@ -1,8 +1,34 @@
-// The agent tunnel's transport: HTTP/2 over a WebSocket (wss /v1/tunnel),
-// the proxy being the HTTP/2 client and the agent the server. Both ends use
-// what is here, so the two sides agree on it.
+// The agent tunnel's transport: HTTP/2 on /v1/tunnel, the proxy being the
+// HTTP/2 client and the agent the server. Two ways to carry it, both on the
+// agent's TLS connection to the proxy's one address:
+//   direct     an HTTP/1.1 upgrade to TUNNEL_UPGRADE; after the 101 both
+//              ends hand the TLS socket itself to node:http2 (native, no
+//              JavaScript between TLS and nghttp2);
+//   websocket  a WebSocket whose binary messages carry the HTTP/2 bytes, for
+//              load balancers that pass only WebSockets (slower: every byte
+//              goes through ws and a JavaScript stream).
+// Both ends use what is here, so the two sides agree on it.
 import type { Duplex } from 'node:stream';
 import type { Settings } from 'node:http2';
+
+/** The Upgrade token of the direct transport. */
+export const TUNNEL_UPGRADE = 'ztsh-tunnel-h2';
+
+/** How the agent carries its tunnel: `auto` tries direct and falls back to websocket where the path refuses it. */
+export const TUNNEL_TRANSPORTS = ['auto', 'direct', 'websocket'] as const;
+export type TunnelTransport = (typeof TUNNEL_TRANSPORTS)[number];
+
+/**
+ * How often each end of a direct tunnel pings the other over HTTP/2; a ping
+ * not answered by the next one ends the tunnel. Besides finding a dead peer
+ * (and keeping load balancers from calling the tunnel idle), this is what
+ * ends a tunnel whose peer broke HTTP/2 on Node 20: there nghttp2 answers
+ * some protocol errors (a frame over the size limit) with GOAWAY and stops
+ * reading, and Node's session says nothing, so no ping answer ever comes.
+ * (The websocket transport sees every byte sent and watches for that GOAWAY
+ * itself: goawayWatch.) Node 24 ends such a session with an error at once.
+ */
+export const TUNNEL_PING_MS = 10_000;
 
 /**
  * Flow-control windows of the tunnel's HTTP/2 session. HTTP/2's default,

@@ -1,7 +1,9 @@
 // /v1/tunnel: where agents dial in. The agent authenticates with its host
-// certificate; the WebSocket then carries an HTTP/2 connection on which the
+// certificate; the tunnel then carries an HTTP/2 connection on which the
 // proxy is the client and the agent the server, so one tunnel multiplexes
-// many kube requests with HTTP/2's per-stream flow control.
+// many kube requests with HTTP/2's per-stream flow control. An upgrade to
+// TUNNEL_UPGRADE carries HTTP/2 directly on the TLS socket (tunnel-direct.ts);
+// a WebSocket upgrade carries it in binary messages (below).
 //
 // Every byte an agent sends is hostile. A tunnel that breaks the protocol (a
 // message over TUNNEL_MAX_PAYLOAD, a text message, bytes that are no HTTP/2,
@@ -15,14 +17,15 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocket, WebSocketServer } from 'ws';
 import type { AgentTunnels, AgentTunnel } from './agent-tunnels.ts';
-import { type AuthClient, ClusterLabels, formatReplicaList, goawayWatch, kubeStatus, openTunnelWindow, parseReplicaList, peerIdentity, peerRefusalMessage, readJsonHeader, TUNNEL_H2_SETTINGS, TUNNEL_HEADERS, TUNNEL_MAX_PAYLOAD, tunnelStream } from '@ztsh/protocol';
+import { type AuthClient, ClusterLabels, TUNNEL_PING_MS, TUNNEL_UPGRADE, formatReplicaList, goawayWatch, kubeStatus, openTunnelWindow, parseReplicaList, peerIdentity, peerRefusalMessage, readJsonHeader, TUNNEL_H2_SETTINGS, TUNNEL_HEADERS, TUNNEL_MAX_PAYLOAD, tunnelStream } from '@ztsh/protocol';
 import type { ReplicaSet } from './replica-set.ts';
 import { whenStored } from './when-stored.ts';
 import { refuseUpgrade } from './kube-status.ts';
 import { breachOfWebSocket, CLOSE, type Breach, type TunnelAudit } from './tunnel-breach.ts';
 import { prefaceWatch } from './tunnel-preface.ts';
+import { acceptDirect } from './tunnel-direct.ts';
 
-const PING_EVERY_MS = 10_000;
+const PING_EVERY_MS = TUNNEL_PING_MS;
 /** An agent sends its SETTINGS as soon as the tunnel is up; one that has not within this is not speaking HTTP/2. */
 const PREFACE_WITHIN_MS = PING_EVERY_MS;
 
@@ -48,9 +51,11 @@ export function tunnelServer(deps: TunnelServerDeps) {
   };
   const auditFailed = (err: unknown) => deps.log.error({ err }, 'the audit event of a refused or broken tunnel was not stored');
   // Every accepted agent learns which replica it reached and which others are live.
+  const replicaHeaders = () => [`${TUNNEL_HEADERS.replicaId}: ${deps.replicas.self}`, `${TUNNEL_HEADERS.replicas}: ${formatReplicaList(deps.replicas.current())}`];
   wss.on('headers', (headers) => {
-    headers.push(`${TUNNEL_HEADERS.replicaId}: ${deps.replicas.self}`, `${TUNNEL_HEADERS.replicas}: ${formatReplicaList(deps.replicas.current())}`);
+    headers.push(...replicaHeaders());
   });
+  const direct = { tunnels: deps.tunnels, audit, auditFailed, now: deps.now, log: deps.log, prefaceWithinMs: PREFACE_WITHIN_MS, pingEveryMs: PING_EVERY_MS };
 
   return {
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -77,6 +82,11 @@ export function tunnelServer(deps: TunnelServerDeps) {
         if (held.includes(deps.replicas.self)) {
           deps.log.debug({ cluster, hostId: peer.identity.user, clientIp }, 'tunnel refused: the agent holds one to this replica');
           return refuseDuplicate(socket, deps.replicas.self);
+        }
+        if (isDirect(req)) {
+          // The agent speaks only after our 101: bytes before it are no agent of ours (and nothing could hand them to nghttp2).
+          if (head.length > 0) return refuse(400, 'the agent sent bytes before the upgrade was answered', 'early_bytes', peer.identity.user, cluster);
+          return acceptDirect(direct, req.socket as TLSSocket, { cluster, hostId: peer.identity.user, labels, clientIp }, replicaHeaders());
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
           try {
@@ -211,6 +221,11 @@ export function tunnelServer(deps: TunnelServerDeps) {
     deps.tunnels.add(tunnel);
     log.info({ labels }, 'agent connected');
   }
+}
+
+/** An upgrade to the direct transport (tunnel-stream.ts); anything else goes to the WebSocket server, which refuses what is no WebSocket. */
+function isDirect(req: IncomingMessage): boolean {
+  return req.headers.upgrade?.trim().toLowerCase() === TUNNEL_UPGRADE;
 }
 
 /** 409 with this replica's id, so the agent knows whom it reached again and dials on. */
