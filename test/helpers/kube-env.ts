@@ -88,7 +88,7 @@ export async function startKubeEnv(options: { split?: boolean; roles?: DevStackO
   };
 }
 
-/** ZTSH_TEST_TUNNEL=direct|websocket runs the tunnel tests over one transport; unset, agents use their default (auto). */
+/** ZTSH_TEST_TUNNEL=direct|websocket runs the tunnel tests over one transport; unset, agents use their default (websocket). */
 export function tunnelTransportForTests(): Pick<AgentOptions, 'transport'> {
   const chosen = process.env.ZTSH_TEST_TUNNEL;
   if (chosen === undefined || chosen === '') return {};

@@ -73,7 +73,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const identity = await ensureHostIdentity({ proxy: options.proxy, cluster: options.cluster, stateDir: options.stateDir, token: options.token, proxyCa: options.proxyCa, now });
   const backoff = options.backoff ?? { baseMs: 250, maxMs: 15_000 };
   const redial = options.redial ?? { baseMs: 100, maxMs: 5_000 };
-  const transport = options.transport ?? 'auto';
+  const transport = options.transport ?? 'websocket';
 
   /** The tunnel each held replica is reached on. */
   const held = new Map<string, OpenTunnel>();

@@ -18,8 +18,8 @@ export const AgentConfigSchema = z.strictObject({
   proxy_ca_file: z.string().optional(),
   /** Where the agent keeps its key and host certificate. */
   state_dir: z.string(),
-  /** How the tunnel is carried: direct (HTTP/2 on the TLS connection), websocket (for load balancers that pass only WebSockets), or auto: direct, falling back to websocket where the path refuses it. */
-  tunnel: z.enum(TUNNEL_TRANSPORTS).default('auto'),
+  /** How the tunnel is carried: direct (HTTP/2 on the TLS connection), websocket (for load balancers that pass only WebSockets), or auto: direct, falling back to websocket where the path refuses it. websocket is the default until direct has been measured and fuzzed as long as the WebSocket path. */
+  tunnel: z.enum(TUNNEL_TRANSPORTS).default('websocket'),
   /** The operations listener (plain HTTP: /metrics, /healthz, /readyz); off unless set. */
   metrics: z.strictObject({ listen: ListenAddress }).optional(),
   kube: z.union([
