@@ -51,7 +51,7 @@ describe('ztshd dev on a port that is taken', () => {
   it('--port is in the help, and a port that is not one is a usage error', async () => {
     const help = await ztshd(['dev', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/--port <port>\s+port of the proxy; another one runs a second dev stack\s+beside the first/);
+    expect(help.stdout).toMatch(/--port <port>\s+port of the proxy; another one runs a second\s+dev stack beside the first/);
     const bad = await ztshd(['dev', '--port', '70000']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error: option '--port <port>' argument '70000' is invalid\. a port is a whole number from 0 to 65535\./m);

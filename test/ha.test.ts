@@ -418,7 +418,8 @@ describe('three replicas on PostgreSQL behind haproxy', () => {
     await startReplica('r5');
     await all();
     await agentsOnEveryReplica();
-  });
+    // A thousand requests, a full export and a verify, and a new replica: minutes on a loaded 2-core machine.
+  }, 240_000);
 
   it('an exec recorded on a replica that is then killed replays from another, up to one second before the kill', async () => {
     const victim = live()[0]!;

@@ -4,6 +4,7 @@
 // SQL, LIKE and tsquery syntax (' \ & | ! : * ( ) % _ and NUL) must neither
 // fail nor widen a search; a password must never sit in the config itself.
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditText } from '../../packages/auth/src/storage/audit-chain.ts';
 import { openPostgresStorage } from '../../packages/auth/src/storage/postgres.ts';
@@ -17,6 +18,10 @@ import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 const T0 = Date.parse('2026-11-23T10:00:00Z');
 const HOSTILE = ["'", "''", '\\', '\\\\', '&', '|', '!', ':', '*', '(', ')', '%', '_', '"', ';', '--', '\u0000', "' OR '1'='1", "'; DROP TABLE audit_events; --", 'a:* & !b | (c)', '%rm%', 'r_', '\\%', '$1', '\u{1F600}'];
 
+// Long words that do not compress (GIN compresses a key before its size check): hex, and CJK letters (3 bytes each in UTF-8).
+const LONG_HEX = Array.from({ length: 80 }, (_, i) => createHash('sha256').update(String(i)).digest('hex')).join('');
+const LONG_CJK = Array.from(createHash('sha512').update('cjk').digest().toString('hex').repeat(24), (c, i) => String.fromCodePoint(0x4e00 + ((c.charCodeAt(0) * 7919 + i * 104_729) % 0x5000))).join('');
+
 let server: TestPostgres;
 let storage: Storage;
 const events: NewAuditEvent[] = [
@@ -26,6 +31,10 @@ const events: NewAuditEvent[] = [
   'a:* & !b | (c)',
   "'; DROP TABLE audit_events; --",
   'nul \u0000 inside',
+  // Words too long for a key of the word index (a GIN key must fit in a third of a page): appends must not fail.
+  `${LONG_HEX} tail`,
+  `${LONG_CJK} cjk`,
+  `${'w'.repeat(201)} ${'v'.repeat(200)}`,
 ].map((message, i) => ({
   time: new Date(T0 + i * 1000).toISOString(),
   type: 'kube.request',
@@ -86,6 +95,15 @@ describe('audit and session search on PostgreSQL with hostile words', () => {
     expect(await storage.sessions.search({ text: '%' })).toEqual([]);
     // Nothing was dropped or changed on the way.
     expect(await storage.audit.verify()).toMatchObject({ ok: true, events: events.length });
+  });
+
+  it('finds events by words too long for the word index, and only by whole words', async () => {
+    const seqs = async (text: string) => (await storage.audit.search({ text })).map((e) => e.seq);
+    for (const text of [LONG_HEX, `${LONG_HEX} tail`, LONG_CJK, `${LONG_CJK} cjk`, 'w'.repeat(201), 'v'.repeat(200), `${'w'.repeat(201)} ${'v'.repeat(200)}`]) {
+      expect(await seqs(text), text.slice(0, 20)).toEqual(expected(text));
+      expect(expected(text)).toHaveLength(1);
+    }
+    for (const text of [LONG_HEX.slice(1), 'w'.repeat(200), 'v'.repeat(201), `tail ${LONG_HEX}`]) expect(await seqs(text)).toEqual([]);
   });
 
   it('finds exactly the phrase for any text (property)', async () => {

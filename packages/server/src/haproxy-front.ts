@@ -117,9 +117,13 @@ export function haproxyConfig(options: { admin: string; maxBackends: number; hea
     `backend ${BACKEND}`,
     `  balance ${options.balance}`,
     ...check,
-    // One failed check 500 ms apart takes a dead replica out; its connections are cut
-    // so agents and clients reconnect to a live one at once.
-    `  default-server inter 500ms fastinter 250ms downinter 500ms fall 1 rise 1 on-marked-down shutdown-sessions${options.healthPath === undefined ? '' : ' check-ssl verify none'}`,
+    // Three failed checks in a row (250 ms apart once one failed) take a dead replica
+    // out, and its connections are cut so agents and clients reconnect to a live one at
+    // once. Not one: a replica slow to answer a check on a busy machine would be taken
+    // out, cutting every live watch and tunnel on it, for nothing. A killed replica
+    // refuses at once, so its checks fail fast and new connections are redispatched.
+    '  timeout check 3s',
+    `  default-server inter 500ms fastinter 250ms downinter 500ms fall 3 rise 1 on-marked-down shutdown-sessions${options.healthPath === undefined ? '' : ' check-ssl verify none'}`,
     `  server-template ${SLOT} 1-${options.maxBackends} 127.0.0.1:1 check disabled`,
     '',
   ].join('\n');

@@ -8,7 +8,7 @@ import type { AuditEvent } from '@ztsh/protocol';
 import type pg from 'pg';
 import { auditText, chainEvents, chainVerifier } from './audit-chain.ts';
 import { inTransaction, queryable, type Row } from './postgres-pool.ts';
-import { phrasePattern, searchDocument } from './search-words.ts';
+import { indexedWords, phrasePattern, searchDocument, searchWords } from './search-words.ts';
 import { PAGE } from './sqlite-audit.ts';
 import { POSTGRES, SqlFilter } from './sql-filter.ts';
 import type { AuditQuery, NewAuditEvent, Storage } from './storage.ts';
@@ -39,8 +39,11 @@ export function postgresAudit(pool: pg.Pool): Storage['audit'] {
       const chained = chainEvents(head, events, randomUUID);
       // One statement for any number of events: columns travel as arrays.
       await tx.query(
-        `INSERT INTO audit_events (seq, id, time, type, success, user_name, cluster, session_id, event, search)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
+        // The words travel one string an event (an array of arrays would have to be rectangular).
+        `INSERT INTO audit_events (seq, id, time, type, success, user_name, cluster, session_id, event, search, words)
+         SELECT seq, id, time, type, success, user_name, cluster, session_id, event, search, string_to_array(words, ' ')
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+           AS e (seq, id, time, type, success, user_name, cluster, session_id, event, search, words)`,
         [
           chained.map((e) => e.seq),
           chained.map((e) => e.id),
@@ -52,6 +55,7 @@ export function postgresAudit(pool: pg.Pool): Storage['audit'] {
           chained.map((e) => fieldText(e.fields.sessionId)),
           chained.map((e) => JSON.stringify(e)),
           events.map((e) => searchDocument(auditText(e))),
+          events.map((e) => indexedWords(auditText(e)).join(' ')),
         ].map(withoutNul),
       );
       const last = chained[chained.length - 1]!;
@@ -104,7 +108,14 @@ async function searchAudit(db: ReturnType<typeof queryable>, q: AuditQuery): Pro
     const pattern = phrasePattern(q.text);
     // No words (only punctuation): FTS5 matches nothing either.
     if (pattern === undefined) return [];
-    filter.where((p) => `e.search LIKE ${p(pattern)}`);
+    // The word index (migration 2) finds the events with every word. One
+    // indexed word is the whole phrase: LIKE would only test it again and
+    // make the planner count the same condition twice. Otherwise LIKE
+    // checks the words are in a row.
+    const words = searchWords(q.text);
+    const indexed = indexedWords(q.text);
+    if (indexed.length) filter.where((p) => `e.words @> ${p(indexed)}::text[]`);
+    if (words.length > 1 || indexed.length === 0) filter.where((p) => `e.search LIKE ${p(pattern)}`);
   }
   const sql = `SELECT e.seq, e.event FROM audit_events e ${filter.clause} ORDER BY e.time DESC, e.seq DESC ${filter.limit(q.limit, PAGE)}`;
   return (await db.query(sql, filter.params)).rows.map(fromRow);

@@ -5,6 +5,7 @@
 import type { Pool } from 'pg';
 import { ZtshError } from '@ztsh/protocol';
 import { GENESIS_HASH } from './audit-chain.ts';
+import { MAX_INDEXED_WORD } from './search-words.ts';
 
 /** pg_advisory_lock key of the migrations ("ztsh" in ASCII). */
 export const MIGRATION_LOCK = 0x7a747368;
@@ -186,6 +187,26 @@ export const MIGRATIONS: string[] = [
      data BYTEA NOT NULL,
      PRIMARY KEY (session_id, seq)
    );`,
+  // 2. Audit search by whole words. Trigrams are a poor prefilter for the
+  // words auditors search for: 'secrets' is 7 trigrams each common on its
+  // own, so the trigram index hands back every event with them (30k of 1M)
+  // to be fetched, rechecked and sorted before a user filter or the newest-
+  // first LIMIT can cut them down. Each event now also keeps its distinct
+  // words (search-words.ts, written by the engine on append) in a text[]
+  // with a GIN index: it finds exactly the events with all of a phrase's
+  // words, and its statistics (how common each word is) let the planner see
+  // when walking the time-ordered indexes newest-first and filtering stops
+  // sooner. LIKE '% w1 w2 %' stays the exact test of words in a row, so the
+  // results are still FTS5's. Words over 200 characters are left out (a GIN
+  // key must fit in a third of a page, and an event must never fail to
+  // append over a long word): queries leave them out of the prefilter too
+  // and LIKE checks them. The trigram index had no other use and cost every
+  // append: it goes.
+  `ALTER TABLE audit_events ADD COLUMN words TEXT[] NOT NULL DEFAULT '{}';
+   UPDATE audit_events SET words = ARRAY(
+     SELECT DISTINCT w FROM unnest(string_to_array(btrim(search, ' '), ' ')) AS w WHERE length(w) <= ${MAX_INDEXED_WORD});
+   CREATE INDEX audit_events_words ON audit_events USING gin (words);
+   DROP INDEX audit_events_search;`,
 ];
 
 /** Applies the migrations this database lacks; the first of several replicas to get the lock does the work. */

@@ -10,6 +10,7 @@ import { systemClock } from '../clock.ts';
 import { LISTENER_NAME } from './postgres-changes.ts';
 import { MIGRATIONS } from './postgres-migrations.ts';
 import { openPostgresStorage } from './postgres.ts';
+import { indexedWords, searchDocument } from './search-words.ts';
 import { postgresServer } from './storage-engines.fixtures.ts';
 import { openStorage } from './storage-config.ts';
 import type { ChangeTopic, Storage } from './storage.ts';
@@ -66,6 +67,26 @@ describe('PostgreSQL engine', () => {
     await (await replicas(url, 1))[0]!.close();
     await sql(url, 'UPDATE ztsh_schema SET version = $1', [MIGRATIONS.length + 1]);
     await expect(openPostgresStorage({ url })).rejects.toThrow(/newer than this ztshd understands/);
+  });
+
+  it('upgrades events stored before the word index: each gets the words an append would give it', async () => {
+    const url = await (await postgresServer()).createDatabase();
+    // A database at schema version 1, with events as that version stored them.
+    const later = MIGRATIONS.splice(1);
+    try {
+      await (await replicas(url, 1))[0]!.close();
+    } finally {
+      MIGRATIONS.push(...later);
+    }
+    const long = Array.from({ length: 300 }, (_, i) => String.fromCodePoint(0x4e00 + ((i * 7919) % 0x5000))).join('');
+    const texts = ['Rm -rf /tmp rm RF', `${long} short ${'v'.repeat(200)} ${'w'.repeat(201)}`, '', 'Café café'];
+    for (const [i, text] of texts.entries()) {
+      await sql(url, `INSERT INTO audit_events (seq, id, time, type, success, event, search) VALUES ($1, $2, $3, 'x', true, '{}', $4)`, [i + 1, `e${i}`, new Date(T0 + i).toISOString(), searchDocument(text)]);
+    }
+    await (await replicas(url, 1))[0]!.close();
+    const rows = await sql<{ seq: number; words: string[] }>(url, 'SELECT seq::int AS seq, words FROM audit_events ORDER BY seq');
+    expect(rows.map((r) => [...r.words].sort())).toEqual(texts.map((t) => indexedWords(t).sort()));
+    expect(rows[0]!.words.slice().sort()).toEqual(['rf', 'rm', 'tmp']);
   });
 
   it('keeps one audit chain with three replicas appending at once: no gap in seq, and it verifies', async () => {

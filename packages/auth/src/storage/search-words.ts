@@ -31,3 +31,15 @@ export function phrasePattern(text: string): string | undefined {
   const document = searchDocument(text);
   return document ? `%${document}%` : undefined;
 }
+
+/**
+ * Longest word (in code points, as PostgreSQL's length() counts them) kept
+ * in the PostgreSQL engine's word index: a GIN key must fit in a third of a
+ * page, whatever a hostile event holds.
+ */
+export const MAX_INDEXED_WORD = 200;
+
+/** The distinct words of a text that the word index keeps. */
+export function indexedWords(text: string): string[] {
+  return [...new Set(searchWords(text))].filter((w) => [...w].length <= MAX_INDEXED_WORD);
+}
