@@ -201,8 +201,17 @@ export async function startHaproxy(initial: Backend[], options: HaproxyOptions =
     pid: child.pid!,
     async setBackends(backends, setOptions = {}) {
       if (backends.length > maxBackends) throw new ZtshError('bad_request', `at most ${maxBackends} backends`);
+      // A backend that stays keeps its slot, so its open connections (a watch,
+      // an agent's tunnel) live on; only backends that leave are cut.
       const next = new Map<number, Backend>();
-      backends.forEach((b, i) => next.set(i + 1, b));
+      const same = (a: Backend, b: Backend) => a.host === b.host && a.port === b.port;
+      const added: Backend[] = [];
+      for (const b of backends) {
+        const kept = [...inUse].find(([slot, old]) => same(old, b) && !next.has(slot));
+        if (kept) next.set(kept[0], b);
+        else added.push(b);
+      }
+      for (let slot = 1; added.length > 0; slot++) if (!next.has(slot)) next.set(slot, added.shift()!);
       for (const [slot, b] of next) {
         const name = `${BACKEND}/${SLOT}${slot}`;
         const old = inUse.get(slot);
