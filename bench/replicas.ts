@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { openPostgresStorage } from '@ztsh/auth';
-import { DEV_ROLES, DEV_USERS, startHaproxy, type Backend, type HaproxyFront } from '@ztsh/server';
+import { DEV_ROLES, DEV_USERS, listeningPort, startHaproxy, type Backend, type HaproxyFront } from '@ztsh/server';
 import { createTestTls, startDevIdp, type DevIdp } from '@ztsh/testkit';
 import { httpLogin } from '../test/helpers/http-login.ts';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.ts';
@@ -101,15 +101,14 @@ function startReplica(name: string, config: string, children: ChildProcess[]): P
   return new Promise<Replica>((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /"listen":"127\.0\.0\.1:(\d+)"[^\n]*"msg":"ztshd listening"/.exec(out);
-      if (!m) return;
+      const port = out.split('\n').map(listeningPort).find((p) => p !== undefined);
+      if (port === undefined) return;
       // Its log is not read any further, but must be drained or the replica blocks on a full pipe.
       out = '';
       child.stdout!.off('data', onData);
       child.stderr!.off('data', onData);
       child.stdout!.resume();
       child.stderr!.resume();
-      const port = Number(m[1]);
       resolve({ name, pid: child.pid!, backend: { host: '127.0.0.1', port }, url: `https://127.0.0.1:${port}` });
     };
     child.stdout!.on('data', onData);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { startAgent, type RunningAgent } from '@ztsh/agent';
-import { DEV_ROLES } from '@ztsh/server';
+import { DEV_ROLES, listeningPort } from '@ztsh/server';
 import { createTestTls, findKubectl, runKubectl, startDevIdp, startKubeDouble, startKubectl, type DevIdp, type KubeDouble, type Page, type TestTls } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cliJson, newZtshHome } from './helpers/cli.ts';
@@ -120,10 +120,10 @@ async function startReplica(name: string): Promise<Replica> {
     const timer = setTimeout(() => reject(new Error(`replica ${name} did not start within 60 s:\n${out}`)), 60_000);
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /"listen":"127\.0\.0\.1:(\d+)"[^\n]*"msg":"ztshd listening"/.exec(out);
-      if (m) {
+      const port = out.split('\n').map(listeningPort).find((p) => p !== undefined);
+      if (port !== undefined) {
         clearTimeout(timer);
-        resolve(Number(m[1]));
+        resolve(port);
       }
     };
     child.stdout!.on('data', onData);

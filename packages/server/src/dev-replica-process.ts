@@ -8,6 +8,7 @@ import { createWriteStream, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ZtshError } from '@ztsh/protocol';
+import { listeningPort } from './listening-line.ts';
 
 export interface ReplicaProcessOptions {
   name: string;
@@ -108,17 +109,4 @@ export async function startReplicaProcess(options: ReplicaProcessOptions): Promi
       clearTimeout(timer);
     },
   };
-}
-
-/** The port of ztshd's "ztshd listening" line (pino JSON), if this is that line. */
-export function listeningPort(line: string): number | undefined {
-  if (!line.includes('"ztshd listening"')) return undefined;
-  try {
-    const entry = JSON.parse(line) as { msg?: unknown; listen?: unknown };
-    if (entry.msg !== 'ztshd listening' || typeof entry.listen !== 'string') return undefined;
-    const port = Number(/:(\d{1,5})$/.exec(entry.listen)?.[1]);
-    return port > 0 && port <= 65535 ? port : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { listeningPort } from './dev-replica-process.ts';
+import { listeningPort } from './listening-line.ts';
 
 describe('listeningPort', () => {
   it("reads the port of ztshd's listening line", () => {
