@@ -5,37 +5,16 @@ import { queryable, type Queryable, type Row } from './postgres-pool.ts';
 import { phrasePattern, searchDocument } from './search-words.ts';
 import { PAGE } from './sqlite-audit.ts';
 import { likeEscape } from './sqlite-sessions.ts';
+import { SESSION_COLUMNS as SHARED_SESSION_COLUMNS, SESSION_JSON_COLUMNS } from './record-columns.ts';
 import { POSTGRES, SqlFilter } from './sql-filter.ts';
 import type { LockRecord, SessionQuery, SessionRecord, Storage } from './storage.ts';
 
-const SESSION_COLUMNS: Record<keyof SessionRecord, string> = {
-  id: 'id',
-  kind: 'kind',
-  user: 'user_name',
-  roles: 'roles',
-  cluster: 'cluster',
-  namespace: 'namespace',
-  pod: 'pod',
-  container: 'container',
-  command: 'command',
-  tty: 'tty',
-  kubernetesUser: 'kube_user',
-  kubernetesGroups: 'kube_groups',
-  clientIp: 'client_ip',
-  startedAt: 'started_at',
-  endedAt: 'ended_at',
-  exitCode: 'exit_code',
-  endReason: 'end_reason',
-  bytesIn: 'bytes_in',
-  bytesOut: 'bytes_out',
-  recordingPath: 'recording_path',
-  recordingSize: 'recording_size',
-};
-const JSON_COLUMNS = new Set<keyof SessionRecord>(['roles', 'command', 'kubernetesGroups']);
+/** The shared columns, with PostgreSQL's name for the user column. */
+const SESSION_COLUMNS: Record<keyof SessionRecord, string> = { ...SHARED_SESSION_COLUMNS, user: 'user_name' };
 const FIELDS = Object.keys(SESSION_COLUMNS) as (keyof SessionRecord)[];
 
 function toColumn(field: keyof SessionRecord, value: unknown): unknown {
-  if (JSON_COLUMNS.has(field)) return JSON.stringify(value);
+  if (SESSION_JSON_COLUMNS.has(field)) return JSON.stringify(value);
   if (field === 'tty') return Boolean(value);
   return value ?? null;
 }
@@ -44,7 +23,7 @@ function sessionFromRow(row: Row): SessionRecord {
   const out: Record<string, unknown> = {};
   for (const field of FIELDS) {
     const value = row[SESSION_COLUMNS[field]];
-    out[field] = JSON_COLUMNS.has(field) ? JSON.parse(value as string) : value;
+    out[field] = SESSION_JSON_COLUMNS.has(field) ? JSON.parse(value as string) : value;
   }
   return out as unknown as SessionRecord;
 }

@@ -12,7 +12,8 @@ import { inTransaction, pgTypes, queryable, type Row } from './postgres-pool.ts'
 import { postgresLocks, postgresSessions } from './postgres-sessions.ts';
 import { postgresAuthorities, postgresRecordings, postgresReplicas } from './postgres-shared.ts';
 import { postgresWebSessions } from './postgres-web-sessions.ts';
-import type { JoinTokenRecord, MfaDevice, Storage } from './storage.ts';
+import { deviceFromRow } from './record-columns.ts';
+import type { JoinTokenRecord, Storage } from './storage.ts';
 
 export interface PostgresStorageOptions {
   /** postgres://user@host:port/database, without a password. */
@@ -54,7 +55,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   return {
     logins: postgresLogins(pool),
     mfa: {
-      list: async (user) => (await db.query('SELECT * FROM mfa_devices WHERE user_name = $1 ORDER BY created_at', [user])).rows.map(deviceFromRow),
+      list: async (user) => (await db.query('SELECT * FROM mfa_devices WHERE user_name = $1 ORDER BY created_at', [user])).rows.map((row) => deviceFromRow(row, 'user_name')),
       add: async (d) => {
         await db.query(
           `INSERT INTO mfa_devices (id, user_name, kind, name, secret, last_time_step, credential_id, public_key, counter, transports, created_at)
@@ -162,30 +163,6 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
       await pool.end();
     },
   };
-}
-
-function deviceFromRow(row: Row): MfaDevice {
-  return row.kind === 'totp'
-    ? {
-        id: row.id as string,
-        user: row.user_name as string,
-        kind: 'totp',
-        name: row.name as string,
-        secret: row.secret as string,
-        lastTimeStep: row.last_time_step as number,
-        createdAt: row.created_at as number,
-      }
-    : {
-        id: row.id as string,
-        user: row.user_name as string,
-        kind: 'webauthn',
-        name: row.name as string,
-        credentialId: row.credential_id as string,
-        publicKey: new Uint8Array(row.public_key as Buffer),
-        counter: row.counter as number,
-        transports: JSON.parse((row.transports as string) || '[]') as string[],
-        createdAt: row.created_at as number,
-      };
 }
 
 function tokenFromRow(row: Row): JoinTokenRecord {

@@ -2,38 +2,16 @@
 // and locks, in SQLite.
 import type { Database } from 'better-sqlite3';
 import { ftsPhrase, PAGE } from './sqlite-audit.ts';
+import { SESSION_COLUMNS, SESSION_JSON_COLUMNS } from './record-columns.ts';
 import { SQLITE, SqlFilter } from './sql-filter.ts';
 import type { LockRecord, SessionQuery, SessionRecord, Storage } from './storage.ts';
 
 type Row = Record<string, unknown>;
 
-const SESSION_COLUMNS: Record<keyof SessionRecord, string> = {
-  id: 'id',
-  kind: 'kind',
-  user: 'user',
-  roles: 'roles',
-  cluster: 'cluster',
-  namespace: 'namespace',
-  pod: 'pod',
-  container: 'container',
-  command: 'command',
-  tty: 'tty',
-  kubernetesUser: 'kube_user',
-  kubernetesGroups: 'kube_groups',
-  clientIp: 'client_ip',
-  startedAt: 'started_at',
-  endedAt: 'ended_at',
-  exitCode: 'exit_code',
-  endReason: 'end_reason',
-  bytesIn: 'bytes_in',
-  bytesOut: 'bytes_out',
-  recordingPath: 'recording_path',
-  recordingSize: 'recording_size',
-};
-const JSON_COLUMNS = new Set<keyof SessionRecord>(['roles', 'command', 'kubernetesGroups']);
+
 
 function toColumn(field: keyof SessionRecord, value: unknown): unknown {
-  if (JSON_COLUMNS.has(field)) return JSON.stringify(value);
+  if (SESSION_JSON_COLUMNS.has(field)) return JSON.stringify(value);
   if (field === 'tty') return value ? 1 : 0;
   return value ?? null;
 }
@@ -42,7 +20,7 @@ function sessionFromRow(row: Row): SessionRecord {
   const out: Record<string, unknown> = {};
   for (const [field, column] of Object.entries(SESSION_COLUMNS) as [keyof SessionRecord, string][]) {
     const value = row[column];
-    out[field] = JSON_COLUMNS.has(field) ? JSON.parse(value as string) : field === 'tty' ? value === 1 : value;
+    out[field] = SESSION_JSON_COLUMNS.has(field) ? JSON.parse(value as string) : field === 'tty' ? value === 1 : value;
   }
   return out as unknown as SessionRecord;
 }

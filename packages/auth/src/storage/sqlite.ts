@@ -10,54 +10,13 @@ import { sqliteAudit } from './sqlite-audit.ts';
 import { sqliteReplicas } from './sqlite-replicas.ts';
 import { sqliteLocks, sqliteSessions } from './sqlite-sessions.ts';
 import { sqliteWebSessions } from './sqlite-web-sessions.ts';
+import { deviceFromRow, LOGIN_COLUMNS, loginColumnValue, loginFromRow } from './record-columns.ts';
 import type { JoinTokenType, LoginRecord, MfaDevice, MfaFailures, NewAuditEvent, Storage } from './storage.ts';
 
-const LOGIN_COLUMNS: Record<keyof LoginRecord, string> = {
-  id: 'id',
-  kind: 'kind',
-  connector: 'connector',
-  publicKey: 'public_key',
-  redirect: 'redirect',
-  verifierHash: 'verifier_hash',
-  ttlMs: 'ttl_ms',
-  client: 'client',
-  clientIp: 'client_ip',
-  status: 'status',
-  browserHash: 'browser_hash',
-  oidcState: 'oidc_state',
-  oidcNonce: 'oidc_nonce',
-  pkceVerifier: 'pkce_verifier',
-  user: 'user',
-  grant: 'grant_json',
-  mfaMethod: 'mfa_method',
-  mfaPending: 'mfa_pending',
-  codeHash: 'code_hash',
-  codeExpiresAt: 'code_expires_at',
-  userCode: 'user_code',
-  deviceCodeHash: 'device_code_hash',
-  lastPollAt: 'last_poll_at',
-  error: 'error',
-  createdAt: 'created_at',
-  expiresAt: 'expires_at',
-};
-const JSON_FIELDS = new Set<keyof LoginRecord>(['client', 'grant', 'mfaPending']);
+
 
 type Row = Record<string, unknown>;
 
-function loginFromRow(row: Row | undefined): LoginRecord | undefined {
-  if (!row) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [field, column] of Object.entries(LOGIN_COLUMNS) as [keyof LoginRecord, string][]) {
-    const value = row[column];
-    out[field] = JSON_FIELDS.has(field) && typeof value === 'string' ? JSON.parse(value) : value;
-  }
-  return out as unknown as LoginRecord;
-}
-
-function toColumnValue(field: keyof LoginRecord, value: unknown): unknown {
-  if (JSON_FIELDS.has(field)) return value == null ? null : JSON.stringify(value);
-  return value ?? null;
-}
 
 
 export function openSqliteStorage(path: string): Storage {
@@ -72,7 +31,7 @@ export function openSqliteStorage(path: string): Storage {
 
   const loginBy = (column: string) => {
     const stmt = db.prepare(`SELECT * FROM logins WHERE ${column} = ?`);
-    return async (value: string) => loginFromRow(stmt.get(value) as Row | undefined);
+    return async (value: string) => loginFromRow(stmt.get(value) as Row | undefined, LOGIN_COLUMNS);
   };
 
   const updateLogin = (id: string, patch: Partial<LoginRecord>, whereStatus?: string): boolean => {
@@ -80,7 +39,7 @@ export function openSqliteStorage(path: string): Storage {
     if (fields.length === 0) return true;
     const sets = fields.map((f) => `${LOGIN_COLUMNS[f]} = @${f}`).join(', ');
     const params: Record<string, unknown> = { id, whereStatus };
-    for (const f of fields) params[f] = toColumnValue(f, patch[f]);
+    for (const f of fields) params[f] = loginColumnValue(f, patch[f]);
     const sql = `UPDATE logins SET ${sets} WHERE id = @id${whereStatus ? ' AND status = @whereStatus' : ''}`;
     return db.prepare(sql).run(params).changes === 1;
   };
@@ -91,28 +50,6 @@ export function openSqliteStorage(path: string): Storage {
       .join(', ')})`,
   );
 
-  const deviceFromRow = (row: Row): MfaDevice =>
-    row.kind === 'totp'
-      ? {
-          id: row.id as string,
-          user: row.user as string,
-          kind: 'totp',
-          name: row.name as string,
-          secret: row.secret as string,
-          lastTimeStep: row.last_time_step as number,
-          createdAt: row.created_at as number,
-        }
-      : {
-          id: row.id as string,
-          user: row.user as string,
-          kind: 'webauthn',
-          name: row.name as string,
-          credentialId: row.credential_id as string,
-          publicKey: new Uint8Array(row.public_key as Buffer),
-          counter: row.counter as number,
-          transports: JSON.parse((row.transports as string) || '[]') as string[],
-          createdAt: row.created_at as number,
-        };
 
   const tokenFromRow = (row: Row): import('./storage.ts').JoinTokenRecord => ({
     id: row.id as string,
@@ -163,7 +100,7 @@ export function openSqliteStorage(path: string): Storage {
     logins: {
       insert: async (login) => {
         const params: Record<string, unknown> = {};
-        for (const f of Object.keys(LOGIN_COLUMNS) as (keyof LoginRecord)[]) params[f] = toColumnValue(f, login[f]);
+        for (const f of Object.keys(LOGIN_COLUMNS) as (keyof LoginRecord)[]) params[f] = loginColumnValue(f, login[f]);
         insertLogin.run(params);
       },
       get: loginBy('id'),
@@ -177,7 +114,7 @@ export function openSqliteStorage(path: string): Storage {
     },
     mfa: {
       list: async (user) =>
-        (db.prepare('SELECT * FROM mfa_devices WHERE user = ? ORDER BY created_at').all(user) as Row[]).map(deviceFromRow),
+        (db.prepare('SELECT * FROM mfa_devices WHERE user = ? ORDER BY created_at').all(user) as Row[]).map((row) => deviceFromRow(row, 'user')),
       add: async (d) =>
         void db
           .prepare(
