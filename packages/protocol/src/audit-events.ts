@@ -27,6 +27,14 @@ export const AuditEventTypes = {
   'port_forward.end': { success: 'ZA2201I', failure: 'ZA2201W' },
   'lock.created': { success: 'ZA3000I', failure: 'ZA3000W' },
   'lock.removed': { success: 'ZA3001I', failure: 'ZA3001W' },
+  /** Access requests: asked for, reviewed (approve or deny), withdrawn, ended by time, and used for a certificate. */
+  'access_request.create': { success: 'ZA5000I', failure: 'ZA5000W' },
+  'access_request.review': { success: 'ZA5001I', failure: 'ZA5001W' },
+  'access_request.drop': { success: 'ZA5002I', failure: 'ZA5002W' },
+  'access_request.expire': { success: 'ZA5003I', failure: 'ZA5003W' },
+  'access_request.use': { success: 'ZA5004I', failure: 'ZA5004W' },
+  /** A session MFA check (ztsh kube mfa, or the credential plugin's prompt): a certificate bound to clusters, or a failed code. */
+  'session_mfa.verify': { success: 'ZA5100I', failure: 'ZA5100W' },
   /** A request to the auditors' or admins' API or the web page, refused (401, 403); `fields.reason` says why. */
   'api.request': { success: 'ZA4000I', failure: 'ZA4000W' },
 } as const;

@@ -25,6 +25,33 @@ export const IdentitySchema = z.strictObject({
   loginId: z.string(),
   connector: z.string(),
   issuedForIp: z.string(),
+  /**
+   * Access requests this certificate was re-issued under (ztsh login
+   * --request-id): the roles each granted, and for a request of single
+   * resources, the resources those roles are limited to. `roles` above stays
+   * the login's own roles. The certificate's notAfter is at most each
+   * request's end.
+   */
+  accessRequests: z
+    .array(
+      z.strictObject({
+        id: z.string().min(1),
+        roles: z.array(z.string()),
+        resources: z.array(z.strictObject({ cluster: z.string(), kind: z.string(), namespace: z.string(), name: z.string() })).optional(),
+      }),
+    )
+    .optional(),
+  /**
+   * A session MFA certificate (ztsh kube mfa): the clusters one second-factor
+   * check covers, and when it was made (ms since the epoch, auth's clock).
+   */
+  sessionMfa: z
+    .strictObject({
+      clusters: z.array(z.string()).min(1),
+      verifiedAt: z.number().int(),
+      method: z.enum(['totp', 'webauthn']),
+    })
+    .optional(),
   /** Host certificates only: the host's role and cluster. */
   host: z.strictObject({ role: z.enum(['agent', 'proxy']), cluster: z.string().optional() }).optional(),
 });

@@ -24,3 +24,5 @@ export * from './auth-client.ts';
 export * from './audit-query.ts';
 export * from './header-copy.ts';
 export * from './daemon-process.ts';
+export * from './access-requests.ts';
+export * from './session-mfa.ts';

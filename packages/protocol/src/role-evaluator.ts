@@ -28,7 +28,11 @@ export interface RoleConditions {
 
 export interface EvaluatedRole {
   metadata: { name: string };
-  spec: { allow: RoleConditions; deny: RoleConditions };
+  spec: {
+    allow: RoleConditions;
+    deny: RoleConditions;
+    options?: { require_session_mfa?: boolean | undefined; mfa_verification_interval?: string | undefined } | undefined;
+  };
 }
 
 export type Traits = Record<string, string[]>;

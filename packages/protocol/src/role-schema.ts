@@ -40,6 +40,27 @@ const Conditions = z.strictObject({
   kubernetes_resources: z.array(KubeResourceRule).optional(),
   /** Built-in permissions for the ztsh APIs: `audit` (search, replay), `admin` (locks, tokens). */
   permissions: z.array(z.enum(Permissions)).optional(),
+  /**
+   * Access requests (allow: what may be asked for; deny: what may not).
+   * `roles`: roles that may be requested whole. `search_as_roles`: the roles
+   * a request for single resources (`--resource /cluster/pod/ns/name`) is
+   * granted under, limited to those resources; `kubernetes_resources` limits
+   * which resources may be asked for. `max_duration`: the longest access a
+   * request may ask (at most 7 days). `thresholds`: approvals (and denials)
+   * it takes. `suggested_reviewers`: users named in the request.
+   */
+  request: z
+    .strictObject({
+      roles: z.array(Name).optional(),
+      search_as_roles: z.array(Name).optional(),
+      kubernetes_resources: z.array(z.strictObject({ kind: z.string().min(1), namespace: z.string().default('*'), name: z.string().default('*') })).optional(),
+      max_duration: Duration.optional(),
+      thresholds: z.array(z.strictObject({ approve: z.number().int().min(1).max(10).default(1), deny: z.number().int().min(1).max(10).default(1) })).optional(),
+      suggested_reviewers: z.array(z.string().min(1)).optional(),
+    })
+    .optional(),
+  /** Whose requests this role may approve or deny: requests for these roles. Nobody reviews their own. */
+  review_requests: z.strictObject({ roles: z.array(Name).min(1) }).optional(),
 });
 
 export const RoleSchema = z.strictObject({
@@ -51,6 +72,10 @@ export const RoleSchema = z.strictObject({
       .strictObject({
         max_session_ttl: Duration.optional(),
         require_mfa: z.boolean().optional(),
+        /** Kube requests to the clusters this role reaches need a certificate from a fresh MFA check (ztsh kube mfa). */
+        require_session_mfa: z.boolean().optional(),
+        /** How long one session MFA check lasts (default 1h), never past the login's certificate. */
+        mfa_verification_interval: Duration.optional(),
       })
       .default({}),
     allow: Conditions.default({}),
