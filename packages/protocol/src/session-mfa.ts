@@ -12,8 +12,13 @@ import { z } from 'zod';
 import { CertificatePem, ClusterName } from './api.ts';
 
 export const SessionMfaRequest = z.strictObject({
-  /** Default: every cluster the caller reaches that requires session MFA. */
-  clusters: z.array(ClusterName).min(1).max(64).optional(),
+  /**
+   * The clusters to bind. Always named by the client: its default is every
+   * cluster GET /v1/clusters marks `sessionMfa`. Binding a cluster grants
+   * nothing by itself (the proxy still asks the roles), so auth needs no
+   * cluster list.
+   */
+  clusters: z.array(ClusterName).min(1).max(64),
   totp: z.strictObject({ code: z.string().regex(/^\d{6,8}$/, 'must be 6 to 8 digits') }),
 });
 export type SessionMfaRequest = z.input<typeof SessionMfaRequest>;
