@@ -13,6 +13,11 @@ export default defineConfig({
     // The JSON report feeds the "N passed, N failed" line of .ci/run.
     reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
     setupFiles: ['./test/setup.ts'],
+    // expect.poll waits for an event (an agent dialing again after its
+    // back-off, a batch written): 1 s, vitest's default, is a wall-clock
+    // bound a loaded machine misses. A test that passes passes as soon as
+    // the event is seen; only a failing one waits this long.
+    expect: { poll: { timeout: 15_000, interval: 50 } },
     // Two cores here and in CI: end-to-end files run two at a time.
     maxWorkers: 2,
     projects: [
