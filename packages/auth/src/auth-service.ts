@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { type Role, ZtshError } from '@ztsh/protocol';
+import { checkRequestSections } from './access-requests/config-check.ts';
 import { createAccessRequests } from './access-requests/service.ts';
 import { startExpirySweeper } from './access-requests/sweeper.ts';
 import { createAuditLog } from './audit/audit-log.ts';
@@ -70,6 +71,7 @@ export function loadRoles(config: AuthConfig, baseDir: string): Map<string, Role
 
 /** Cross-field checks zod cannot express: mappings name real roles, names are unique. */
 export function checkAuthConfig(config: AuthConfig, roles: Map<string, Role>): void {
+  checkRequestSections(roles);
   const names = new Set<string>();
   config.connectors.forEach((c, i) => {
     if (names.has(c.name)) throw new ZtshError('invalid_config', `auth.connectors[${i}].name: "${c.name}" is used twice`);
