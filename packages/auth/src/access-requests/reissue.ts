@@ -69,7 +69,8 @@ export async function reissueWithRequests(deps: LoginDeps, requests: AccessReque
   if (lock) return refuse('locked', new ZtshError('locked', lockMessage(lock), { hint: 'ask an administrator to remove the lock (ztsh lock ls)' }));
 
   const now = deps.clock.now();
-  const notAfter = new Date(Math.min(who.notAfter.getTime(), ...approved.map((r) => r.accessUntil!)));
+  // Whole seconds, as the certificate encodes them, so validUntil says exactly when it ends.
+  const notAfter = new Date(Math.floor(Math.min(who.notAfter.getTime(), ...approved.map((r) => r.accessUntil!)) / 1000) * 1000);
   const own = rolesOf(deps, identity.roles);
   const elevated = rolesOf(deps, elevatedNames);
   const added = kubePrincipals([...own, ...elevated], identity.traits, elevated);
