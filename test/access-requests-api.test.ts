@@ -164,3 +164,28 @@ describe('denied and dropped', () => {
     expect(identity.accessRequests).toEqual([{ id: made.json.id, roles: ['prod-admin'], resources: [{ cluster: 'prod', kind: 'pods', namespace: 'default', name: 'web-1' }] }]);
   });
 });
+
+describe('with auth and the proxy apart', () => {
+  let split: TestStack;
+  beforeAll(async () => {
+    split = await startTestStack({ split: true, roles: ACCESS_REQUEST_ROLES });
+  }, 120_000);
+  afterAll(() => split?.close());
+
+  it('the proxy forwards the client certificate: the re-issue is for the key of the certificate shown to the proxy', async () => {
+    const t = { url: split.url, tlsCa: split.tlsCa };
+    const [a, b] = await Promise.all([credentialsOf(t, 'alice'), credentialsOf(t, 'bob')]);
+    const send = async (as: Credentials, path: string, body: unknown) => {
+      const res = await rawRequest(t, { method: 'POST', path, as, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, json: res.json() };
+    };
+    const made = await send(a, '/v1/access-requests', { roles: ['prod-admin'], reason: 'INC-50' });
+    expect(made.status).toBe(201);
+    expect((await send(b, `/v1/access-requests/${made.json.id}/reviews`, { decision: 'approve', reason: 'ok' })).json.state).toBe('approved');
+    const res = await send(a, '/v1/certificates/reissue', { accessRequests: [made.json.id] });
+    expect(res.status).toBe(200);
+    const spki = (pem: string) => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+    expect(spki(res.json.certificate)).toEqual(spki(a.cert));
+    expect(identityFromCertificate(new Uint8Array(new X509Certificate(res.json.certificate).raw))!.accessRequests).toEqual([{ id: made.json.id, roles: ['prod-admin'] }]);
+  });
+});
