@@ -143,6 +143,19 @@ describe('asking', () => {
     expect((await stack.ztshd.auth.storage.accessRequests.list({ user: 'alice' })).length).toBe(before);
   });
 
+  it('reasons with control characters (terminal escapes, newlines, direction overrides) are refused, asking and reviewing', async () => {
+    for (const reason of ['ok\u001b[2J\u001b[Happroved by bob', 'INC-1\nbob: approved', 'tab\there', 'bell\u0007', 'c1\u009b31m', 'rtl \u202e evil', 'line\u2028sep']) {
+      const res = await create(alice, { roles: ['prod-admin'], reason });
+      expect(res.status, JSON.stringify(reason)).toBe(400);
+      expect(res.json.error.message).toMatch(/control characters/);
+    }
+    const made = await create(alice, { roles: ['prod-admin'], reason: 'INC-11 ünïcode and "quotes" are fine' });
+    expect(made.status).toBe(201);
+    const res = await call(bob, 'POST', `/v1/access-requests/${made.json.id}/reviews`, { decision: 'approve', reason: 'ok\u001b]0;pwned\u0007' });
+    expect(res.status).toBe(400);
+    expect((await call(bob, 'GET', `/v1/access-requests/${made.json.id}`)).json).toMatchObject({ state: 'pending', reviews: [] });
+  });
+
   it('a pod outside the role\'s request.kubernetes_resources or a role outside search_as_roles is refused', async () => {
     const res = await create(alice, { roles: ['devops-admin'], resources: [{ cluster: 'prod', kind: 'pods', namespace: 'default', name: 'web-1' }], reason: 'x' });
     expect(res.status).toBe(403);

@@ -21,6 +21,18 @@ export const PENDING_TTL_MS = 24 * 3_600_000;
 /** Requests one user may have waiting at once: more is a flood, not a need. */
 export const MAX_PENDING_PER_USER = 20;
 
+/**
+ * A reason is shown in reviewers' terminals, pages and chat: control
+ * characters (escape sequences that redraw a terminal, newlines that forge a
+ * second line) are refused, not cleaned.
+ */
+export function checkReason(text: string, field = 'reason'): void {
+  // eslint-disable-next-line no-control-regex -- control characters are what this looks for
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(text)) {
+    throw new ZtshError('bad_request', `${field}: control characters (escape sequences, newlines, direction overrides) are not allowed`, { hint: 'write the reason on one line of plain text' });
+  }
+}
+
 export interface RequestAsk {
   roles: string[];
   resources: RequestedResource[];

@@ -11,6 +11,7 @@ import { ENGINES, SERVER_HOOK_MS } from '../storage/storage-engines.fixtures.ts'
 import type { Storage } from '../storage/storage.ts';
 import { createAccessRequests } from './service.ts';
 import type { AccessRequestNotice } from './notifier.ts';
+import { MAX_PENDING_PER_USER } from './policy.ts';
 
 const HOUR = 3_600_000;
 const role = (name: string, spec: Record<string, unknown> = {}): Role => RoleSchema.parse({ kind: 'role', version: 'v1', metadata: { name }, spec });
@@ -96,5 +97,11 @@ describe.each(ENGINES)('access requests on several replicas ($name)', (engine) =
     const made = await service.create(alice, { roles: ['prod-admin'], resources: [], reason: 'INC-3' });
     expect((await service.review(reviewer('bob'), made.id, { decision: 'deny', reason: 'no' })).state).toBe('pending');
     expect((await service.review(reviewer('dan'), made.id, { decision: 'deny', reason: 'no' })).state).toBe('denied');
+    // At most MAX_PENDING_PER_USER waiting at once: a flood is refused and audited.
+    for (let i = 0; i < MAX_PENDING_PER_USER; i++) await service.create(alice, { roles: ['prod-admin'], resources: [], reason: `flood ${i}` });
+    await expect(service.create(alice, { roles: ['prod-admin'], resources: [], reason: 'one more' })).rejects.toMatchObject({ code: 'conflict' });
+    expect((await s.audit.list({ limit: 1000 })).filter((e) => e.type === 'access_request.create' && !e.success)).toEqual([
+      expect.objectContaining({ user: 'alice', fields: expect.objectContaining({ reason: 'too_many_pending' }) }),
+    ]);
   });
 });

@@ -10,7 +10,7 @@ import type { LoginDeps } from '../login/login-deps.ts';
 import type { AccessRequestRecord } from '../storage/storage.ts';
 import { requestInfo } from './info.ts';
 import { noNotifier } from './notifier.ts';
-import { MAX_PENDING_PER_USER, PENDING_TTL_MS, planRequest } from './policy.ts';
+import { checkReason, MAX_PENDING_PER_USER, PENDING_TTL_MS, planRequest } from './policy.ts';
 import { maySee, reviewRefusal, rolesCover, type ReviewRefusal } from './reviewers.ts';
 import { droppable, isDue, withReview, type RequestPatch } from './state.ts';
 
@@ -97,6 +97,7 @@ export function createAccessRequests(deps: AccessRequestDeps) {
     async create(actor: Actor, body: z.output<typeof AccessRequestCreate>): Promise<AccessRequestRecord> {
       let plan;
       try {
+        checkReason(body.reason);
         plan = planRequest(actor.user, rolesOf(deps, actor.roles), deps.roles, body);
       } catch (error) {
         if (error instanceof ZtshError) await refused('access_request.create', actor, error, { asked: { roles: body.roles, resources: body.resources, duration: body.duration } });
@@ -153,6 +154,11 @@ export function createAccessRequests(deps: AccessRequestDeps) {
       if (!r || !maySee(actor.user, roles, r)) {
         // Not theirs to see: the same answer as an unknown id, but someone knocked.
         return refused('access_request.review', actor, notFound(id), { accessRequest: id.slice(0, 64), reason: 'not_found' });
+      }
+      try {
+        checkReason(body.reason);
+      } catch (error) {
+        return refused('access_request.review', actor, error as ZtshError, { accessRequest: r.id, reason: 'bad_reason' });
       }
       for (let i = 0; i < CAS_ATTEMPTS; i++) {
         const refusal = reviewRefusal(actor.user, roles, r);
