@@ -2,8 +2,8 @@
 // public key, now also carrying approved access requests. The login's own
 // roles stay `roles`; each request is an `accessRequests` entry with the
 // roles it grants (and, for single pods, the pods they are limited to). The
-// Kubernetes users and groups those roles allow join the certificate's, as
-// the ceiling the proxy impersonates within. notAfter is the earliest of the
+// Kubernetes users and groups are those of the own and requested roles
+// together: the ceiling the proxy impersonates within. notAfter is the earliest of the
 // caller's certificate and each request's end: elevation never outlives the
 // login nor the approval.
 //
@@ -73,12 +73,15 @@ export async function reissueWithRequests(deps: LoginDeps, requests: AccessReque
   const notAfter = new Date(Math.floor(Math.min(who.notAfter.getTime(), ...approved.map((r) => r.accessUntil!)) / 1000) * 1000);
   const own = rolesOf(deps, identity.roles);
   const elevated = rolesOf(deps, elevatedNames);
-  const added = kubePrincipals([...own, ...elevated], identity.traits, elevated);
+  // Worked out again from the roles, as login does (grantFor), rather than
+  // added to the caller's: a certificate elevated before carries groups of
+  // requests it no longer names. Deny of every role, own and requested, wins.
+  const principals = kubePrincipals([...own, ...elevated], identity.traits);
   const { sessionMfa: _sessionMfa, accessRequests: _previous, ...base } = identity;
   const reissued: Identity = {
     ...base,
-    kubernetesUsers: uniq([...identity.kubernetesUsers, ...added.users]).sort(),
-    kubernetesGroups: uniq([...identity.kubernetesGroups, ...added.groups]).sort(),
+    kubernetesUsers: principals.users,
+    kubernetesGroups: principals.groups,
     accessRequests: approved.map((r) => ({ id: r.id, roles: r.roles, ...(r.resources.length > 0 ? { resources: r.resources } : {}) })),
   };
   const issued = issueCertificate({ ca: deps.userCa, publicKey: who.publicKey, identity: reissued, notBefore: new Date(now.getTime() - 60_000), notAfter });
