@@ -21,3 +21,5 @@ export * from './locks/locks.ts';
 export { internalRoutes, proxyState } from './routes/internal-api.ts';
 export { createAuthMetrics, type AuthMetrics } from './metrics.ts';
 export { inProcessAuthClient } from './in-process-auth-client.ts';
+export { createAccessRequests, type AccessRequests } from './access-requests/service.ts';
+export { noNotifier, type AccessRequestNotifier, type AccessRequestNotice } from './access-requests/notifier.ts';
