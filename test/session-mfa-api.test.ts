@@ -10,7 +10,7 @@ import { certificateIdentity, INTERVAL_MS, samePublicKey, startSessionMfaEnv, ty
 let k: SessionMfaEnv;
 beforeAll(async () => {
   k = await startSessionMfaEnv();
-}, 120_000);
+}, 300_000);
 afterAll(() => k?.close());
 
 const PODS = '/k8s/%s/api/v1/namespaces/default/pods';
@@ -84,5 +84,28 @@ describe('a TOTP code gives a certificate bound to the named clusters', () => {
     expect(res.status, res.body).toBe(200);
     const clusters = (await k.kubeGet(creds, '/v1/clusters')).json().clusters as { sessionMfa?: boolean }[];
     expect(clusters.some((c) => c.sessionMfa)).toBe(false);
+  });
+});
+
+describe('with the proxy run apart from auth', () => {
+  let split: SessionMfaEnv;
+  beforeAll(async () => {
+    split = await startSessionMfaEnv({ split: true });
+  }, 300_000);
+  afterAll(() => split?.close());
+
+  it('auth issues for the key of the certificate the proxy forwarded, and the proxy enforces the check with the roles auth sent it', async () => {
+    const res = await split.sessionMfa(split.alice, { clusters: ['prod-a'], totp: { code: split.nextStepCode() } });
+    expect(res.status, res.body).toBe(200);
+    expect(samePublicKey(res.json().certificate, split.alice.cert)).toBe(true);
+    const session = { cert: res.json().certificate as string, key: split.alice.key };
+    const ok = await split.kubeGet(session, pods('prod-a'));
+    expect(ok.status, ok.body).toBe(200);
+    expect((await split.kubeGet(session, pods('prod-b'))).status).toBe(403);
+    const refused = await split.kubeGet(split.alice, pods('prod-a'));
+    expect(refused.status).toBe(403);
+    expect(refused.json().message).toContain('ztsh kube mfa --clusters prod-a');
+    const clusters = (await split.kubeGet(split.alice, '/v1/clusters')).json().clusters as { name: string; sessionMfa?: boolean }[];
+    expect(clusters.filter((c) => c.sessionMfa).map((c) => c.name).sort()).toEqual(['prod-a', 'prod-b']);
   });
 });

@@ -44,15 +44,23 @@ export interface SessionMfaEnv extends KubeEnv {
   clock: OffsetClock;
   /** A TOTP code of alice's for a step no one has used yet: the clock moves one step on first. */
   freshCode(): string;
+  /**
+   * The code of the next step, which auth accepts now (one step either side)
+   * and no one has used: for one check without moving the clock (a proxy run
+   * apart would take a jump for a lost auth service).
+   */
+  nextStepCode(): string;
   /** POST /v1/session-mfa with these credentials and body (a string is sent as it is). */
   sessionMfa(as: Credentials | undefined, body: unknown, headers?: Record<string, string>): Promise<RawResponse>;
   /** GET a kube path with these credentials. */
   kubeGet(as: Credentials, path: string): Promise<RawResponse>;
 }
 
-export async function startSessionMfaEnv(): Promise<SessionMfaEnv> {
+/** `split`: auth and the proxy run apart, so auth sees the user's certificate only as the proxy forwards it. */
+export async function startSessionMfaEnv(options: { split?: boolean } = {}): Promise<SessionMfaEnv> {
   const clock = new OffsetClock();
   const k = await startKubeEnv({
+    ...(options.split ? { split: true } : {}),
     roles: [...DEV_ROLES, PROD_READER_ROLE],
     stack: {
       clock,
@@ -70,6 +78,7 @@ export async function startSessionMfaEnv(): Promise<SessionMfaEnv> {
       clock.advance(30_000);
       return totpNow(alice.totpSecret!, clock.now().getTime());
     },
+    nextStepCode: () => totpNow(alice.totpSecret!, clock.now().getTime() + 30_000),
     sessionMfa: (as, body, headers = {}) =>
       rawRequest(target, {
         method: 'POST',

@@ -14,7 +14,7 @@ import type { Credentials } from './helpers/raw-client.ts';
 let k: SessionMfaEnv;
 beforeAll(async () => {
   k = await startSessionMfaEnv();
-}, 120_000);
+}, 300_000);
 afterAll(() => k?.close());
 beforeEach(async () => {
   // Each case starts with no wrong codes counted against alice.
