@@ -2,26 +2,16 @@
 // approved access requests (access-requests/reissue.ts). Only a client
 // certificate counts here, never a web session: the answer is a certificate
 // for the key the caller's certificate holds, which a browser does not have.
-import { X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
 import type Router from '@koa/router';
-import type { Context } from 'koa';
 import { CertificateReissueRequest, Certificates, peerRefusalMessage, ZtshError } from '@ztsh/protocol';
 import { reissueWithRequests } from '../access-requests/reissue.ts';
 import type { AccessRequests } from '../access-requests/service.ts';
 import { refuse } from '../http/caller.ts';
-import { clientCertificate, type Forwarded } from '../http/forwarded.ts';
+import { callerPublicKey } from '../http/caller-key.ts';
+import { clientCertificate } from '../http/forwarded.ts';
 import { parseBody, respond } from '../http/guard.ts';
 import { createRouter } from '../http/router.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
-
-/** The public key of the certificate clientCertificate() just checked: on this connection, or the one a proxy forwarded. */
-function callerPublicKey(ctx: Context): Buffer {
-  const forwarded = ctx.state.forwarded as Forwarded | undefined;
-  const cert = forwarded ? new X509Certificate(Buffer.from(forwarded.clientCert ?? '', 'base64')) : (ctx.req.socket as TLSSocket).getPeerX509Certificate?.();
-  if (!cert) throw new ZtshError('unauthenticated', 'a client certificate is required', { hint: 'run ztsh login' });
-  return cert.publicKey.export({ type: 'spki', format: 'der' });
-}
 
 export function reissueRoutes(deps: LoginDeps, requests: AccessRequests): Router {
   const router = createRouter('/v1');
@@ -33,7 +23,9 @@ export function reissueRoutes(deps: LoginDeps, requests: AccessRequests): Router
       return refuse(ctx, deps, error, named ? { user: named.identity.user, roles: named.identity.roles, via: 'certificate', certificateExpired: { notAfter: named.notAfter } } : {}, peer.reason);
     }
     const body = parseBody(ctx, CertificateReissueRequest);
-    const issued = await reissueWithRequests(deps, requests, { identity: peer.identity, notAfter: peer.notAfter, publicKey: callerPublicKey(ctx), clientIp: ctx.ip }, body.accessRequests);
+    const publicKey = callerPublicKey(ctx);
+    if (!publicKey) throw new ZtshError('unauthenticated', 'a client certificate is required', { hint: 'run ztsh login' });
+    const issued = await reissueWithRequests(deps, requests, { identity: peer.identity, notAfter: peer.notAfter, publicKey, clientIp: ctx.ip }, body.accessRequests);
     respond(ctx, Certificates, issued);
   });
   return router;
