@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { type Role, ZtshError } from '@ztsh/protocol';
+import { webhookFromConfig, type WebhookNotifier } from './access-requests/webhook.ts';
 import { createAuditLog } from './audit/audit-log.ts';
 import { loadOrCreateAuthority, type CertAuthority } from './ca/authority.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from './clock.ts';
@@ -47,6 +48,8 @@ export interface AuthService {
   hostCa: CertAuthority;
   /** Where the proxy writes session recordings and the auditors' API reads them. */
   recordingsDir: string;
+  /** auth.access_requests.webhook: the access-request service tells it each create, approve and deny; undefined when none is configured. */
+  accessRequestNotifier: WebhookNotifier | undefined;
   /** Writes what the audit log still queues, then closes the store. */
   close(): Promise<void>;
 }
@@ -95,6 +98,8 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   const ids = options.ids ?? randomIds;
   const roles = loadRoles(config, options.secrets.baseDir);
   checkAuthConfig(config, roles);
+  // Checked at start: a missing secret or CA file stops ztshd here, before the store opens, not at the first request.
+  const accessRequestNotifier = webhookFromConfig(config.access_requests, { secrets: options.secrets, log, clock, ids });
 
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const keySecret = config.ca_key_secret ? resolveSecret(config.ca_key_secret, 'auth.ca_key_secret', options.secrets) : undefined;
@@ -155,7 +160,9 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     userCa,
     hostCa,
     recordingsDir,
+    accessRequestNotifier,
     close: async () => {
+      await accessRequestNotifier?.close();
       clearInterval(sweep);
       clearInterval(lockPoll);
       lostSessions?.stop();
