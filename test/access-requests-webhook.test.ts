@@ -5,47 +5,13 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessRequestsConfigSchema, webhookFromConfig, createWebhookNotifier, type WebhookNotifier } from '@ztsh/auth';
-import { AccessRequestWebhookEvent, type AccessRequestInfo } from '@ztsh/protocol';
+import { AccessRequestWebhookEvent } from '@ztsh/protocol';
 import { createSelfSignedTls } from '../packages/server/src/self-signed-tls.ts';
-import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
+import { capturedLog, sampleRequest, startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
 
 const SECRET = 'whsec-4b1d9e0c7a2f48e6b3d5c1a09f8e7d6c';
-
-export function sampleRequest(overrides: Partial<AccessRequestInfo> = {}): AccessRequestInfo {
-  return {
-    id: 'Xq3vT9kLmN2pQrS4tUvw1A',
-    user: 'alice',
-    roles: ['prod-admin'],
-    resources: [],
-    reason: 'INC-42: web-1 crash loop',
-    state: 'pending',
-    createdAt: '2026-11-30T13:00:00.000Z',
-    pendingUntil: '2026-11-30T14:00:00.000Z',
-    durationMs: 3_600_000,
-    accessUntil: null,
-    thresholds: { approve: 1, deny: 1 },
-    suggestedReviewers: ['bob'],
-    reviews: [],
-    reviewable: false,
-    ...overrides,
-  };
-}
-
-/** A logger whose lines the test reads. */
-export function capturedLog(): { log: pino.Logger; lines: () => string } {
-  let text = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      text += chunk.toString('utf8');
-      done();
-    },
-  });
-  return { log: pino({ level: 'trace' }, sink), lines: () => text };
-}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

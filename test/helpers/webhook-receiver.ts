@@ -5,7 +5,9 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { verifyWebhookSignature, type WebhookVerdict } from '@ztsh/protocol';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { verifyWebhookSignature, type AccessRequestInfo, type WebhookVerdict } from '@ztsh/protocol';
 
 export interface ReceivedDelivery {
   headers: IncomingHttpHeaders;
@@ -82,4 +84,37 @@ export async function startWebhookReceiver(options: ReceiverOptions): Promise<We
       await once(server, 'close');
     },
   };
+}
+
+/** An access request as the API shows it, for notifications. */
+export function sampleRequest(overrides: Partial<AccessRequestInfo> = {}): AccessRequestInfo {
+  return {
+    id: 'Xq3vT9kLmN2pQrS4tUvw1A',
+    user: 'alice',
+    roles: ['prod-admin'],
+    resources: [],
+    reason: 'INC-42: web-1 crash loop',
+    state: 'pending',
+    createdAt: '2026-11-30T13:00:00.000Z',
+    pendingUntil: '2026-11-30T14:00:00.000Z',
+    durationMs: 3_600_000,
+    accessUntil: null,
+    thresholds: { approve: 1, deny: 1 },
+    suggestedReviewers: ['bob'],
+    reviews: [],
+    reviewable: false,
+    ...overrides,
+  };
+}
+
+/** A logger whose lines the test reads. */
+export function capturedLog(): { log: pino.Logger; lines: () => string } {
+  let text = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      text += chunk.toString('utf8');
+      done();
+    },
+  });
+  return { log: pino({ level: 'trace' }, sink), lines: () => text };
 }
