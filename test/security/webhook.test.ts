@@ -5,7 +5,8 @@
 // must refuse every forgery, and the secret must appear nowhere but in the
 // HMAC.
 import fc from 'fast-check';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -110,6 +111,38 @@ describe('webhook signature: forged, altered and replayed deliveries', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/** python3, where the machine has one: the recipe in the docs is run as a receiver would paste it. */
+const PYTHON = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['--version']).status === 0);
+
+describe('the receivers\' recipe in docs/configuration.md', () => {
+  it.skipIf(!PYTHON)('accepts a real delivery once, and refuses it replayed, altered, forged or old', async () => {
+    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    const recipe = /```python\n([\s\S]*?)```/.exec(doc.slice(doc.indexOf('Checking the signature')))![1]!;
+    const receiver = await startWebhookReceiver({ secret: SECRET });
+    cleanups.push(() => receiver.close());
+    const now = createWebhookNotifier({ url: receiver.url, secret: SECRET, log: capturedLog().log, retry: FAST });
+    const old = createWebhookNotifier({ url: receiver.url, secret: SECRET, log: capturedLog().log, retry: FAST, clock: new ManualClock(Date.now() - 400_000) });
+    cleanups.push(() => now.close(), () => old.close());
+    now.notify('created', sampleRequest());
+    await receiver.received(1);
+    old.notify('created', sampleRequest());
+    const [fresh, stale] = await receiver.received(2);
+    const forged = webhookSignatureHeader('another-secret-of-32-characters!', Math.floor(Date.now() / 1000), fresh!.body);
+    const cases = [
+      { header: String(fresh!.headers['x-ztsh-signature']), body: fresh!.body },
+      { header: String(fresh!.headers['x-ztsh-signature']), body: fresh!.body },
+      { header: String(fresh!.headers['x-ztsh-signature']), body: fresh!.body.replace('alice', 'mallory') },
+      { header: forged, body: fresh!.body },
+      { header: String(stale!.headers['x-ztsh-signature']), body: stale!.body },
+      { header: 'garbage,t=²,v1=é', body: fresh!.body },
+    ];
+    const driver = `${recipe}\nimport sys\ncases = json.load(sys.stdin)\nseen = set()\nprint(json.dumps([verify(sys.argv[1].encode(), c["header"], c["body"].encode(), seen) for c in cases]))\n`;
+    const run = spawnSync(PYTHON!, ['-c', driver, SECRET], { input: JSON.stringify(cases), encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual([true, false, false, false, false, false]);
   });
 });
 
