@@ -65,9 +65,9 @@ export function verifyWebhookSignature(input: {
   const signatures: string[] = [];
   for (const part of header.split(',')) {
     const eq = part.indexOf('=');
+    if (eq < 0) return { ok: false, reason: 'signature header not understood' };
     const key = part.slice(0, eq).trim();
     const value = part.slice(eq + 1).trim();
-    if (eq < 0) return { ok: false, reason: 'signature header not understood' };
     if (key === 't') {
       if (t !== undefined || !/^\d{1,12}$/.test(value)) return { ok: false, reason: 'signature time not understood' };
       t = Number(value);
