@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessRequestsConfigSchema, webhookFromConfig, createWebhookNotifier, type WebhookNotifier } from '@ztsh/auth';
-import { AccessRequestWebhookEvent } from '@ztsh/protocol';
+import { AccessRequestWebhookEvent, type AccessRequestInfo, type AuditEvent } from '@ztsh/protocol';
+import { ACCESS_REQUEST_ROLES } from './helpers/access-request-roles.ts';
+import { startTestStack } from './helpers/stack.ts';
+import { credentialsOf, rawRequest, type Credentials } from './security/helpers/raw-client.ts';
 import { createSelfSignedTls } from '../packages/server/src/self-signed-tls.ts';
 import { capturedLog, sampleRequest, startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
 
@@ -181,4 +184,49 @@ describe('access request webhook', () => {
     expect(r.deliveries).toHaveLength(1);
     expect(untrusting.lines()).toContain('given up after every retry');
   });
+});
+
+describe('access request webhook from a running ztshd', () => {
+  it('tells the receiver of create, approve and deny as they happen through the API, and the audit finds each request', async () => {
+    const r = await receiver({ secret: SECRET });
+    const stack = await startTestStack({
+      roles: ACCESS_REQUEST_ROLES,
+      auth: { access_requests: { webhook: { url: r.url, secret_env: 'ZTSH_WEBHOOK_SECRET' } } },
+      env: { ZTSH_WEBHOOK_SECRET: SECRET },
+    });
+    cleanups.push(() => stack.close());
+    const target = { url: stack.url, tlsCa: stack.tlsCa };
+    const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((u) => credentialsOf(target, u as 'alice')));
+    const call = async (as: Credentials, method: string, path: string, body?: unknown) => {
+      const res = await rawRequest(target, { method, path, as, ...(body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }) });
+      return { status: res.status, json: res.json() };
+    };
+
+    const asked = await call(alice!, 'POST', '/v1/access-requests', { roles: ['prod-admin'], reason: 'INC-42: payments stuck', duration: '1h' });
+    expect(asked.status).toBe(201);
+    const request = asked.json as AccessRequestInfo;
+    const [created] = await r.received(1);
+    expect(created!.verdict.ok).toBe(true);
+    expect(AccessRequestWebhookEvent.parse(JSON.parse(created!.body))).toMatchObject({ type: 'access_request.created', request: { id: request.id, user: 'alice', state: 'pending', reason: 'INC-42: payments stuck' } });
+
+    expect((await call(bob!, 'POST', `/v1/access-requests/${request.id}/reviews`, { decision: 'approve', reason: 'go ahead' })).status).toBe(200);
+    const other = (await call(alice!, 'POST', '/v1/access-requests', { roles: ['prod-admin'], reason: 'just curious' })).json as AccessRequestInfo;
+    expect((await call(bob!, 'POST', `/v1/access-requests/${other.id}/reviews`, { decision: 'deny', reason: 'no incident' })).status).toBe(200);
+    const got = await r.received(4);
+    expect(got.every((d) => d.verdict.ok)).toBe(true);
+    const events = got.map((d) => AccessRequestWebhookEvent.parse(JSON.parse(d.body)));
+    expect(events.map((e) => [e.type, e.request.id])).toEqual([
+      ['access_request.created', request.id],
+      ['access_request.approved', request.id],
+      ['access_request.created', other.id],
+      ['access_request.denied', other.id],
+    ]);
+    expect(events[1]!.request).toMatchObject({ state: 'approved', reviews: [{ reviewer: 'bob', decision: 'approve', reason: 'go ahead' }] });
+    expect(events[1]!.request.accessUntil).not.toBeNull();
+
+    // The auditors' search by request id finds each request's own steps and nothing of the other.
+    const steps = async (id: string) => ((await call(carol!, 'GET', `/v1/audit/events?request=${id}`)).json.events as AuditEvent[]).map((e) => e.type);
+    expect(await steps(request.id)).toEqual(['access_request.review', 'access_request.create']);
+    expect(await steps(other.id)).toEqual(['access_request.review', 'access_request.create']);
+  }, 300_000);
 });

@@ -27,14 +27,8 @@ import {
 } from '@ztsh/protocol';
 import { randomIds, systemClock, type Clock, type IdSource } from '../clock.ts';
 import { resolveSecret, type SecretContext } from '../secrets.ts';
+import type { AccessRequestNotifier } from './notifier.ts';
 import type { AccessRequestsConfig } from './webhook-config.ts';
-
-export type AccessRequestNotice = 'created' | 'approved' | 'denied';
-
-/** What the access-request service tells about each step; it must never wait on or fail the step. */
-export interface AccessRequestNotifier {
-  notify(kind: AccessRequestNotice, request: AccessRequestInfo): void;
-}
 
 export interface WebhookRetry {
   /** Tries per event, the first included. */
