@@ -142,6 +142,23 @@ describe('the auditors\' web page', () => {
     expect(types).toEqual(['session.end', 'session.start']);
   });
 
+  it('finds the events of one access request by its id', async () => {
+    const id = 'a8d3c0de-5e1f-4b2a-9c6d-7e8f9a0b1c2d';
+    const time = new Date().toISOString();
+    await k.stack.ztshd.auth.storage.audit.appendMany([
+      { time, type: 'access_request.create', code: 'ZA5000I', success: true, user: 'alice', message: 'asked', fields: { accessRequest: id } },
+      { time, type: 'kube.request', code: 'ZA2000I', success: true, user: 'alice', fields: { cluster: 'sandbox', verb: 'get', resource: 'pods', accessRequests: [id] } },
+    ]);
+    const page = carolPage;
+    await page.getByRole('link', { name: 'Events', exact: true }).click();
+    const filters = page.locator('#events-filters');
+    await filters.locator('input[name="request"]').fill(id);
+    await filters.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(new RegExp(`#events\\?request=${id}$`));
+    await page.locator('#events tbody tr').first().waitFor();
+    expect(await page.locator('#events tbody tr td:nth-child(2)').allInnerTexts()).toEqual(['kube.request', 'access_request.create']);
+  });
+
   it('shows times in the browser\'s zone, with the offset', async () => {
     const page = carolPage;
     const cdp = await page.context().newCDPSession(page);

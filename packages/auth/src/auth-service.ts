@@ -9,6 +9,7 @@ import { type Role, ZtshError } from '@ztsh/protocol';
 import { checkRequestSections } from './access-requests/config-check.ts';
 import { createAccessRequests } from './access-requests/service.ts';
 import { startExpirySweeper } from './access-requests/sweeper.ts';
+import { webhookFromConfig, type WebhookNotifier } from './access-requests/webhook.ts';
 import { createAuditLog } from './audit/audit-log.ts';
 import { loadOrCreateAuthority, type CertAuthority } from './ca/authority.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from './clock.ts';
@@ -50,6 +51,8 @@ export interface AuthService {
   hostCa: CertAuthority;
   /** Where the proxy writes session recordings and the auditors' API reads them. */
   recordingsDir: string;
+  /** auth.access_requests.webhook: the access-request service tells it each create, approve and deny; undefined when none is configured. */
+  accessRequestNotifier: WebhookNotifier | undefined;
   /** Writes what the audit log still queues, then closes the store. */
   close(): Promise<void>;
 }
@@ -99,6 +102,8 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   const ids = options.ids ?? randomIds;
   const roles = loadRoles(config, options.secrets.baseDir);
   checkAuthConfig(config, roles);
+  // Checked at start: a missing secret or CA file stops ztshd here, before the store opens, not at the first request.
+  const accessRequestNotifier = webhookFromConfig(config.access_requests, { secrets: options.secrets, log, clock, ids });
 
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const keySecret = config.ca_key_secret ? resolveSecret(config.ca_key_secret, 'auth.ca_key_secret', options.secrets) : undefined;
@@ -138,6 +143,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     userCa,
     hostCa,
     rp: { id: config.webauthn.rp_id ?? options.publicUrl.hostname, name: config.webauthn.rp_name, origin: options.publicUrl.origin },
+    accessRequestNotifier,
   };
   const sweep = setInterval(() => {
     Promise.all([
@@ -160,7 +166,9 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     userCa,
     hostCa,
     recordingsDir,
+    accessRequestNotifier,
     close: async () => {
+      await accessRequestNotifier?.close();
       clearInterval(sweep);
       clearInterval(lockPoll);
       requestSweeper.stop();

@@ -2,6 +2,7 @@
 // protection. Strict: unknown keys are errors that name the path.
 import { z } from 'zod';
 import { RoleSchema } from '@ztsh/protocol';
+import { AccessRequestsConfigSchema } from './access-requests/webhook-config.ts';
 
 const Duration = z.string().regex(/^(\d+[smhd])+$/, 'must be a duration like 30m or 8h');
 const Name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lowercase letters, digits, "_" or "-"');
@@ -59,6 +60,8 @@ export const AuthConfigSchema = z.strictObject({
   roles: z.array(RoleSchema).default([]),
   /** YAML file(s) of roles, relative to the config file. */
   roles_files: z.array(z.string()).default([]),
+  /** Access requests: webhook notifications on create, approve and deny. */
+  access_requests: AccessRequestsConfigSchema.optional(),
 });
 export type AuthConfig = z.infer<typeof AuthConfigSchema>;
 export type AuthConfigInput = z.input<typeof AuthConfigSchema>;

@@ -9,6 +9,8 @@ export { KubeResourceRule, KubeVerbs, Permissions, RoleSchema, type Role } from 
 export * from './roles/load-roles.ts';
 export * from './roles/role-set.ts';
 export * from './secrets.ts';
+export * from './access-requests/webhook.ts';
+export * from './access-requests/webhook-config.ts';
 export * from './storage/storage.ts';
 export { openSqliteStorage } from './storage/sqlite.ts';
 export { openPostgresStorage, type PostgresStorageOptions } from './storage/postgres.ts';

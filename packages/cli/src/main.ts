@@ -99,6 +99,7 @@ audit
   .option('--type <type>', 'an event type (kube.request, session.start, user.login…) or a prefix ending in "." or "*"')
   .addOption(new Option('--outcome <outcome>', 'only allowed or only refused').choices(['success', 'failure']))
   .option('--session <id>', 'events of one session')
+  .option('--request <id>', 'steps of one access request and everything done under it')
   .option('--since <time>', since)
   .option('--until <time>', 'before this time (same forms as --since)')
   .option('--query <text>', 'words or a phrase in the event: a command, a resource name, a message')

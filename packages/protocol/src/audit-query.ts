@@ -91,6 +91,9 @@ export function sessionCursor(session: { startedAt: number; id: string }): strin
 
 const PageSize = wholeNumberParam(1, MAX_PAGE);
 
+/** An access request id as the server makes them (base64url); the bound is the one CertificateReissueRequest sets. */
+const AccessRequestId = z.string().regex(/^(?=[_-]*[A-Za-z0-9])[A-Za-z0-9_-]{1,64}$/, 'must be an access request id (ztsh request ls shows them)');
+
 /** GET /v1/audit/events: newest first. */
 export const AuditSearchParams = z.object({
   user: Text.optional(),
@@ -100,6 +103,8 @@ export const AuditSearchParams = z.object({
   outcome: Outcome.optional(),
   /** A session id: the events of that session. */
   session: Text.optional(),
+  /** An access request id: its own steps and everything done under it (fields.accessRequest or fields.accessRequests). */
+  request: AccessRequestId.optional(),
   since: Text.optional(),
   until: Text.optional(),
   /** Words or a phrase, matched against the message and every field. */

@@ -25,5 +25,6 @@ export * from './audit-query.ts';
 export * from './header-copy.ts';
 export * from './daemon-process.ts';
 export * from './access-requests.ts';
+export * from './access-request-webhook.ts';
 export * from './session-mfa.ts';
 export * from './session-mfa-policy.ts';

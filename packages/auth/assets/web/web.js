@@ -164,6 +164,7 @@ const EVENT_FILTERS = [
   { name: 'type', label: 'Type', placeholder: 'kube. or user.login' },
   { name: 'outcome', label: 'Outcome', options: [['', 'any'], ['success', 'success'], ['failure', 'failure']] },
   { name: 'since', label: 'Since', placeholder: '24h or 2026-11-23' },
+  { name: 'request', label: 'Access request', placeholder: 'request id' },
   { name: 'q', label: 'Text', placeholder: 'words' },
 ];
 

@@ -61,6 +61,7 @@ async function auditQuery(ctx: Context, deps: LoginDeps): Promise<AuditQuery> {
     type: q.type === undefined ? undefined : checkEventTypeFilter(q.type),
     success: q.outcome ? q.outcome === 'success' : undefined,
     sessionId: q.session === undefined ? undefined : await sessionIdOf(deps, q.session, 'session'),
+    accessRequest: q.request,
     since: since?.toISOString(),
     until: until?.toISOString(),
     text: q.q,

@@ -90,6 +90,30 @@ function withoutNul(values: unknown[]): unknown[] {
 }
 
 async function searchAudit(db: ReturnType<typeof queryable>, q: AuditQuery): Promise<AuditEvent[]> {
+  if (!q.accessRequest) return searchPage(db, q);
+  // The exact test runs here, not in SQL: PostgreSQL's json and jsonb refuse
+  // escapes a hostile event may hold (\u0000, a lone surrogate), and one such
+  // event among the candidates would fail the whole search. The word index
+  // keeps the candidates to the events that mention the id.
+  const id = q.accessRequest;
+  const limit = Math.min(Math.max(q.limit ?? PAGE.fallback, 1), PAGE.max);
+  const found: AuditEvent[] = [];
+  for (let before = q.before; ; ) {
+    const page = await searchPage(db, { ...q, limit: PAGE.max, before });
+    found.push(...page.filter((e) => underAccessRequest(e, id)));
+    const last = page[page.length - 1];
+    if (found.length >= limit || !last || page.length < PAGE.max) return found.slice(0, limit);
+    before = { time: last.time, seq: last.seq };
+  }
+}
+
+/** An access request's own step, or an event of what was done under it. */
+function underAccessRequest(event: AuditEvent, id: string): boolean {
+  const { accessRequest, accessRequests } = event.fields as { accessRequest?: unknown; accessRequests?: unknown };
+  return accessRequest === id || (Array.isArray(accessRequests) && accessRequests.includes(id));
+}
+
+async function searchPage(db: ReturnType<typeof queryable>, q: AuditQuery): Promise<AuditEvent[]> {
   const filter = new SqlFilter(POSTGRES).equals('e.user_name', q.user || undefined).equals('e.cluster', q.cluster || undefined);
   if (q.type) {
     if (q.type.endsWith('*') || q.type.endsWith('.')) {
@@ -117,6 +141,12 @@ async function searchAudit(db: ReturnType<typeof queryable>, q: AuditQuery): Pro
     if (indexed.length) filter.where((p) => `e.words @> ${p(indexed)}::text[]`);
     if (words.length > 1 || indexed.length === 0) filter.where((p) => `e.search LIKE ${p(pattern)}`);
   }
+  if (q.accessRequest) {
+    // Events that mention the id's words (usually just the request's own): the exact test is underAccessRequest's.
+    const words = indexedWords(q.accessRequest);
+    if (words.length) filter.where((p) => `e.words @> ${p(words)}::text[]`);
+  }
   const sql = `SELECT e.seq, e.event FROM audit_events e ${filter.clause} ORDER BY e.time DESC, e.seq DESC ${filter.limit(q.limit, PAGE)}`;
   return (await db.query(sql, filter.params)).rows.map(fromRow);
 }
+

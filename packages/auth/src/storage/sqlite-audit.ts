@@ -4,6 +4,7 @@ import type { Database } from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_PAGE, MAX_PAGE, type AuditEvent } from '@ztsh/protocol';
 import { auditText, chainEvents, chainVerifier } from './audit-chain.ts';
+import { searchWords } from './search-words.ts';
 import { SQLITE, SqlFilter } from './sql-filter.ts';
 import type { AuditQuery, AuditVerdict, NewAuditEvent, Storage } from './storage.ts';
 
@@ -121,12 +122,28 @@ function auditSearch(db: Database): Storage['audit']['search'] {
       // walks an index in time order and tests each event against the matches.
       filter.where((p) => `${found > MANY_TEXT_MATCHES ? '+e.seq' : 'e.seq'} IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ${p(phrase)})`);
     }
+    if (q.accessRequest) byAccessRequest(filter, q.accessRequest);
     // Newest first; seq breaks ties; (time, seq) is the page cursor. The page
     // is picked by (time, seq) alone, then only its events are read whole.
     const page = `SELECT e.seq FROM audit_events e ${filter.clause} ORDER BY e.time DESC, e.seq DESC ${filter.limit(q.limit, PAGE)}`;
     const sql = `SELECT * FROM audit_events WHERE seq IN (${page}) ORDER BY time DESC, seq DESC`;
     return (db.prepare(sql).all(...filter.params) as Row[]).map(fromRow);
   };
+}
+
+/**
+ * The events of one access request: its own steps (fields.accessRequest) and
+ * what was done under it (fields.accessRequests holds it). The text index
+ * holds every field value, so it narrows the events to those that mention
+ * the id's words; the JSON test then keeps only the exact matches (the index
+ * folds case, and an id quoted in a reason is not a use of it).
+ */
+function byAccessRequest(filter: SqlFilter, id: string): void {
+  if (searchWords(id).length) filter.where((p) => `e.seq IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ${p(ftsPhrase(id))})`);
+  filter.where(
+    (p) =>
+      `(json_extract(e.fields, '$.accessRequest') = ${p(id)} OR (json_type(e.fields, '$.accessRequests') = 'array' AND EXISTS (SELECT 1 FROM json_each(e.fields, '$.accessRequests') WHERE type = 'text' AND value = ${p(id)})))`,
+  );
 }
 
 function verifyChain(db: Database): AuditVerdict {

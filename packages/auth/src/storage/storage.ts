@@ -106,6 +106,8 @@ export interface AuditQuery {
   type?: string | undefined;
   success?: boolean | undefined;
   sessionId?: string | undefined;
+  /** An access request id: events whose fields.accessRequest is it or whose fields.accessRequests holds it. */
+  accessRequest?: string | undefined;
   /** ISO 8601, inclusive. */
   since?: string | undefined;
   /** ISO 8601, exclusive. */

@@ -15,6 +15,7 @@ export interface AuditSearchOptions {
   type?: string;
   outcome?: string;
   session?: string;
+  request?: string;
   since?: string;
   until?: string;
   query?: string;
@@ -40,6 +41,7 @@ function query(options: Omit<AuditSearchOptions, 'format' | 'proxy'>, before?: s
     type: options.type,
     outcome: options.outcome,
     session: options.session,
+    request: options.request,
     since: options.since,
     until: options.until,
     q: options.query,
