@@ -5,9 +5,11 @@
 // A kube request passes when the login's own roles allow it, or the own
 // roles together with the roles of ONE request do. A request for single
 // resources (`--resource /prod/pod/default/web-1`) lends its roles only to
-// requests for those pods (and their exec, log, attach and port-forward),
+// requests for those pods (and their exec, log, attach and port-forward;
+// a list or watch narrowed to one of them by `fieldSelector=metadata.name=`,
+// as `kubectl get pod web-1 -w` sends and the apiserver's RBAC reads it),
 // plus the read-only discovery paths kubectl needs first on that cluster;
-// nothing else, so no list, no other pod, no other cluster. The deny rules
+// nothing else: no other list, no other pod, no other cluster. The deny rules
 // of every role the certificate carries, own and granted, win over any
 // allow. Locks see every role it carries.
 //
