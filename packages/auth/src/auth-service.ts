@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { type Role, ZtshError } from '@ztsh/protocol';
+import { createAccessRequests } from './access-requests/service.ts';
+import { startExpirySweeper } from './access-requests/sweeper.ts';
 import { createAuditLog } from './audit/audit-log.ts';
 import { loadOrCreateAuthority, type CertAuthority } from './ca/authority.ts';
 import { randomIds, systemClock, type Clock, type IdSource } from './clock.ts';
@@ -146,6 +148,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   // within a second, also where the store has no change feed across processes.
   const lockPoll = setInterval(() => deps.locks.refresh().catch((err: unknown) => log.warn({ err }, 'cannot re-read the locks')), 1000);
   lockPoll.unref();
+  const requestSweeper = startExpirySweeper(createAccessRequests(deps), log);
   // Several replicas share this store: the sessions of one that died are closed by another.
   const lostSessions = storage.recordings ? watchLostSessions({ storage, audit, clock, log, recordingsDir, self: options.replicaId }) : undefined;
   return {
@@ -158,6 +161,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     close: async () => {
       clearInterval(sweep);
       clearInterval(lockPoll);
+      requestSweeper.stop();
       lostSessions?.stop();
       deps.locks.close();
       await audit.flush();

@@ -5,6 +5,8 @@ import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { LoginDeps } from '../login/login-deps.ts';
+import { createAccessRequests } from '../access-requests/service.ts';
+import { accessRequestRoutes } from '../routes/access-requests-api.ts';
 import { assetRoutes } from '../routes/assets.ts';
 import { auditApiRoutes } from '../routes/audit-api.ts';
 import { lockRoutes } from '../routes/locks-api.ts';
@@ -12,6 +14,7 @@ import { loginApiRoutes } from '../routes/login-api.ts';
 import { joinRoutes } from '../routes/join-api.ts';
 import { loginPageRoutes } from '../routes/login-pages.ts';
 import { webAssets } from '../routes/web-assets.ts';
+import { reissueRoutes } from '../routes/reissue-api.ts';
 import { webPageRoutes } from '../routes/web-pages.ts';
 import { errorMiddleware } from './error-middleware.ts';
 import { forwardedMiddleware } from './forwarded.ts';
@@ -53,6 +56,7 @@ export function createAuthApp(deps: LoginDeps, options: AuthAppOptions): Koa {
   app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '64kb', formLimit: '16kb' }));
   app.use(webSessionMiddleware(deps));
   const web = webAssets();
+  const accessRequests = createAccessRequests(deps);
   const routers = [
     assetRoutes(),
     web.router,
@@ -62,6 +66,8 @@ export function createAuthApp(deps: LoginDeps, options: AuthAppOptions): Koa {
     joinRoutes(deps),
     auditApiRoutes(deps, options),
     lockRoutes(deps),
+    accessRequestRoutes(deps, accessRequests),
+    reissueRoutes(deps, accessRequests),
   ];
   for (const router of routers) {
     app.use(router.routes()).use(router.allowedMethods());

@@ -2,6 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type Role, ZtshError } from '@ztsh/protocol';
+import type { AccessRequestNotifier } from '../access-requests/notifier.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { CertAuthority } from '../ca/authority.ts';
 import type { Clock, IdSource } from '../clock.ts';
@@ -27,6 +28,8 @@ export interface LoginDeps {
   userCa: CertAuthority;
   hostCa: CertAuthority;
   rp: RelyingParty;
+  /** Told of access requests made and decided (the webhook); none: nobody is told. */
+  accessRequestNotifier?: AccessRequestNotifier | undefined;
 }
 
 /** A login may take this long from start to certificate. */

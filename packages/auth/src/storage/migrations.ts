@@ -172,6 +172,28 @@ const MIGRATIONS: string[] = [
      started_at INTEGER NOT NULL,
      heartbeat_at INTEGER NOT NULL
    );`,
+  // Access requests (access-requests/): lists and reviews as JSON text; the
+  // expiry sweep reads pending and approved ones by their end.
+  `CREATE TABLE access_requests (
+     id TEXT PRIMARY KEY,
+     user TEXT NOT NULL,
+     roles TEXT NOT NULL,
+     resources TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'dropped', 'expired')),
+     created_at INTEGER NOT NULL,
+     pending_until INTEGER NOT NULL,
+     duration_ms INTEGER NOT NULL,
+     access_until INTEGER,
+     thresholds TEXT NOT NULL,
+     suggested_reviewers TEXT NOT NULL,
+     reviews TEXT NOT NULL,
+     version INTEGER NOT NULL
+   );
+   CREATE INDEX access_requests_user ON access_requests (user, created_at);
+   CREATE INDEX access_requests_created ON access_requests (created_at);
+   CREATE INDEX access_requests_pending ON access_requests (pending_until) WHERE state = 'pending';
+   CREATE INDEX access_requests_approved ON access_requests (access_until) WHERE state = 'approved';`,
 ];
 
 export function migrate(db: Database): void {

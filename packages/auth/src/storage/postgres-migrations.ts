@@ -207,6 +207,28 @@ export const MIGRATIONS: string[] = [
      SELECT DISTINCT w FROM unnest(string_to_array(btrim(search, ' '), ' ')) AS w WHERE length(w) <= ${MAX_INDEXED_WORD});
    CREATE INDEX audit_events_words ON audit_events USING gin (words);
    DROP INDEX audit_events_search;`,
+  // 3. Access requests (access-requests/), as in SQLite; ids and times
+  // compare in byte order like the other tables.
+  `CREATE TABLE access_requests (
+     id TEXT COLLATE "C" PRIMARY KEY,
+     user_name TEXT NOT NULL,
+     roles TEXT NOT NULL,
+     resources TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'dropped', 'expired')),
+     created_at BIGINT NOT NULL,
+     pending_until BIGINT NOT NULL,
+     duration_ms BIGINT NOT NULL,
+     access_until BIGINT,
+     thresholds TEXT NOT NULL,
+     suggested_reviewers TEXT NOT NULL,
+     reviews TEXT NOT NULL,
+     version INTEGER NOT NULL
+   );
+   CREATE INDEX access_requests_user ON access_requests (user_name, created_at);
+   CREATE INDEX access_requests_created ON access_requests (created_at);
+   CREATE INDEX access_requests_pending ON access_requests (pending_until) WHERE state = 'pending';
+   CREATE INDEX access_requests_approved ON access_requests (access_until) WHERE state = 'approved';`,
 ];
 
 /** Applies the migrations this database lacks; the first of several replicas to get the lock does the work. */

@@ -4,6 +4,7 @@
 // under an advisory lock; the change feed listens on one dedicated
 // connection.
 import pg from 'pg';
+import { postgresAccessRequests } from './postgres-access-requests.ts';
 import { postgresAudit } from './postgres-audit.ts';
 import { LISTENER_NAME, postgresChanges } from './postgres-changes.ts';
 import { postgresLogins } from './postgres-logins.ts';
@@ -153,6 +154,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     sessions: postgresSessions(pool),
     locks: postgresLocks(pool),
     webSessions: postgresWebSessions(pool),
+    accessRequests: postgresAccessRequests(pool),
     recordings: postgresRecordings(pool),
     authorities: postgresAuthorities(pool),
     replicas: postgresReplicas(pool),

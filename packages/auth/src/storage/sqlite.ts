@@ -6,6 +6,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import type { AuditEvent } from '@ztsh/protocol';
 import { migrate } from './migrations.ts';
 import { localChanges } from './local-changes.ts';
+import { sqliteAccessRequests } from './sqlite-access-requests.ts';
 import { sqliteAudit } from './sqlite-audit.ts';
 import { sqliteReplicas } from './sqlite-replicas.ts';
 import { sqliteLocks, sqliteSessions } from './sqlite-sessions.ts';
@@ -160,6 +161,7 @@ export function openSqliteStorage(path: string): Storage {
     sessions: sqliteSessions(db),
     locks: sqliteLocks(db),
     webSessions: sqliteWebSessions(db),
+    accessRequests: sqliteAccessRequests(db),
     // Recordings and CA pairs stay files under the data dir.
     recordings: null,
     authorities: null,

@@ -1,6 +1,6 @@
 // The storage interface of the auth service. SQLite (better-sqlite3) is the
 // embedded default; the interface keeps the engine replaceable.
-import type { AuditEvent, LockRecord, SessionKind, SessionPatch, SessionRecord } from '@ztsh/protocol';
+import type { AccessRequestReview, AccessRequestState, AuditEvent, LockRecord, RequestedResource, SessionKind, SessionPatch, SessionRecord } from '@ztsh/protocol';
 
 // Records the proxy shares with auth are defined in @ztsh/protocol, once.
 export type { LockRecord, SessionKind, SessionRecord };
@@ -147,6 +147,33 @@ export interface WebSessionRecord {
   expiresAt: number;
 }
 
+/** An access request as stored (access-requests/ holds its rules). Times are ms since the epoch. */
+export interface AccessRequestRecord {
+  id: string;
+  user: string;
+  /** The roles it grants once approved (for single resources: limited to `resources`). */
+  roles: string[];
+  resources: RequestedResource[];
+  reason: string;
+  state: AccessRequestState;
+  createdAt: number;
+  pendingUntil: number;
+  durationMs: number;
+  /** Set when approved: approval time + durationMs. */
+  accessUntil: number | null;
+  thresholds: { approve: number; deny: number };
+  suggestedReviewers: string[];
+  reviews: AccessRequestReview[];
+  /** Bumped by every update: a write names the version it read, so concurrent reviews or expiries on several replicas cannot both apply. */
+  version: number;
+}
+
+export interface AccessRequestQuery {
+  user?: string | undefined;
+  state?: AccessRequestState | undefined;
+  limit?: number | undefined;
+}
+
 export type ChangeTopic = 'locks' | 'join_tokens' | 'roles';
 
 /** A proxy replica as it last announced itself. */
@@ -260,6 +287,22 @@ export interface Storage {
     remove(id: string): Promise<boolean>;
     /** Locks in force at `now` (expired ones are left out). */
     active(now: number): Promise<LockRecord[]>;
+  };
+  accessRequests: {
+    insert(request: AccessRequestRecord): Promise<void>;
+    get(id: string): Promise<AccessRequestRecord | undefined>;
+    /** Newest first. */
+    list(query: AccessRequestQuery): Promise<AccessRequestRecord[]>;
+    /** Pending past pendingUntil or approved past accessUntil at `now`. */
+    due(now: number, limit: number): Promise<AccessRequestRecord[]>;
+    /**
+     * Writes `patch` (and version + 1) only if the stored version is still
+     * `version`: false when another writer got there first, and the caller
+     * reads again or gives up.
+     */
+    update(id: string, version: number, patch: Partial<Omit<AccessRequestRecord, 'id' | 'user' | 'version'>>): Promise<boolean>;
+    /** How many requests of this user are pending. */
+    pendingCount(user: string): Promise<number>;
   };
   webSessions: {
     insert(session: WebSessionRecord): Promise<void>;
