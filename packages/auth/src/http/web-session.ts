@@ -2,8 +2,8 @@
 // reads it), Secure with the __Host- prefix (HTTPS, this host only, path /),
 // SameSite=Strict (no other site's page sends it). On top of that, a request
 // that says it comes from another site or a sibling subdomain is never acted
-// on with the cookie, and state-changing requests (sign-out, a review on the
-// requests page) need an Origin or Sec-Fetch-Site that names this page.
+// on with the cookie, and the one state-changing route (sign-out) needs an
+// Origin or Sec-Fetch-Site that names this page.
 import type { Context, Next } from 'koa';
 import { ZtshError } from '@ztsh/protocol';
 import type { LoginDeps } from '../login/login-deps.ts';
@@ -27,9 +27,7 @@ export function fromElsewhere(ctx: Context): boolean {
 export function webSessionMiddleware(deps: LoginDeps) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const token = ctx.cookies.get(WEB_COOKIE);
-    // A request that changes something (a review on the requests page) acts
-    // with the cookie only when the browser says this origin sent it.
-    if (token && !fromElsewhere(ctx) && (SAFE_METHODS.has(ctx.method) || isSameOrigin(ctx, deps))) {
+    if (token && !fromElsewhere(ctx)) {
       const session = await webSessionFor(deps, token);
       if (session) ctx.state.webSession = { user: session.user, roles: session.roles, expiresAt: session.expiresAt } satisfies WebSessionState;
     }
@@ -52,16 +50,9 @@ export function clearWebSessionCookie(ctx: Context): void {
   ctx.cookies.set(WEB_COOKIE, '', { httpOnly: true, secure: true, sameSite: 'strict', path: '/', expires: new Date(0), overwrite: true });
 }
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/** The browser says the request comes from this origin (Sec-Fetch-Site, else Origin). */
-function isSameOrigin(ctx: Context, deps: LoginDeps): boolean {
-  const origin = ctx.get('Origin');
-  return ctx.get('Sec-Fetch-Site') === 'same-origin' || (origin !== '' && origin === deps.publicUrl.origin);
-}
-
 /** For state-changing requests: the browser must say the request comes from this origin. */
 export function requireSameOrigin(ctx: Context, deps: LoginDeps): void {
-  if (isSameOrigin(ctx, deps)) return;
+  const origin = ctx.get('Origin');
+  if (ctx.get('Sec-Fetch-Site') === 'same-origin' || (origin !== '' && origin === deps.publicUrl.origin)) return;
   throw new ZtshError('access_denied', 'this request did not come from the ztsh web page', { hint: 'use the Sign out button on the page' });
 }
