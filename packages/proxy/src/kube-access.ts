@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { type AuthClient, BODILESS_METHODS, type Identity, ImpersonatedGroups, copyHeaders, dropTowardsCluster, jsonHeader, type MaybePromise, mayHaveBody, peerIdentity, peerRefusalMessage, TUNNEL_HEADERS } from '@ztsh/protocol';
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
 import { authorizeKube } from './kube-authorize.ts';
-import { authorizeWithGrants, certificateRoles, curingRole, requestCommand } from './elevation.ts';
+import { authorizeWithGrants, certificateRoles, curingRole, grantIds, requestCommand } from './elevation.ts';
 import type { LiveStreams } from './live-streams.ts';
 import { CONNECT_SUBRESOURCES, parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
 import { canonicalKubeTarget, type CanonicalTarget } from './kube-path.ts';
@@ -112,10 +112,11 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   peerOk = peer.ok;
   // An expired certificate of ours still says whose it was: the refusal is audited as theirs.
   if (!peer.ok && peer.expired) identity = peer.expired.identity;
+  // Tried under them, whatever comes of it; a request let through names only those it used.
+  if (identity) accessRequests = grantIds(identity);
   if (!peer.ok) return deny(401, peerRefusalMessage(peer.reason, 'a ztsh certificate is required: run ztsh login, then ztsh kube login'), peer.reason);
   identity = peer.identity;
-  // Tried under them, whatever comes of it; a request let through names only those it used.
-  accessRequests = (identity.accessRequests ?? []).map((g) => g.id);
+  accessRequests = grantIds(identity);
   const unavailable = deps.auth.unavailable();
   if (unavailable) return deny(503, unavailable, 'auth_unreachable');
   const canonical = canonicalKubeTarget(url);
