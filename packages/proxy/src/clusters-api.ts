@@ -10,6 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { certificateRoles, reachesCluster, rolesReachingIfRequested } from './elevation.ts';
 import type { KubeDeps } from './kube-access.ts';
 import { whenStored } from './when-stored.ts';
+import { markSessionMfa } from './session-mfa-check.ts';
 import { peerIdentity } from '@ztsh/protocol';
 
 export function listClusters(deps: KubeDeps, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
@@ -48,5 +49,5 @@ export function listClusters(deps: KubeDeps, req: IncomingMessage | Http2ServerR
     const roles = rolesReachingIfRequested(peer.identity, rolesOf, c);
     if (roles.length > 0) requestable.push({ name: c.name, labels: c.labels, roles });
   }
-  send(200, { clusters, requestable });
+  send(200, { clusters: markSessionMfa(deps.auth, peer.identity, clusters), requestable });
 }

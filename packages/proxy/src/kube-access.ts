@@ -12,6 +12,7 @@ import type { LiveStreams } from './live-streams.ts';
 import { CONNECT_SUBRESOURCES, parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
 import { canonicalKubeTarget, type CanonicalTarget } from './kube-path.ts';
 import { nonResourceAllowed } from './kube-nonresource.ts';
+import { sessionMfaRefusal } from './session-mfa-check.ts';
 import type { ProxyMetrics } from './metrics.ts';
 
 export interface KubeDeps {
@@ -154,6 +155,8 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
     return deny(403, `access denied: ${decision.reason}${cure ? `; to ask for access: ${requestCommand([cure])}` : ''}`, 'denied');
   }
   accessRequests = granted.accessRequests;
+  const mfa = sessionMfaRefusal(deps.auth, identity, clusterInfo, deps.now());
+  if (mfa) return deny(403, mfa.message, mfa.reason);
   const tunnel = deps.tunnels.get(target.cluster);
   if (!tunnel) return deny(503, clusterOffline(target.cluster), 'offline');
   return {
