@@ -13,11 +13,14 @@ import { logout } from './commands/logout.ts';
 import { status } from './commands/status.ts';
 import { auditExport, auditSearch, auditVerify } from './commands/audit.ts';
 import { lockAdd, lockLs, lockRm } from './commands/lock.ts';
+import { requestCreate, requestDrop, requestLs, requestReview, requestShow } from './commands/request.ts';
 import { play, recordingsLs, recordingsSearch } from './commands/recordings.ts';
 
 exitOnClosedPipe(process.stdout);
 exitOnClosedPipe(process.stderr);
 const ctx = defaultContext(process.env);
+/** A repeatable option's values, in order. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 const program = new Command('ztsh')
   .description('Log in once with SSO and a second factor; reach Kubernetes through the ztsh proxy.')
   .version(VERSION)
@@ -36,6 +39,7 @@ program
   .option('--headless', 'device-code login: approve from a browser on any machine')
   .option('--ca-file <file>', 'trust this CA for the proxy\'s TLS certificate (and remember it)')
   .option('--timeout <duration>', 'how long to wait for the browser, e.g. 90s or 5m', '5m')
+  .option('--request-id <id>', 'no sign-in: re-issue the current certificate, same key, with the roles of this approved access request (repeat for more)', collect)
   .action((options) => login(ctx, options));
 
 program
@@ -148,6 +152,49 @@ program
   .option('--max-idle <seconds>', 'cut pauses longer than this')
   .addOption(new Option('--format <format>', 'play: replay with timing; text: print the output at once; asciicast: print the asciicast v2 file').choices(['play', 'text', 'asciicast']).default('play'))
   .action((id, options) => play(ctx, id, options));
+
+const request = program.command('request').description('ask for more access for a while (a role, or single pods), and review others\' requests');
+request
+  .command('create')
+  .description('ask for roles or single pods for a while; someone whose roles may review it approves or denies')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .option('--roles <roles>', 'roles to ask for, comma-separated (e.g. prod-admin)', collect)
+  .option('--resource <resource>', 'a single pod to ask for, as /<cluster>/pod/<namespace>/<name> (repeat for more)', collect)
+  .option('--reason <text>', 'why you need it, e.g. an incident or ticket (required)')
+  .option('--duration <duration>', 'how long the access lasts once approved, e.g. 30m, 2h, 3d (default: the longest your roles allow)')
+  .addOption(formatOption())
+  .action((options) => requestCreate(ctx, options));
+request
+  .command('ls')
+  .description('list your requests and those you may review, newest first')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .addOption(new Option('--state <state>', 'only requests in this state').choices(['pending', 'approved', 'denied', 'dropped', 'expired']))
+  .addOption(formatOption())
+  .action((options) => requestLs(ctx, options));
+request
+  .command('show')
+  .description('show one request: what it asks for, why, its reviews and its end')
+  .argument('<request-id>', 'as ztsh request ls shows it')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .addOption(formatOption())
+  .action((id, options) => requestShow(ctx, id, options));
+request
+  .command('review')
+  .description('approve or deny someone else\'s request (needs a role that may review it)')
+  .argument('<request-id>', 'as ztsh request ls shows it')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .option('--approve', 'approve it')
+  .option('--deny', 'deny it')
+  .option('--reason <text>', 'why (required; the requester and the audit log see it)')
+  .addOption(formatOption())
+  .action((id, options) => requestReview(ctx, id, options));
+request
+  .command('drop')
+  .description('withdraw a request of yours')
+  .argument('<request-id>', 'as ztsh request ls shows it')
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .addOption(formatOption())
+  .action((id, options) => requestDrop(ctx, id, options));
 
 const lock = program.command('lock').description('lock a user or a role out at once: refuses requests and new certificates, ends live sessions (needs the admin permission)');
 lock

@@ -1,10 +1,13 @@
 // GET /v1/clusters: the clusters a user's roles reach, with their labels and
-// whether their agent is online (what `ztsh kube ls` shows). A locked user
-// or role gets the lock's message (403), and the refusal is audited.
+// whether their agent is online (what `ztsh kube ls` shows), reached by the
+// login's roles or an access request the certificate carries (elevation.ts);
+// and as `requestable`, the clusters not reached that a role the user may
+// request would reach, with those roles. A locked user or role (own or
+// requested) gets the lock's message (403), and the refusal is audited.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { labelsMatch } from './kube-authorize.ts';
+import { certificateRoles, reachesCluster, rolesReachingIfRequested } from './elevation.ts';
 import type { KubeDeps } from './kube-access.ts';
 import { whenStored } from './when-stored.ts';
 import { markSessionMfa } from './session-mfa-check.ts';
@@ -23,7 +26,7 @@ export function listClusters(deps: KubeDeps, req: IncomingMessage | Http2ServerR
   }
   // A locked identity learns nothing of the clusters, and the attempt is a
   // security event: on disk before the refusal goes out.
-  const lock = deps.auth.lockFor(peer.identity.user, peer.identity.roles);
+  const lock = deps.auth.lockFor(peer.identity.user, certificateRoles(peer.identity));
   if (lock) {
     const stored = deps.auth.audit('api.request', false, {
       user: peer.identity.user,
@@ -35,9 +38,16 @@ export function listClusters(deps: KubeDeps, req: IncomingMessage | Http2ServerR
       send(403, { error: { code: 'locked', message: lock.message } }),
     );
   }
-  const roles = deps.auth.roles(peer.identity.roles);
-  const clusters = deps.tunnels
-    .list()
-    .filter((c) => roles.some((r) => labelsMatch(r.spec.allow.kubernetes_labels, c.labels)) && !roles.some((r) => labelsMatch(r.spec.deny.kubernetes_labels, c.labels)));
-  send(200, { clusters: markSessionMfa(deps.auth, peer.identity, clusters) });
+  const rolesOf = (names: string[]) => deps.auth.roles(names);
+  const clusters: ReturnType<typeof deps.tunnels.list> = [];
+  const requestable: { name: string; labels: Record<string, string>; roles: string[] }[] = [];
+  for (const c of deps.tunnels.list()) {
+    if (reachesCluster(peer.identity, rolesOf, c)) {
+      clusters.push(c);
+      continue;
+    }
+    const roles = rolesReachingIfRequested(peer.identity, rolesOf, c);
+    if (roles.length > 0) requestable.push({ name: c.name, labels: c.labels, roles });
+  }
+  send(200, { clusters: markSessionMfa(deps.auth, peer.identity, clusters), requestable });
 }

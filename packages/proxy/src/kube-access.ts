@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { type AuthClient, BODILESS_METHODS, type Identity, ImpersonatedGroups, copyHeaders, dropTowardsCluster, jsonHeader, type MaybePromise, mayHaveBody, peerIdentity, peerRefusalMessage, TUNNEL_HEADERS } from '@ztsh/protocol';
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
 import { authorizeKube } from './kube-authorize.ts';
+import { authorizeWithGrants, certificateRoles, curingRole, grantIds, requestCommand } from './elevation.ts';
 import type { LiveStreams } from './live-streams.ts';
 import { CONNECT_SUBRESOURCES, parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
 import { canonicalKubeTarget, type CanonicalTarget } from './kube-path.ts';
@@ -38,6 +39,10 @@ export type KubeAccess =
       user: string;
       groups: string[];
       upstreamPath: string;
+      /** The access requests whose roles let it through (elevation.ts): its audit events name them. */
+      accessRequests: string[];
+      /** Every role the certificate carries, own and requested: what locks are checked against. */
+      certificateRoles: string[];
       clientIp: string;
       /** performance.now() when the request arrived. */
       started: number;
@@ -83,6 +88,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   let identity: Identity | undefined;
   let info: KubeRequestInfo | undefined;
   let peerOk = false;
+  let accessRequests: string[] = [];
   // Every refusal is a security event: on disk before kubectl hears of it.
   const deny = (code: number, message: string, reason: string): KubeAccess => {
     const stored = deps.auth.audit('kube.request', false, {
@@ -94,6 +100,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
         ...(info ? kubeFields(info) : { path: rawPathForAudit(url) }),
         method,
         roles: identity?.roles,
+        ...(accessRequests.length > 0 ? { accessRequests } : {}),
         status: code,
         reason,
         ...(!peerOk && identity ? { certificateExpired: true } : {}),
@@ -106,8 +113,11 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   peerOk = peer.ok;
   // An expired certificate of ours still says whose it was: the refusal is audited as theirs.
   if (!peer.ok && peer.expired) identity = peer.expired.identity;
+  // Tried under them, whatever comes of it; a request let through names only those it used.
+  if (identity) accessRequests = grantIds(identity);
   if (!peer.ok) return deny(401, peerRefusalMessage(peer.reason, 'a ztsh certificate is required: run ztsh login, then ztsh kube login'), peer.reason);
   identity = peer.identity;
+  accessRequests = grantIds(identity);
   const unavailable = deps.auth.unavailable();
   if (unavailable) return deny(503, unavailable, 'auth_unreachable');
   const canonical = canonicalKubeTarget(url);
@@ -127,18 +137,25 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   if (kind === 'upgrade' && !connect) {
     return deny(400, 'only exec, attach and port-forward on pods open a stream through ztsh', 'not_a_session');
   }
-  const lock = deps.auth.lockFor(identity.user, identity.roles);
+  const lock = deps.auth.lockFor(identity.user, certificateRoles(identity));
   if (lock) return deny(403, lock.message, 'locked');
   const labels = deps.tunnels.labels(target.cluster);
   if (!labels) return deny(403, `cluster "${target.cluster}" not found: ztsh kube ls lists the clusters you can reach`, 'unknown_cluster');
   if (!info.isResourceRequest && !nonResourceAllowed(method, target.segments)) {
     return deny(403, `access denied: ${method} ${info.path} is not a path kubectl uses; ztsh passes /version, discovery, /openapi and health checks (read only) besides the API's resources`, 'denied');
   }
-  const roles = deps.auth.roles(identity.roles);
   const asked = { user: headers['impersonate-user'] as string | undefined, groups: headerList(headers['impersonate-group']) };
-  const decision = authorizeKube(identity, roles, { name: target.cluster, labels }, info, asked);
-  if (!decision.allowed) return deny(403, `access denied: ${decision.reason}`, 'denied');
-  const mfa = sessionMfaRefusal(deps.auth, identity, { name: target.cluster, labels }, deps.now());
+  const rolesOf = (names: string[]) => deps.auth.roles(names);
+  const clusterInfo = { name: target.cluster, labels };
+  const granted = authorizeWithGrants(identity, rolesOf, clusterInfo, info, asked, authorizeKube);
+  const { decision } = granted;
+  if (!decision.allowed) {
+    // A refusal an access request would cure says how to ask for it.
+    const cure = curingRole(identity, rolesOf, clusterInfo, info, asked, authorizeKube);
+    return deny(403, `access denied: ${decision.reason}${cure ? `; to ask for access: ${requestCommand([cure])}` : ''}`, 'denied');
+  }
+  accessRequests = granted.accessRequests;
+  const mfa = sessionMfaRefusal(deps.auth, identity, clusterInfo, deps.now());
   if (mfa) return deny(403, mfa.message, mfa.reason);
   const tunnel = deps.tunnels.get(target.cluster);
   if (!tunnel) return deny(503, clusterOffline(target.cluster), 'offline');
@@ -152,6 +169,8 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
     user: decision.kubernetesUser,
     groups: decision.kubernetesGroups,
     upstreamPath: target.upstreamPath,
+    accessRequests,
+    certificateRoles: certificateRoles(identity),
     clientIp,
     started,
   };
@@ -186,6 +205,7 @@ export function auditAllowed(deps: KubeDeps, access: Extract<KubeAccess, { ok: t
       cluster: access.tunnel.cluster,
       ...kubeFields(access.info),
       roles: access.identity.roles,
+      ...(access.accessRequests.length > 0 ? { accessRequests: access.accessRequests } : {}),
       kubernetesUser: access.user,
       kubernetesGroups: access.groups,
       status,

@@ -11,6 +11,7 @@ import { BODILESS_METHODS, copyHeaders, dropHopByHop, kubeStatus } from '@ztsh/p
 import { auditAllowed, checkKubeAccess, clusterOffline, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
 import { declaredLength, relayHoldingEnd, type BodyRelay } from './held-end.ts';
 import { answerSelfReviewBytes, isSelfReview, SELF_REVIEW_BODY_LIMIT } from './self-review.ts';
+import { reviewRoles } from './elevation.ts';
 import { answerWhoAmI, isWhoAmI } from './whoami.ts';
 import { sendRefusal, sendStatus } from './kube-status.ts';
 import { whenStored } from './when-stored.ts';
@@ -93,7 +94,7 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   let relay: BodyRelay | undefined;
   const untrack = deps.streams.add({
     user: access.identity.user,
-    roles: access.identity.roles,
+    roles: access.certificateRoles,
     notAfter: access.notAfter,
     end: (message, reason) => {
       const code = reason === 'locked' ? 403 : reason === 'expired' ? 401 : 503;
@@ -193,7 +194,7 @@ function answerSelfReviewHere(deps: KubeDeps, access: Extract<KubeAccess, { ok: 
     const a = answerSelfReviewBytes(
       {
         identity: access.identity,
-        roles: deps.auth.roles(access.identity.roles),
+        roles: reviewRoles(access.identity, (names) => deps.auth.roles(names)),
         cluster: { name: access.tunnel.cluster, labels: deps.tunnels.labels(access.tunnel.cluster) ?? {} },
         info: access.info,
         asked: { user: access.user, groups: [] },

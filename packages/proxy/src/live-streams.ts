@@ -15,9 +15,18 @@ export interface LiveStream {
 
 export type EndReason = 'locked' | 'expired' | 'proxy shutdown';
 
+/**
+ * How often the streams' notAfter is also compared with the clock. A timer
+ * counts monotonic time and the notAfter is wall time: a clock that jumps
+ * (a stepped system clock, a paused VM, a test's ManualClock) would keep a
+ * stream past it until the timer fires.
+ */
+export const EXPIRY_SWEEP_MS = 1000;
+
 export class LiveStreams {
   private readonly streams = new Set<LiveStream>();
   private readonly unsubscribe: () => void;
+  private sweep: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly auth: AuthClient,
@@ -40,19 +49,36 @@ export class LiveStreams {
         // already gone
       }
     });
-    const expiry = setTimeout(() => {
-      if (!this.streams.delete(stream)) return;
-      try {
-        stream.end(`your ztsh certificate expired at ${stream.notAfter.toISOString()}: run ztsh login, then run the command again`, 'expired');
-      } catch {
-        // already gone
-      }
-    }, Math.max(0, stream.notAfter.getTime() - this.now().getTime()));
+    const expiry = setTimeout(() => this.expire(stream), Math.max(0, stream.notAfter.getTime() - this.now().getTime()));
     expiry.unref();
+    this.sweep ??= setInterval(() => this.endExpired(), EXPIRY_SWEEP_MS).unref();
     return () => {
       clearTimeout(expiry);
       this.streams.delete(stream);
+      this.stopSweepWhenIdle();
     };
+  }
+
+  private expire(stream: LiveStream): void {
+    if (!this.streams.delete(stream)) return;
+    this.stopSweepWhenIdle();
+    try {
+      stream.end(`your ztsh certificate expired at ${stream.notAfter.toISOString()}: run ztsh login, then run the command again`, 'expired');
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Ends every stream whose certificate the clock says has expired. */
+  endExpired(): void {
+    const now = this.now().getTime();
+    for (const stream of this.streams) if (stream.notAfter.getTime() <= now) this.expire(stream);
+  }
+
+  private stopSweepWhenIdle(): void {
+    if (this.streams.size > 0 || !this.sweep) return;
+    clearInterval(this.sweep);
+    this.sweep = undefined;
   }
 
   get size(): number {
@@ -84,9 +110,12 @@ export class LiveStreams {
       }
     }
     this.streams.clear();
+    this.stopSweepWhenIdle();
   }
 
   close(): void {
     this.unsubscribe();
+    if (this.sweep) clearInterval(this.sweep);
+    this.sweep = undefined;
   }
 }

@@ -24,7 +24,7 @@ export const WEB_CSP = [
 
 export type AssetHref = (name: WebAssetName) => string;
 
-function document(href: AssetHref, title: string, body: Html, scripts: Html | '' = ''): string {
+export function document(href: AssetHref, title: string, body: Html, scripts: Html | '' = ''): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -93,6 +93,8 @@ export interface AuditShellInput {
   user: string;
   roles: string[];
   expiresAt: number;
+  /** The user's roles may review access requests: the bar links to /web/requests. */
+  mayReview?: boolean;
 }
 
 export function auditShellPage(href: AssetHref, input: AuditShellInput): string {
@@ -101,7 +103,7 @@ export function auditShellPage(href: AssetHref, input: AuditShellInput): string 
     'Sessions and events',
     html`<header class="bar">
 <span class="logo">ztsh</span> <span class="title">audit</span>
-<nav><a href="#sessions" id="nav-sessions">Sessions</a><a href="#events" id="nav-events">Events</a></nav>
+<nav><a href="#sessions" id="nav-sessions">Sessions</a><a href="#events" id="nav-events">Events</a>${input.mayReview ? html`<a href="/web/requests" id="nav-requests">Requests</a>` : ''}</nav>
 <span class="who">Signed in as <strong id="who">${input.user}</strong> (${input.roles.join(', ')}), until <time datetime="${new Date(input.expiresAt).toISOString()}">${new Date(input.expiresAt).toISOString()}</time></span>
 <form method="post" action="/web/logout"><button type="submit">Sign out</button></form>
 </header>

@@ -1,4 +1,4 @@
-// Static files of the auditors' page: its script and stylesheet, and the
+// Static files of the auditors' and reviewers' pages: their scripts and stylesheet, and the
 // asciinema player's bundle from node_modules (no CDN). Each is served under a
 // hash of its content, so a browser may keep it for a year and still never
 // runs a stale copy after an upgrade.
@@ -15,6 +15,7 @@ const CSS = 'text/css; charset=utf-8';
 const SOURCES = {
   'web.js': { type: JS, file: new URL('../../assets/web/web.js', import.meta.url) },
   'web.css': { type: CSS, file: new URL('../../assets/web/web.css', import.meta.url) },
+  'requests.js': { type: JS, file: new URL('../../assets/web/requests.js', import.meta.url) },
   'asciinema-player.js': { type: JS, file: require.resolve('asciinema-player/dist/bundle/asciinema-player.min.js') },
   'asciinema-player.css': { type: CSS, file: require.resolve('asciinema-player/dist/bundle/asciinema-player.css') },
 } as const;

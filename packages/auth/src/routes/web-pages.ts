@@ -1,5 +1,5 @@
 // The auditors' web page: /web (the page, for roles with the `audit`
-// permission), /web/login (sign-in through the same connectors and second
+// permission), /web/requests (reviewers' page, web-requests.ts), /web/login (sign-in through the same connectors and second
 // factor as ztsh login), /web/logout. The data comes from the JSON API
 // (/v1/audit/*, /v1/recordings/*), which accepts the page's session cookie
 // as it accepts a client certificate.
@@ -10,12 +10,13 @@ import type Router from '@koa/router';
 import { createRouter } from '../http/router.ts';
 import type { Context, Next } from 'koa';
 import { ZtshError } from '@ztsh/protocol';
-import { requirePermission } from '../http/caller.ts';
+import { caller, requirePermission } from '../http/caller.ts';
 import { clearWebSessionCookie, fromElsewhere, requireSameOrigin, WEB_COOKIE, type WebSessionState } from '../http/web-session.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
 import { startWebLogin } from '../login/start.ts';
 import { endWebSession } from '../login/web-session.ts';
 import { auditShellPage, continuePage, noAccessPage, signInPage, WEB_CSP, type AssetHref } from '../pages/web-pages.ts';
+import { mayReviewRequests, rolesOf, webRequestRoutes } from './web-requests.ts';
 
 export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
   const router = createRouter();
@@ -42,14 +43,19 @@ export function webPageRoutes(deps: LoginDeps, href: AssetHref): Router {
       if (fromElsewhere(ctx)) return htmlPage(ctx, continuePage(href, '/web'));
       return ctx.redirect('/web/login');
     }
+    // A reviewer who may not audit lands on the requests page instead (no refusal to audit).
+    const who = await caller(ctx, deps);
+    const mayReview = mayReviewRequests(rolesOf(deps, who.roles));
+    if (mayReview && !who.permissions.has('audit')) return ctx.redirect('/web/requests');
     try {
       await requirePermission(ctx, deps, 'audit');
     } catch (error) {
       if (!(error instanceof ZtshError) || error.status !== 403) throw error;
       return htmlPage(ctx, noAccessPage(href, { user: session.user, roles: session.roles, message: error.message, hint: error.hint }), 403);
     }
-    htmlPage(ctx, auditShellPage(href, session));
+    htmlPage(ctx, auditShellPage(href, { ...session, mayReview }));
   });
+  webRequestRoutes(router, deps, href, htmlPage);
 
   router.get('/web/login', (ctx) => {
     if (ctx.state.webSession) return ctx.redirect('/web');

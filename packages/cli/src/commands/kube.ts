@@ -12,6 +12,7 @@ import { resolveProxy, withUserApi, type CliContext } from '../context.ts';
 import { execCredential } from '../credential-plugin/exec-credential.ts';
 import { readKeyPair } from '../credential-plugin/read-key-pair.ts';
 import { kubeconfigPath, writeKubeEntry } from '../kubeconfig.ts';
+import { requestableHint } from './requestable.ts';
 import { selfCommand } from '../self-command.ts';
 import { formatTable } from '../table.ts';
 import { safeJson, safeText } from '../terminal-safe.ts';
@@ -45,7 +46,11 @@ export function contextName(proxy: URL, cluster: string): string {
 export async function kubeLogin(ctx: CliContext, cluster: string, options: { proxy?: string; execPlugin?: boolean }): Promise<void> {
   const proxy = resolveProxy(ctx, options.proxy);
   const found = (await clusters(ctx, proxy)).find((c) => c.name === cluster);
-  if (!found) throw new CliError(`cluster "${cluster}" not found, or your roles do not reach it`, 'ztsh kube ls lists the clusters you can reach');
+  if (!found) {
+    const ask = await requestableHint(ctx, proxy, cluster);
+    if (ask) throw new CliError(`cluster "${cluster}": your roles do not reach it, but you may ask for a role that does`, ask);
+    throw new CliError(`cluster "${cluster}" not found, or your roles do not reach it`, 'ztsh kube ls lists the clusters you can reach');
+  }
   const trust = ctx.home.readTrust(proxy);
   const name = contextName(proxy, cluster);
   const path = kubeconfigPath(ctx.env, homedir());

@@ -13,6 +13,7 @@ import { openBrowser } from '../login/open-browser.ts';
 import { describeValidity } from './status.ts';
 import { safeText } from '../terminal-safe.ts';
 import { localTime } from '../local-time.ts';
+import { loginWithRequests } from './login-request.ts';
 
 export interface LoginOptions {
   proxy?: string;
@@ -22,6 +23,8 @@ export interface LoginOptions {
   headless?: boolean;
   caFile?: string;
   timeout: string;
+  /** Re-issue the current certificate with approved access requests instead of signing in. */
+  requestId?: string[];
 }
 
 export const VERSION = '0.1.0';
@@ -46,6 +49,10 @@ function outcomeError(outcome: Extract<CallbackOutcome, { error: string }>): Cli
 }
 
 export async function login(ctx: CliContext, options: LoginOptions): Promise<void> {
+  if (options.requestId?.length) {
+    if (options.headless || options.connector || options.ttl || options.caFile) throw new CliError('--request-id re-issues the current certificate: it takes no sign-in options', 'run ztsh login first, then ztsh login --request-id ID', 2);
+    return loginWithRequests(ctx, { proxy: options.proxy, requestId: options.requestId });
+  }
   const proxy = resolveProxy(ctx, options.proxy);
   const timeoutMs = parseTimeout(options.timeout);
   if (options.ttl && !/^\d+(s|m|h)$/.test(options.ttl)) throw new CliError(`--ttl "${options.ttl}" must look like 30m or 8h`, undefined, 2);

@@ -36,7 +36,7 @@ export function relayBytes(deps: KubeDeps, access: Access, socket: Duplex, strea
   if (head.length > 0) socket.emit('data', head);
   const untrack = deps.streams.add({
     user: session.user,
-    roles: session.roles,
+    roles: access.certificateRoles,
     notAfter: access.notAfter,
     end: (_message, reason) => {
       // SPDY has no place for a reason kubectl would print: the connection ends.
@@ -140,7 +140,7 @@ export function relayFrames(
     if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
     setTimeout(() => socket.destroy(), 1000).unref();
   };
-  const untrack = deps.streams.add({ user: session.user, roles: session.roles, notAfter: access.notAfter, end: stop });
+  const untrack = deps.streams.add({ user: session.user, roles: access.certificateRoles, notAfter: access.notAfter, end: stop });
   // Not recorded means not allowed, in the middle of a session too.
   writer?.sink.onFailure(() => stop('ztsh cannot record this session any more; it was ended', RECORDING_FAILED));
 
@@ -185,7 +185,7 @@ function endSessionWith(
       const patch = sessionEndPatch(session, { endedAt, exitCode: exit.code, endReason, recordingSize });
       await deps.auth.sessions.update(id, patch);
       if (writer) await deps.auth.sessions.index(id, command.join(' '), `${writer.text.input}\n${writer.text.output}`);
-      await deps.auth.audit(kind === 'portforward' ? 'port_forward.end' : 'session.end', true, sessionEndAudit(session, patch), true);
+      await deps.auth.audit(kind === 'portforward' ? 'port_forward.end' : 'session.end', true, sessionEndAudit(session, patch, access.accessRequests), true);
     };
     record().catch((error: unknown) => deps.log.error({ err: error, sessionId: id }, 'recording the end of the session failed'));
   };

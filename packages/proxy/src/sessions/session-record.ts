@@ -45,8 +45,8 @@ export function newSessionRecord(access: Access, id: string, startedAt: number, 
   };
 }
 
-/** What a session's start says in the audit log. */
-export function sessionStartAudit(session: SessionRecord): AuditInput {
+/** What a session's start says in the audit log; `accessRequests`: those whose roles let it start (elevation.ts). */
+export function sessionStartAudit(session: SessionRecord, accessRequests: readonly string[] = []): AuditInput {
   const { id, kind, namespace, pod, command } = session;
   return {
     user: session.user,
@@ -64,6 +64,7 @@ export function sessionStartAudit(session: SessionRecord): AuditInput {
       roles: session.roles,
       kubernetesUser: session.kubernetesUser,
       kubernetesGroups: session.kubernetesGroups,
+      ...(accessRequests.length > 0 ? { accessRequests } : {}),
     },
   };
 }
@@ -83,8 +84,8 @@ export function sessionEndPatch(session: SessionRecord, end: Omit<SessionEnd, 'b
   return { ...end, bytesIn: session.bytesIn, bytesOut: session.bytesOut };
 }
 
-/** What a session's end says in the audit log. */
-export function sessionEndAudit(session: SessionRecord, end: SessionEnd): AuditInput {
+/** What a session's end says in the audit log; `accessRequests` as at its start. */
+export function sessionEndAudit(session: SessionRecord, end: SessionEnd, accessRequests: readonly string[] = []): AuditInput {
   const { id, kind, namespace, pod } = session;
   return {
     user: session.user,
@@ -102,6 +103,7 @@ export function sessionEndAudit(session: SessionRecord, end: SessionEnd): AuditI
       durationMs: end.endedAt - session.startedAt,
       endReason: end.endReason,
       recordingSize: end.recordingSize,
+      ...(accessRequests.length > 0 ? { accessRequests } : {}),
     },
   };
 }

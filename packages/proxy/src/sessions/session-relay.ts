@@ -77,7 +77,7 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
     return refuse(error);
   }
   const startType = kind === 'portforward' ? 'port_forward.start' : 'session.start';
-  const startEvent = deps.auth.audit(startType, true, sessionStartAudit(session), true);
+  const startEvent = deps.auth.audit(startType, true, sessionStartAudit(session, access.accessRequests), true);
   // With auth in another process, the session runs only once auth has its
   // start; with the recording in the store, once the store has its header
   // (appended only then: a proxy may append only to a session auth knows).
