@@ -26,3 +26,4 @@ export * from './header-copy.ts';
 export * from './daemon-process.ts';
 export * from './access-requests.ts';
 export * from './session-mfa.ts';
+export * from './session-mfa-policy.ts';

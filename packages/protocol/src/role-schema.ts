@@ -3,8 +3,17 @@
 // One schema for both sides: auth checks the roles it loads with it, and a
 // proxy run apart checks the copy auth sends it (role-evaluator.ts reads them).
 import { z } from 'zod';
+import { MIN_MFA_VERIFICATION_INTERVAL_MS, sessionMfaIntervalMs } from './session-mfa-policy.ts';
 
 const Duration = z.string().regex(/^(\d+[smhd])+$/, 'must be a duration like 30m or 8h');
+/** A session MFA interval under a minute would be stale before kubectl used the certificate. */
+function intervalLongEnough(text: string): boolean {
+  try {
+    return sessionMfaIntervalMs(text) >= MIN_MFA_VERIFICATION_INTERVAL_MS;
+  } catch {
+    return false;
+  }
+}
 const Name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lowercase letters, digits, ".", "_" or "-"');
 
 export const KubeVerbs = [
@@ -75,7 +84,7 @@ export const RoleSchema = z.strictObject({
         /** Kube requests to the clusters this role reaches need a certificate from a fresh MFA check (ztsh kube mfa). */
         require_session_mfa: z.boolean().optional(),
         /** How long one session MFA check lasts (default 1h), never past the login's certificate. */
-        mfa_verification_interval: Duration.optional(),
+        mfa_verification_interval: Duration.refine(intervalLongEnough, 'must be at least 1m').optional(),
       })
       .default({}),
     allow: Conditions.default({}),

@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { labelsMatch } from './kube-authorize.ts';
 import type { KubeDeps } from './kube-access.ts';
 import { whenStored } from './when-stored.ts';
+import { markSessionMfa } from './session-mfa-check.ts';
 import { peerIdentity } from '@ztsh/protocol';
 
 export function listClusters(deps: KubeDeps, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
@@ -38,5 +39,5 @@ export function listClusters(deps: KubeDeps, req: IncomingMessage | Http2ServerR
   const clusters = deps.tunnels
     .list()
     .filter((c) => roles.some((r) => labelsMatch(r.spec.allow.kubernetes_labels, c.labels)) && !roles.some((r) => labelsMatch(r.spec.deny.kubernetes_labels, c.labels)));
-  send(200, { clusters });
+  send(200, { clusters: markSessionMfa(deps.auth, peer.identity, clusters) });
 }

@@ -11,6 +11,7 @@ import type { LiveStreams } from './live-streams.ts';
 import { CONNECT_SUBRESOURCES, parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
 import { canonicalKubeTarget, type CanonicalTarget } from './kube-path.ts';
 import { nonResourceAllowed } from './kube-nonresource.ts';
+import { sessionMfaRefusal } from './session-mfa-check.ts';
 import type { ProxyMetrics } from './metrics.ts';
 
 export interface KubeDeps {
@@ -137,6 +138,8 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   const asked = { user: headers['impersonate-user'] as string | undefined, groups: headerList(headers['impersonate-group']) };
   const decision = authorizeKube(identity, roles, { name: target.cluster, labels }, info, asked);
   if (!decision.allowed) return deny(403, `access denied: ${decision.reason}`, 'denied');
+  const mfa = sessionMfaRefusal(deps.auth, identity, { name: target.cluster, labels }, deps.now());
+  if (mfa) return deny(403, mfa.message, mfa.reason);
   const tunnel = deps.tunnels.get(target.cluster);
   if (!tunnel) return deny(503, clusterOffline(target.cluster), 'offline');
   return {

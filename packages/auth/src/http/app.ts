@@ -9,6 +9,7 @@ import { assetRoutes } from '../routes/assets.ts';
 import { auditApiRoutes } from '../routes/audit-api.ts';
 import { lockRoutes } from '../routes/locks-api.ts';
 import { loginApiRoutes } from '../routes/login-api.ts';
+import { sessionMfaRoutes } from '../routes/session-mfa-api.ts';
 import { joinRoutes } from '../routes/join-api.ts';
 import { loginPageRoutes } from '../routes/login-pages.ts';
 import { webAssets } from '../routes/web-assets.ts';
@@ -57,6 +58,7 @@ export function createAuthApp(deps: LoginDeps, options: AuthAppOptions): Koa {
     assetRoutes(),
     web.router,
     loginApiRoutes(deps),
+    sessionMfaRoutes(deps),
     loginPageRoutes(deps, web.href),
     webPageRoutes(deps, web.href),
     joinRoutes(deps),

@@ -1,0 +1,22 @@
+// Per-session MFA at the proxy: after the roles have let a kube request
+// through, a cluster that a role reaching it marks require_session_mfa also
+// wants a certificate from a fresh MFA check that names this cluster. The
+// policy is @ztsh/protocol's (session-mfa-policy.ts), on the roles as they
+// are defined now: own and those access requests granted.
+import { certificateRoleNames, checkSessionMfa, type AuthClient, type ClusterInfo, type Identity, sessionMfaRequirement } from '@ztsh/protocol';
+
+type Roles = Pick<AuthClient, 'roles'>;
+
+/** Why the request is refused, or undefined when session MFA lets it pass (or is not asked for here). */
+export function sessionMfaRefusal(auth: Roles, identity: Identity, cluster: ClusterInfo, now: Date): { message: string; reason: string } | undefined {
+  const requirement = sessionMfaRequirement(auth.roles(certificateRoleNames(identity)), cluster);
+  if (!requirement.required) return undefined;
+  const verdict = checkSessionMfa(identity, cluster.name, requirement.intervalMs, now);
+  return verdict.ok ? undefined : { message: verdict.message, reason: verdict.reason };
+}
+
+/** GET /v1/clusters: marks each cluster that wants a session MFA check of this user, so the CLI knows before kubectl asks. */
+export function markSessionMfa<C extends ClusterInfo>(auth: Roles, identity: Identity, clusters: C[]): (C & { sessionMfa?: true })[] {
+  const roles = auth.roles(certificateRoleNames(identity));
+  return clusters.map((c) => (sessionMfaRequirement(roles, c).required ? { ...c, sessionMfa: true as const } : c));
+}
