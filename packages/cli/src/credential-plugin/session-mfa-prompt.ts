@@ -60,7 +60,7 @@ export async function verifySessionMfa(options: {
       answer = await api.call('POST', '/v1/session-mfa', SessionMfaResponse, { clusters, totp: { code } });
     } catch (error) {
       if (!(error instanceof CliError) || !RETRYABLE.has(error.code ?? '') || attempt >= ATTEMPTS) throw error;
-      terminal.write(`${safeText(error.message)}. Wait for the next code. `);
+      terminal.write(`${safeText(error.message)}\n`);
     }
   }
   const certificate = answer.certificate;
