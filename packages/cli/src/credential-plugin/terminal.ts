@@ -39,6 +39,8 @@ export function openTerminal(path = '/dev/tty'): Terminal | undefined {
   return {
     write,
     readCode(prompt, timeoutMs) {
+      // Raw before the prompt shows: keys typed as soon as it appears are never echoed.
+      input.setRawMode(true);
       write(prompt);
       return new Promise<string>((resolve, reject) => {
         let code = '';
@@ -60,7 +62,6 @@ export function openTerminal(path = '/dev/tty'): Terminal | undefined {
           }
         };
         const timer = setTimeout(() => finish(new CliError(`no code was entered within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
-        input.setRawMode(true);
         input.on('data', onData);
         input.resume();
       });
