@@ -76,7 +76,8 @@ kube
   .option(
     '--exec-plugin',
     'make kubectl run "ztsh kube credentials" before each command, instead of reading the certificate file ztsh login keeps ' +
-      '(the default, which starts no process and is as fast as kubectl alone); for setups that need ztsh to run on each command',
+      '(the default, which starts no process and is as fast as kubectl alone); for setups that need ztsh to run on each command. ' +
+      'A cluster that requires session MFA always gets the plugin, which asks for a code on the terminal when no check is fresh',
   )
   .action((cluster, options) => kubeLogin(ctx, cluster, options));
 kube
