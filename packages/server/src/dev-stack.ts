@@ -97,6 +97,8 @@ export interface DevStackOptions {
   clock?: Clock;
   users?: DevUser[];
   roles?: RoleInput[];
+  /** The dev connector's claims_to_roles (default DEV_CLAIMS_TO_ROLES): tests give a group more roles. */
+  claimsToRoles?: typeof DEV_CLAIMS_TO_ROLES;
   /** Changes to the auth section (tests: MFA policy, connectors). */
   auth?: Partial<AuthConfigInput>;
   tamperIdToken?: (idToken: string) => string | Promise<string>;
@@ -161,7 +163,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
           client_id: 'ztsh',
           client_secret: clientSecret,
           username_claim: 'preferred_username',
-          claims_to_roles: DEV_CLAIMS_TO_ROLES,
+          claims_to_roles: options.claimsToRoles ?? DEV_CLAIMS_TO_ROLES,
         },
       ],
       roles: options.roles ?? DEV_ROLES,

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { RoleSchema, type Identity, type Role } from '@ztsh/protocol';
+import { markSessionMfa, sessionMfaRefusal } from './session-mfa-check.ts';
+
+const role = (name: string, env: string[], options: Record<string, unknown> = {}): Role =>
+  RoleSchema.parse({ kind: 'role', version: 'v1', metadata: { name }, spec: { options, allow: { kubernetes_labels: { env } } } });
+const defined = new Map([
+  ['developer', role('developer', ['dev', 'sandbox'])],
+  ['prod-admin', role('prod-admin', ['prod'], { require_session_mfa: true, mfa_verification_interval: '15m' })],
+]);
+const auth = { roles: (names: string[]) => names.flatMap((n) => defined.get(n) ?? []) };
+const now = new Date('2026-11-30T12:00:00Z');
+const prod = { name: 'prod-a', labels: { env: 'prod' } };
+const sandbox = { name: 'sandbox', labels: { env: 'sandbox' } };
+
+function identity(extra: Partial<Identity> = {}): Identity {
+  return { v: 1, user: 'alice', roles: ['developer'], kubernetesUsers: [], kubernetesGroups: [], traits: {}, mfaVerified: true, loginId: 'l1', connector: 'dev', issuedForIp: '127.0.0.1', ...extra };
+}
+
+describe('sessionMfaRefusal', () => {
+  it('asks nothing where no role of the certificate requires it', () => {
+    expect(sessionMfaRefusal(auth, identity(), prod, now)).toBeUndefined();
+    expect(sessionMfaRefusal(auth, identity(), sandbox, now)).toBeUndefined();
+  });
+
+  it('a role an access request granted makes prod need a check, as an own role would', () => {
+    const elevated = identity({ accessRequests: [{ id: 'req-1', roles: ['prod-admin'] }] });
+    expect(sessionMfaRefusal(auth, elevated, prod, now)).toMatchObject({ reason: 'session_mfa_missing', message: expect.stringContaining('ztsh kube mfa --clusters prod-a') });
+    expect(sessionMfaRefusal(auth, elevated, sandbox, now)).toBeUndefined();
+    const checked = { ...elevated, sessionMfa: { clusters: ['prod-a'], verifiedAt: now.getTime() - 15 * 60_000, method: 'totp' as const } };
+    expect(sessionMfaRefusal(auth, checked, prod, now)).toBeUndefined();
+    expect(sessionMfaRefusal(auth, checked, prod, new Date(now.getTime() + 1))).toMatchObject({ reason: 'session_mfa_stale' });
+  });
+
+  it('a role deleted from the config since the certificate was issued requires nothing (the roles\' verdict refuses it first)', () => {
+    expect(sessionMfaRefusal(auth, identity({ roles: ['gone'] }), prod, now)).toBeUndefined();
+  });
+});
+
+describe('markSessionMfa', () => {
+  it('marks exactly the clusters that need a check for this certificate', () => {
+    const elevated = identity({ accessRequests: [{ id: 'req-1', roles: ['prod-admin'] }] });
+    expect(markSessionMfa(auth, elevated, [prod, sandbox])).toEqual([{ ...prod, sessionMfa: true }, sandbox]);
+    expect(markSessionMfa(auth, identity(), [prod, sandbox])).toEqual([prod, sandbox]);
+  });
+});
