@@ -30,6 +30,7 @@ import type { KubeEnv } from '../test/helpers/kube-env.ts';
 import { httpLogin } from '../test/helpers/http-login.ts';
 import { measureAuditSearch, type AuditEngine } from './audit-search.ts';
 import { measureCredentialPlugin } from './credential-plugin.ts';
+import { measureSessionMfaPlugin } from './session-mfa-plugin.ts';
 import { measureKubectlCommand } from './kubectl-command.ts';
 import { measureKubeGet } from './kube-get.ts';
 import { measureLockPropagation } from './lock-propagation.ts';
@@ -332,6 +333,14 @@ async function benchCredentialPlugin(): Promise<void> {
   details.credentialPlugin = r;
   const ratio = r.pluginMs / r.nodeMs;
   results.push({ name: 'ztsh kube credentials wall time (median)', value: r.pluginMs, unit: 'ms', baseline: { name: 'node -e 0 ms', value: r.nodeMs }, ratio, goal: '<= 200% of node -e 0', met: ratio <= 2 });
+  say('ztsh kube credentials --session-mfa with a cached session MFA certificate against the plain plugin, alternating; kubectl without a terminal…\n');
+  const s = await measureSessionMfaPlugin();
+  details.sessionMfaPlugin = s;
+  const cachedRatio = s.cachedMs / s.plainMs;
+  results.push({ name: 'ztsh kube credentials --session-mfa, cached certificate (median)', value: s.cachedMs, unit: 'ms', baseline: { name: 'plain plugin ms', value: s.plainMs }, ratio: cachedRatio, goal: '<= 1.2x the plain plugin', met: cachedRatio <= 1.2 });
+  if (s.kubectlRefusalMs !== undefined) {
+    results.push({ name: 'kubectl 1.33 session MFA refusal without a terminal, whole command (median)', value: s.kubectlRefusalMs, unit: 'ms', baseline: { name: 'plain plugin ms', value: s.plainMs }, ratio: s.kubectlRefusalMs / s.plainMs, goal: '<= 2000 ms', met: s.kubectlRefusalMs <= 2000 });
+  }
 }
 
 async function benchKubectlCommand(): Promise<void> {

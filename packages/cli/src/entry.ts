@@ -6,7 +6,7 @@ import { credentialArgs } from './credential-plugin/args.ts';
 const args = credentialArgs(process.argv.slice(2));
 if (args) {
   const { runCredentialPlugin } = await import('./credential-plugin/run.ts');
-  process.exitCode = runCredentialPlugin(args, process.env);
+  process.exitCode = await runCredentialPlugin(args, process.env);
 } else {
   await import('./main.ts');
 }

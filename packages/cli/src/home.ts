@@ -4,6 +4,8 @@
 //   profiles/<host>_<port>/cert.pem   user certificate (0600)
 //   profiles/<host>_<port>/user-ca.pem, host-ca.pem, profile.json
 //   trust/<host>_<port>.pem           CA that signs the proxy's TLS certificate
+//   session-mfa/<host>_<port>.json    the last session MFA certificate (0600):
+//                                     see credential-plugin/session-mfa-cache.ts
 //   kube/<host>_<port>.pem            certificate and key in one file (0600): what
 //                                     kubectl reads, named by the kubeconfig
 //                                     `ztsh kube login` writes (credentialFile)
@@ -77,6 +79,11 @@ export class ZtshHome {
     const tmp = `${file}.tmp-${process.pid}`;
     writeFileSync(tmp, content, { mode: 0o600 });
     renameSync(tmp, file);
+  }
+
+  /** The cached session MFA certificate (ztsh kube mfa); outside the profile folder, which a login swaps whole. */
+  sessionMfaFile(proxy: URL): string {
+    return join(this.dir, 'session-mfa', `${profileName(proxy)}.json`);
   }
 
   trustFile(proxy: URL): string {
@@ -155,6 +162,7 @@ export class ZtshHome {
     // types: [ZTSH LOGGED OUT; TO LOG IN, RUN: ztsh login --proxy …]".
     // Nothing in it can be used to sign in.
     if (existsSync(this.credentialFile(proxy))) this.replaceCredentialFile(proxy, loggedOutNote(proxy));
+    rmSync(this.sessionMfaFile(proxy), { force: true });
     const dir = this.profileDir(proxy);
     if (!existsSync(dir)) return false;
     rmSync(dir, { recursive: true, force: true });

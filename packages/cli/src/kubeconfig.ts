@@ -12,7 +12,7 @@ import { CliError } from './cli-error.ts';
  */
 export type KubeUser =
   | { file: string }
-  | { exec: { command: string; args: string[]; env: { name: string; value: string }[] } };
+  | { exec: { command: string; args: string[]; env: { name: string; value: string }[]; interactiveMode?: 'Never' | 'IfAvailable' } };
 
 export interface KubeEntry {
   name: string;
@@ -66,7 +66,8 @@ export function writeKubeEntry(path: string, entry: KubeEntry): void {
               command: user.exec.command,
               args: user.exec.args,
               env: user.exec.env.length ? user.exec.env : null,
-              interactiveMode: 'Never',
+              // IfAvailable lets kubectl pass its terminal to a plugin that may ask for a code (session MFA).
+              interactiveMode: user.exec.interactiveMode ?? 'Never',
               provideClusterInfo: false,
             },
           },

@@ -8,7 +8,7 @@ import { exitOnClosedPipe } from './closed-pipe.ts';
 import { defaultContext } from './context.ts';
 import { exportIdentity } from './commands/identity.ts';
 import { login, VERSION } from './commands/login.ts';
-import { kubeCredentials, kubeLogin, kubeLs } from './commands/kube.ts';
+import { kubeCredentials, kubeLogin, kubeLs, kubeMfa } from './commands/kube.ts';
 import { logout } from './commands/logout.ts';
 import { status } from './commands/status.ts';
 import { auditExport, auditSearch, auditVerify } from './commands/audit.ts';
@@ -80,14 +80,29 @@ kube
   .option(
     '--exec-plugin',
     'make kubectl run "ztsh kube credentials" before each command, instead of reading the certificate file ztsh login keeps ' +
-      '(the default, which starts no process and is as fast as kubectl alone); for setups that need ztsh to run on each command',
+      '(the default, which starts no process and is as fast as kubectl alone); for setups that need ztsh to run on each command. ' +
+      'A cluster that requires session MFA always gets the plugin, which asks for a code on the terminal when no check is fresh',
   )
   .action((cluster, options) => kubeLogin(ctx, cluster, options));
+kube
+  .command('mfa')
+  .description(
+    'per-session MFA: type one code from your authenticator app and get a short certificate that kubectl uses for ' +
+      'every cluster it names, for the interval your roles set (default 1h); needs a terminal',
+  )
+  .option('--proxy <url>', 'which profile (default: the current one)')
+  .option('--clusters <a,b>', 'the clusters to cover, comma-separated (default: every cluster you reach that requires session MFA)')
+  .action((options) => kubeMfa(ctx, options));
 kube
   .command('credentials')
   .description('print an ExecCredential for kubectl (run by kubectl, from the kubeconfig ztsh kube login writes)')
   .option('--proxy <url>', 'which profile (default: the current one)')
-  .option('--cluster <name>', 'the cluster kubectl is calling (informational)')
+  .option('--cluster <name>', 'the cluster kubectl is calling (informational, except with --session-mfa)')
+  .option(
+    '--session-mfa',
+    'the cluster requires session MFA: present the session certificate that covers it, or ask for a code on the terminal ' +
+      'kubectl passes through (none: one line saying to run ztsh kube mfa)',
+  )
   .action((options) => kubeCredentials(ctx, options));
 
 const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');

@@ -1,16 +1,24 @@
-// ztsh kube ls | login | credentials: reach clusters through the proxy with
-// plain kubectl. The kubeconfig entry names the file `ztsh login` keeps the
-// current certificate and key in (home.ts), so kubectl starts no other
+// ztsh kube ls | login | mfa | credentials: reach clusters through the proxy
+// with plain kubectl. The kubeconfig entry names the file `ztsh login` keeps
+// the current certificate and key in (home.ts), so kubectl starts no other
 // process; with --exec-plugin it runs `ztsh kube credentials` instead, an
-// exec credential plugin: a Node start before every kubectl command.
-import { existsSync } from 'node:fs';
+// exec credential plugin: a Node start before every kubectl command. A
+// cluster that requires session MFA always gets the plugin, with
+// --session-mfa: it presents the session MFA certificate `ztsh kube mfa` (or
+// the plugin itself, on kubectl's terminal) got for it.
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
+import { isatty } from 'node:tty';
+import { parse } from 'yaml';
 import { z } from 'zod';
 import { CliError } from '../cli-error.ts';
 import { resolveProxy, withUserApi, type CliContext } from '../context.ts';
-import { execCredential } from '../credential-plugin/exec-credential.ts';
+import { credentialOutput } from '../credential-plugin/credential-output.ts';
+import { validLogin } from '../credential-plugin/exec-credential.ts';
 import { readKeyPair } from '../credential-plugin/read-key-pair.ts';
+import { clusterMarks, describeSessionMfa, userApi, verifySessionMfa } from '../credential-plugin/session-mfa-prompt.ts';
+import { openTerminal } from '../credential-plugin/terminal.ts';
 import { kubeconfigPath, writeKubeEntry } from '../kubeconfig.ts';
 import { requestableHint } from './requestable.ts';
 import { selfCommand } from '../self-command.ts';
@@ -18,7 +26,7 @@ import { formatTable } from '../table.ts';
 import { safeJson, safeText } from '../terminal-safe.ts';
 
 const ClusterList = z.object({
-  clusters: z.array(z.object({ name: z.string(), labels: z.record(z.string(), z.string()), online: z.boolean(), since: z.string() })),
+  clusters: z.array(z.object({ name: z.string(), labels: z.record(z.string(), z.string()), online: z.boolean(), since: z.string(), sessionMfa: z.boolean().optional() })),
 });
 
 function clusters(ctx: CliContext, proxy: URL) {
@@ -58,21 +66,26 @@ export async function kubeLogin(ctx: CliContext, cluster: string, options: { pro
     name,
     server: `${proxy.origin}/k8s/${cluster}`,
     caData: trust ? Buffer.from(trust).toString('base64') : undefined,
-    user: options.execPlugin ? execUser(ctx, proxy, cluster) : { file: credentialFile(ctx, proxy) },
+    user: found.sessionMfa ? execUser(ctx, proxy, cluster, true) : options.execPlugin ? execUser(ctx, proxy, cluster) : { file: credentialFile(ctx, proxy) },
   });
   ctx.stdout(
     `Context "${safeText(name)}" written to ${safeText(path)} and made current${found.online ? '' : ' (the cluster is offline right now)'}.\n` +
+      (found.sessionMfa
+        ? `This cluster requires session MFA: kubectl asks for a code from your authenticator app when no check is fresh (or run ztsh kube mfa first).\n`
+        : '') +
       `Try: kubectl get pods\n`,
   );
 }
 
-function execUser(ctx: CliContext, proxy: URL, cluster: string) {
+function execUser(ctx: CliContext, proxy: URL, cluster: string, sessionMfa = false) {
   const self = selfCommand();
   return {
     exec: {
       command: self.command,
-      args: [...self.args, 'kube', 'credentials', '--proxy', proxy.origin, '--cluster', cluster],
+      args: [...self.args, 'kube', 'credentials', '--proxy', proxy.origin, '--cluster', cluster, ...(sessionMfa ? ['--session-mfa'] : [])],
       env: ctx.env.ZTSH_HOME ? [{ name: 'ZTSH_HOME', value: ctx.env.ZTSH_HOME }] : [],
+      // Only a plugin that may ask for a code gets kubectl's terminal.
+      interactiveMode: sessionMfa ? ('IfAvailable' as const) : ('Never' as const),
     },
   };
 }
@@ -88,7 +101,64 @@ function credentialFile(ctx: CliContext, proxy: URL): string {
   return file;
 }
 
-export function kubeCredentials(ctx: CliContext, options: { proxy?: string; cluster?: string }): void {
+export async function kubeCredentials(ctx: CliContext, options: { proxy?: string; cluster?: string; sessionMfa?: boolean }): Promise<void> {
   // The same answer as the fast path (credential-plugin/), which kubectl normally reaches.
-  ctx.stdout(execCredential(ctx.home, resolveProxy(ctx, options.proxy), Date.now()));
+  ctx.stdout(await credentialOutput(ctx.home, resolveProxy(ctx, options.proxy), options, ctx.env, isatty(0)));
+}
+
+/** `--clusters a,b` as a list: names trimmed, empty ones and repeats dropped. */
+function clusterNames(text: string): string[] {
+  const names = [...new Set(text.split(',').map((n) => n.trim()).filter(Boolean))];
+  if (names.length === 0) throw new CliError('--clusters names no cluster', 'e.g. --clusters prod-a,prod-b', 2);
+  return names;
+}
+
+/**
+ * ztsh kube mfa: one second-factor check for a set of clusters (default:
+ * every cluster you reach that requires session MFA); kubectl then uses the
+ * certificate for each of them until the interval ends.
+ */
+export async function kubeMfa(ctx: CliContext, options: { proxy?: string; clusters?: string }): Promise<void> {
+  const proxy = resolveProxy(ctx, options.proxy);
+  const login = validLogin(ctx.home, proxy, Date.now());
+  const named = options.clusters === undefined ? undefined : clusterNames(options.clusters);
+  const api = userApi(ctx.home, proxy, login);
+  try {
+    const marks = await clusterMarks(api);
+    for (const name of named ?? []) {
+      if (!marks.some((c) => c.name === name)) throw new CliError(`cluster "${name}" not found, or your roles do not reach it`, 'ztsh kube ls lists the clusters you can reach');
+    }
+    const clusters = named ?? marks.filter((c) => c.sessionMfa).map((c) => c.name);
+    if (clusters.length === 0) {
+      ctx.stdout('None of the clusters you reach requires session MFA: nothing to do.\n');
+      return;
+    }
+    const terminal = openTerminal();
+    if (!terminal) throw new CliError('ztsh kube mfa asks for a code from your authenticator app and needs a terminal', 'run it in a terminal; kubectl on this machine then uses its certificate until the interval ends');
+    let cache;
+    try {
+      cache = await verifySessionMfa({ home: ctx.home, proxy, login, api, clusters, terminal });
+    } finally {
+      terminal.close();
+    }
+    ctx.stdout(describeSessionMfa(cache));
+    for (const cluster of cache.clusters) {
+      if (!usesSessionMfa(kubeconfigPath(ctx.env, homedir()), contextName(proxy, cluster))) {
+        ctx.stdout(`kubectl's context for ${safeText(cluster)} does not use it yet: run ztsh kube login ${safeText(cluster)}\n`);
+      }
+    }
+  } finally {
+    await api.close();
+  }
+}
+
+/** Whether the kubeconfig's user entry `name` runs the plugin with --session-mfa (a missing or unreadable kubeconfig: no). */
+function usesSessionMfa(path: string, name: string): boolean {
+  try {
+    const config = parse(readFileSync(path, 'utf8')) as { users?: { name?: unknown; user?: { exec?: { args?: unknown } } }[] } | null;
+    const args = config?.users?.find((u) => u?.name === name)?.user?.exec?.args;
+    return Array.isArray(args) && args.includes('--session-mfa');
+  } catch {
+    return false;
+  }
 }

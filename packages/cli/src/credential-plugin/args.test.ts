@@ -10,6 +10,9 @@ describe('credentialArgs: the command lines the fast path answers', () => {
     expect(credentialArgs(['kube', 'credentials'])).toEqual({});
     // A value with "=" in it is kept whole after the first "=".
     expect(credentialArgs(['kube', 'credentials', '--cluster=a=b'])).toEqual({ cluster: 'a=b' });
+    // The session MFA form, the flag anywhere.
+    expect(credentialArgs(['kube', 'credentials', '--proxy', proxy, '--cluster', 'prod', '--session-mfa'])).toEqual({ proxy, cluster: 'prod', sessionMfa: true });
+    expect(credentialArgs(['kube', 'credentials', '--session-mfa', '--cluster=prod'])).toEqual({ cluster: 'prod', sessionMfa: true });
   });
 
   it('leaves everything else to the full command line', () => {
@@ -33,6 +36,11 @@ describe('credentialArgs: the command lines the fast path answers', () => {
       ['kube', 'credentials', '--PROXY', 'a'],
       ['kube', 'credentials', '--', '--proxy', 'a'],
       ['kube', 'credentials', '--proxyx=a'],
+      ['kube', 'credentials', '--session-mfa', '--session-mfa'],
+      ['kube', 'credentials', '--session-mfa=true'],
+      ['kube', 'credentials', '--session-mfa=false'],
+      ['kube', 'credentials', '--SESSION-MFA'],
+      ['kube', 'credentials', '--proxy', '--session-mfa'],
     ]) {
       expect(credentialArgs(argv), argv.join(' ')).toBeUndefined();
     }

@@ -1,6 +1,7 @@
 // Which command lines the fast path answers: `kube credentials` with --proxy
-// and --cluster, each at most once, as `--name value` or `--name=value`, in
-// any order: the forms `ztsh kube login` writes and their plain variants.
+// and --cluster, each at most once, as `--name value` or `--name=value`, and
+// the flag --session-mfa at most once, in any order: the forms `ztsh kube
+// login` writes and their plain variants.
 // Anything else (help, an unknown flag, a repeated one, an empty or
 // dash-leading value) returns undefined, and the full command line answers
 // it, so both always give the same answer.
@@ -8,6 +9,8 @@
 export interface CredentialArgs {
   proxy?: string;
   cluster?: string;
+  /** The cluster needs a session MFA certificate (the kubeconfig of a cluster GET /v1/clusters marks sessionMfa). */
+  sessionMfa?: true;
 }
 
 export function credentialArgs(argv: readonly string[]): CredentialArgs | undefined {
@@ -15,6 +18,11 @@ export function credentialArgs(argv: readonly string[]): CredentialArgs | undefi
   const found: CredentialArgs = {};
   for (let i = 2; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === '--session-mfa') {
+      if (found.sessionMfa) return undefined;
+      found.sessionMfa = true;
+      continue;
+    }
     const eq = arg.indexOf('=');
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     const key = flag === '--proxy' ? 'proxy' : flag === '--cluster' ? 'cluster' : undefined;
