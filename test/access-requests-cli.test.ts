@@ -115,6 +115,9 @@ describe('alice asks, bob approves, alice logs in with the request', () => {
     expect(identity.accessRequests).toEqual([expect.objectContaining({ id: request.id, roles: ['prod-admin'] })]);
     expect(new Date(after.validTo).getTime()).toBeLessThanOrEqual(Date.parse(request.accessUntil!));
     expect(new Date(after.validTo).getTime()).toBeLessThanOrEqual(new Date(before.validTo).getTime());
+    const status = await cli(['status'], aliceEnv);
+    expect(status.stdout).toMatch(/Roles:\s+developer\n/);
+    expect(status.stdout).toContain(`Requested:    prod-admin (request ${request.id})`);
     // The kube file kubectl reads holds the new pair.
     expect(readFileSync(new ZtshHome(k.home).credentialFile(k.stack.url), 'utf8')).toContain(after.toString().trim());
   });

@@ -132,13 +132,13 @@ describe('who sees the requests page', () => {
   it('carol, auditor and reviewer, has both pages, and never her own request to decide', async () => {
     const carolEnv = await loggedInEnv(k.stack, carol);
     const own = await cliJson<AccessRequestInfo>(['request', 'create', '--roles', 'prod-admin', '--reason', 'carol needs prod'], carolEnv);
+    const alices = await cliJson<AccessRequestInfo>(['request', 'create', '--roles', 'prod-admin', '--reason', 'for carol to review'], aliceEnv);
     const page = await newPage();
     const landed = await signInOnWeb(page, carol, { at: Date.now() + 30_000, endsAt: /^\/web$/ });
     expect(landed.status()).toBe(200);
     await page.locator('#nav-requests').click();
     await page.waitForURL((u) => u.pathname === '/web/requests');
-    await page.locator('#requests, #app .status').first().waitFor();
-    await page.waitForFunction(() => document.querySelector('#app .status')?.textContent !== 'Loading…');
+    await page.locator(`#requests tr[data-request="${alices.id}"]`).waitFor();
     expect(await page.locator(`#requests tr[data-request="${own.id}"]`).count()).toBe(0);
     expect(await page.locator('#nav-sessions').count()).toBe(1);
   });

@@ -27,6 +27,8 @@ export interface StatusView {
   validUntil: string;
   expired: boolean;
   serial: string;
+  /** Approved access requests this certificate carries (ztsh login --request-id). */
+  accessRequests: { id: string; roles: string[] }[];
 }
 
 export function statusOf(ctx: CliContext, proxy: URL): StatusView {
@@ -48,6 +50,7 @@ export function statusOf(ctx: CliContext, proxy: URL): StatusView {
     validUntil: validUntil.toISOString(),
     expired: validUntil.getTime() <= Date.now(),
     serial: cert.serialNumber.toLowerCase(),
+    accessRequests: (identity.accessRequests ?? []).map((r) => ({ id: r.id, roles: r.roles })),
   };
 }
 
@@ -64,6 +67,7 @@ export function status(ctx: CliContext, options: { proxy?: string; format: strin
       `> Proxy:        ${view.proxy}`,
       `  Logged in as: ${safeText(view.user)}`,
       `  Roles:        ${list(view.roles)}`,
+      ...view.accessRequests.map((r) => `  Requested:    ${safeText(r.roles.join(', '))} (request ${safeText(r.id)})`),
       `  Kube groups:  ${list(view.kubernetesGroups)}`,
       `  Kube users:   ${list(view.kubernetesUsers)}`,
       `  MFA:          ${view.mfaVerified ? `verified (${safeText(view.mfaMethod)})` : 'not used'}`,
