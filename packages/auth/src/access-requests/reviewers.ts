@@ -6,11 +6,17 @@
 import type { Role } from '@ztsh/protocol';
 import type { AccessRequestRecord } from '../storage/storage.ts';
 
+/** The roles whose requests these roles may review: allowed by one, denied by none. */
+export function reviewableRoles(reviewerRoles: readonly Role[]): Set<string> {
+  const allowed = new Set(reviewerRoles.flatMap((r) => r.spec.allow.review_requests?.roles ?? []));
+  for (const role of reviewerRoles) for (const denied of role.spec.deny.review_requests?.roles ?? []) allowed.delete(denied);
+  return allowed;
+}
+
 /** Whether these roles may review requests for all of `roles`. */
 export function rolesCover(reviewerRoles: Role[], roles: string[]): boolean {
-  const allowed = new Set(reviewerRoles.flatMap((r) => r.spec.allow.review_requests?.roles ?? []));
-  const denied = new Set(reviewerRoles.flatMap((r) => r.spec.deny.review_requests?.roles ?? []));
-  return roles.length > 0 && roles.every((name) => allowed.has(name) && !denied.has(name));
+  const allowed = reviewableRoles(reviewerRoles);
+  return roles.length > 0 && roles.every((name) => allowed.has(name));
 }
 
 /** May see it: the requester, or someone whose roles could review it. */

@@ -6,17 +6,16 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { ZtshError, type Role } from '@ztsh/protocol';
+import { reviewableRoles } from '../access-requests/reviewers.ts';
 import { caller, refuse } from '../http/caller.ts';
 import { fromElsewhere, type WebSessionState } from '../http/web-session.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
 import { requestsShellPage } from '../pages/requests-page.ts';
 import { continuePage, noAccessPage, type AssetHref } from '../pages/web-pages.ts';
 
-/** Whether these roles may review anyone's requests: some role they allow to review that none denies. */
+/** Whether these roles may review anyone's requests (reviewers.ts says whose). */
 export function mayReviewRequests(roles: readonly Role[]): boolean {
-  const allowed = new Set(roles.flatMap((r) => r.spec.allow.review_requests?.roles ?? []));
-  for (const role of roles) for (const denied of role.spec.deny.review_requests?.roles ?? []) allowed.delete(denied);
-  return allowed.size > 0;
+  return reviewableRoles(roles).size > 0;
 }
 
 export function rolesOf(deps: LoginDeps, names: readonly string[]): Role[] {
