@@ -17,7 +17,7 @@
 // when the own roles did), so `ztsh audit search --request ID` finds what
 // was done under a request and nothing that was not; a refusal names every
 // request the certificate carries: it was tried under them.
-import { rolesReaching, type ClusterInfo, type EvaluatedRole, type Identity, type ImpersonationRequest, type KubeDecision, type Role } from '@ztsh/protocol';
+import { certificateRoleNames, rolesReaching, type ClusterInfo, type EvaluatedRole, type Identity, type ImpersonationRequest, type KubeDecision, type Role } from '@ztsh/protocol';
 import type { KubeRequestInfo } from './kube-request-info.ts';
 
 export type Grant = NonNullable<Identity['accessRequests']>[number];
@@ -30,10 +30,8 @@ export type Evaluate = (identity: GrantIdentity, roles: readonly EvaluatedRole[]
 /** A pod's subresources a request for that pod covers. */
 const POD_SUBRESOURCES = new Set(['', 'exec', 'log', 'attach', 'portforward']);
 
-/** Every role name the certificate carries: the login's own, then each request's. */
-export function certificateRoles(identity: Pick<Identity, 'roles' | 'accessRequests'>): string[] {
-  return [...new Set([...identity.roles, ...(identity.accessRequests ?? []).flatMap((g) => g.roles)])];
-}
+/** Every role name the certificate carries: the login's own, then each request's (the protocol's one answer, which session MFA uses too). */
+export const certificateRoles = certificateRoleNames;
 
 /** The ids of the access requests a certificate carries. */
 export function grantIds(identity: Pick<Identity, 'accessRequests'>): string[] {
