@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cliJson } from './helpers/cli.ts';
 import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
 import { loggedInEnv } from './helpers/profile.ts';
-import { requestRoles } from './helpers/request-roles.ts';
+import { requestRoles } from './helpers/access-request-roles.ts';
 
 const [, bob, carol] = DEV_USERS as [(typeof DEV_USERS)[0], (typeof DEV_USERS)[0], (typeof DEV_USERS)[0]];
 

@@ -14,7 +14,7 @@ import { totpNow } from './helpers/http-login.ts';
 import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
 import { signInAtIdp } from './helpers/login-page.ts';
 import { loggedInEnv } from './helpers/profile.ts';
-import { requestRoles } from './helpers/request-roles.ts';
+import { requestRoles } from './helpers/access-request-roles.ts';
 
 const [alice, bob, carol] = DEV_USERS as [(typeof DEV_USERS)[0], (typeof DEV_USERS)[0], (typeof DEV_USERS)[0]];
 

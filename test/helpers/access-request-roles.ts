@@ -28,6 +28,11 @@ const REQUEST = {
   suggested_reviewers: ['bob'],
 };
 
+/** A fresh copy each call, for a stack's `roles`. */
+export function requestRoles(): RoleInput[] {
+  return structuredClone(ACCESS_REQUEST_ROLES);
+}
+
 export const ACCESS_REQUEST_ROLES: RoleInput[] = [
   ...DEV_ROLES.map((role): RoleInput => {
     const name = role.metadata.name;

@@ -8,7 +8,7 @@
 // - a proxy that lies in its answer to `ztsh login --request-id` (a
 //   certificate for another key, or one without the request) gets nothing
 //   stored.
-import { randomBytes, createHash } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cliJson, newZtshHome } from '../helpers/cli.ts';
 import { startKubeEnv, type KubeEnv } from '../helpers/kube-env.ts';
 import { loggedInEnv } from '../helpers/profile.ts';
-import { requestRoles } from '../helpers/request-roles.ts';
+import { requestRoles } from '../helpers/access-request-roles.ts';
 
 const [, bob] = DEV_USERS as [(typeof DEV_USERS)[0], (typeof DEV_USERS)[0]];
 const WEB_COOKIE = '__Host-ztsh_web';
@@ -127,8 +127,24 @@ describe('reviews with the web page\'s cookie (CSRF)', () => {
 describe('request text in a reviewer\'s terminal', () => {
   const PAYLOAD = 'INC-9\x1b]52;c;ZXZpbA==\x07\x1b]0;pwned\x07\x1b[2J\u009b31m\rhidden';
 
-  it('ztsh request ls and show print the reason with its escapes visible; JSON keeps the exact text', async () => {
-    const asked = await ask(PAYLOAD);
+  it('ztsh request create refuses a reason with control characters, and sends nothing', async () => {
+    const before = (await cliJson<AccessRequestInfo[]>(['request', 'ls'], aliceEnv)).length;
+    const r = await cli(['request', 'create', '--roles', 'prod-admin', '--reason', PAYLOAD], aliceEnv);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('control characters');
+    expect(r.stderr).not.toMatch(RAW_CONTROL);
+    expect((await cliJson<AccessRequestInfo[]>(['request', 'ls'], aliceEnv)).length).toBe(before);
+  });
+
+  it('ztsh request ls and show print a stored reason with its escapes visible; JSON keeps the exact text', async () => {
+    // Written straight into the store (as a database restored from elsewhere
+    // could hold it): the API refuses such a reason, the CLI must not trust that.
+    const asked = await ask('plain reason');
+    const stored = (await k.stack.ztshd.auth.storage.accessRequests.get(asked.id))!;
+    await k.stack.ztshd.auth.storage.accessRequests.insert({ ...stored, id: randomUUID(), reason: PAYLOAD });
+    const hostile = (await cliJson<AccessRequestInfo[]>(['request', 'ls', '--state', 'pending'], bobEnv)).find((r) => r.reason === PAYLOAD)!;
+    expect(hostile).toBeDefined();
+    Object.assign(asked, hostile);
     for (const args of [['request', 'ls', '--state', 'pending'], ['request', 'show', asked.id]]) {
       const r = await cli(args, bobEnv);
       expect(r.code, r.stderr).toBe(0);
