@@ -61,4 +61,21 @@ describe('approvals of a reviewer who no longer may review', () => {
       await stack.ztshd.auth.deps.locks.remove(lock.id, 'admin');
     }
   });
+
+  it('a request approved with a reviewer locked since gives no certificate, and stays ended after the lock goes', async () => {
+    const made = await call(alice, 'POST', '/v1/access-requests', { roles: ['prod-admin'], reason: 'INC-6' });
+    await approve(bob, made.json.id);
+    expect((await approve(carol, made.json.id)).json.state).toBe('approved');
+    const lock = await stack.ztshd.auth.deps.locks.add({ target: { user: 'carol' }, message: 'carol\'s account misused', createdBy: 'admin' });
+    try {
+      const used = await call(alice, 'POST', '/v1/certificates/reissue', { accessRequests: [made.json.id] });
+      expect(used.status).toBe(403);
+      expect(used.json.error.message).toMatch(/expired, not approved/);
+    } finally {
+      await stack.ztshd.auth.deps.locks.remove(lock.id, 'admin');
+    }
+    expect((await call(alice, 'GET', `/v1/access-requests/${made.json.id}`)).json.state).toBe('expired');
+    const ended = (await stack.ztshd.auth.storage.audit.list({ limit: 100_000 })).filter((e) => e.type === 'access_request.expire' && e.fields.accessRequest === made.json.id);
+    expect(ended).toMatchObject([{ success: true, fields: { reason: 'reviewer_locked', from: 'approved' } }]);
+  });
 });
