@@ -62,6 +62,17 @@ describe('approvals of a reviewer who no longer may review', () => {
     }
   });
 
+  it('an approval given under a role locked since does not count either', async () => {
+    const made = await call(alice, 'POST', '/v1/access-requests', { roles: ['prod-admin'], reason: 'INC-7' });
+    expect((await approve(bob, made.json.id)).json.state).toBe('pending');
+    const lock = await stack.ztshd.auth.deps.locks.add({ target: { role: 'devops-admin' }, message: 'devops-admin under review', createdBy: 'admin' });
+    try {
+      expect((await approve(carol, made.json.id)).json.state).toBe('pending');
+    } finally {
+      await stack.ztshd.auth.deps.locks.remove(lock.id, 'admin');
+    }
+  });
+
   it('a request approved with a reviewer locked since gives no certificate, and stays ended after the lock goes', async () => {
     const made = await call(alice, 'POST', '/v1/access-requests', { roles: ['prod-admin'], reason: 'INC-6' });
     await approve(bob, made.json.id);
