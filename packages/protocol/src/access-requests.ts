@@ -78,6 +78,8 @@ export const AccessRequestReview = z.strictObject({
   decision: z.enum(['approve', 'deny']),
   reason: z.string(),
   at: z.string(),
+  /** The reviewer's login roles when they reviewed: a lock on one of them voids the approval. */
+  roles: z.array(z.string()).optional(),
 });
 export type AccessRequestReview = z.infer<typeof AccessRequestReview>;
 

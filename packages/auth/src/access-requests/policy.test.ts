@@ -92,11 +92,12 @@ describe('who reviews', () => {
 
   it('decides at the thresholds: approvals start the access, one denial (deny: 1) ends it', () => {
     const review = (reviewer: string, decision: 'approve' | 'deny') => ({ reviewer, decision, reason: 'r', at: '' });
-    const first = withReview(request(), review('bob', 'approve'), 10);
+    const counts = () => true;
+    const first = withReview(request(), review('bob', 'approve'), 10, counts);
     expect(first.state).toBeUndefined();
-    const second = withReview(request({ reviews: first.reviews! }), review('dan', 'approve'), 20);
+    const second = withReview(request({ reviews: first.reviews! }), review('dan', 'approve'), 20, counts);
     expect(second).toMatchObject({ state: 'approved', accessUntil: 70 });
-    expect(withReview(request(), review('bob', 'deny'), 10).state).toBe('denied');
+    expect(withReview(request(), review('bob', 'deny'), 10, counts).state).toBe('denied');
     expect(isDue(request(), 99)).toBe(false);
     expect(isDue(request(), 100)).toBe(true);
     expect(isDue(request({ state: 'approved', accessUntil: 200 }), 150)).toBe(false);

@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { RoleSchema, type AccessRequestInfo, type Role } from '@ztsh/protocol';
 import { createAuditLog } from '../audit/audit-log.ts';
-import { ManualClock } from '../clock.ts';
+import { ManualClock, randomIds } from '../clock.ts';
+import { createLocks } from '../locks/locks.ts';
 import { ENGINES, SERVER_HOOK_MS } from '../storage/storage-engines.fixtures.ts';
 import type { Storage } from '../storage/storage.ts';
 import { createAccessRequests } from './service.ts';
@@ -23,11 +24,13 @@ const roles = new Map(
   ].map((r) => [r.metadata.name, r]),
 );
 
-function replica(storage: Storage, clock: ManualClock, heard: [AccessRequestNotice, AccessRequestInfo][]) {
+async function replica(storage: Storage, clock: ManualClock, heard: [AccessRequestNotice, AccessRequestInfo][]) {
+  const audit = createAuditLog(storage, clock);
   return createAccessRequests({
     storage,
     clock,
-    audit: createAuditLog(storage, clock),
+    audit,
+    locks: await createLocks(storage, clock, randomIds, audit),
     roles,
     log: pino({ level: 'silent' }),
     accessRequestNotifier: { notify: (kind, request) => void heard.push([kind, request]) },
@@ -43,7 +46,7 @@ describe.each(ENGINES)('access requests on several replicas ($name)', (engine) =
     const [s1, s2] = [await store.open(), await store.open()];
     const clock = new ManualClock(Date.parse('2026-11-30T10:00:00Z'));
     const heard: [AccessRequestNotice, AccessRequestInfo][] = [];
-    const [one, two] = [replica(s1, clock, heard), replica(s2, clock, heard)];
+    const [one, two] = await Promise.all([replica(s1, clock, heard), replica(s2, clock, heard)]);
     const made = await one.create(alice, { roles: ['prod-admin'], resources: [], reason: 'INC-1' });
     expect(heard.map(([kind]) => kind)).toEqual(['created']);
     clock.advance(24 * HOUR - 1);
@@ -61,7 +64,7 @@ describe.each(ENGINES)('access requests on several replicas ($name)', (engine) =
     const [s1, s2] = [await store.open(), await store.open()];
     const clock = new ManualClock(Date.parse('2026-11-30T10:00:00Z'));
     const heard: [AccessRequestNotice, AccessRequestInfo][] = [];
-    const [one, two] = [replica(s1, clock, heard), replica(s2, clock, heard)];
+    const [one, two] = await Promise.all([replica(s1, clock, heard), replica(s2, clock, heard)]);
     const made = await one.create(alice, { roles: ['prod-admin'], resources: [], reason: 'INC-2', duration: '2h' });
     await Promise.all([one.review(reviewer('bob'), made.id, { decision: 'approve', reason: 'ok' }), two.review(reviewer('dan'), made.id, { decision: 'approve', reason: 'ok too' })]);
     const after = (await s1.accessRequests.get(made.id))!;
@@ -82,10 +85,12 @@ describe.each(ENGINES)('access requests on several replicas ($name)', (engine) =
     const store = await engine.fresh();
     const s = await store.open();
     const clock = new ManualClock(Date.parse('2026-11-30T10:00:00Z'));
+    const audit = createAuditLog(s, clock);
     const service = createAccessRequests({
       storage: s,
       clock,
-      audit: createAuditLog(s, clock),
+      audit,
+      locks: await createLocks(s, clock, randomIds, audit),
       roles,
       log: pino({ level: 'silent' }),
       accessRequestNotifier: {

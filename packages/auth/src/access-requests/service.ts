@@ -12,10 +12,10 @@ import { requestInfo } from './info.ts';
 import { noNotifier } from './notifier.ts';
 import { checkReason, MAX_PENDING_PER_USER, PENDING_TTL_MS, planRequest } from './policy.ts';
 import { maySee, reviewRefusal, rolesCover, type ReviewRefusal } from './reviewers.ts';
-import { droppable, isDue, withReview, type RequestPatch } from './state.ts';
+import { approvalLost, droppable, isDue, withReview, type InGoodStanding, type RequestPatch } from './state.ts';
 
 /** accessRequestNotifier is read at each notice, so one set after start-up is heard. */
-export type AccessRequestDeps = Pick<LoginDeps, 'storage' | 'clock' | 'audit' | 'roles' | 'log' | 'accessRequestNotifier'>;
+export type AccessRequestDeps = Pick<LoginDeps, 'storage' | 'clock' | 'audit' | 'roles' | 'log' | 'accessRequestNotifier' | 'locks'>;
 
 /** Who acts: their own login roles only. */
 export interface Actor {
@@ -45,6 +45,9 @@ const REVIEW_REFUSALS: Record<ReviewRefusal, (r: AccessRequestRecord) => ZtshErr
 
 export function createAccessRequests(deps: AccessRequestDeps) {
   const now = () => deps.clock.now().getTime();
+  // Asked at each count, so a lock added after the review voids the approval.
+  const inGoodStanding: InGoodStanding = (review) => !deps.locks.lockFor(review.reviewer, review.roles ?? []);
+  const ended = (r: AccessRequestRecord) => isDue(r, now()) || approvalLost(r, inGoodStanding);
 
   const notify = (kind: 'created' | 'approved' | 'denied', r: AccessRequestRecord) => {
     try {
@@ -57,15 +60,19 @@ export function createAccessRequests(deps: AccessRequestDeps) {
   /**
    * Moves a request time has ended to `expired`, audited once: of several
    * replicas (or a sweep and a reader) only the write at the version read counts.
+   * So too an approved one whose approvals, without those of reviewers locked
+   * since, no longer reach its threshold: it is not used again.
    */
   const expireIfDue = async (r: AccessRequestRecord): Promise<AccessRequestRecord> => {
     let current = r;
-    for (let i = 0; i < CAS_ATTEMPTS && isDue(current, now()); i++) {
+    for (let i = 0; i < CAS_ATTEMPTS && ended(current); i++) {
+      const withdrawn = !isDue(current, now());
+      const why = withdrawn ? 'an approval was withdrawn: its reviewer is locked' : current.state === 'pending' ? 'not decided in time' : 'its access ended';
       if (await deps.storage.accessRequests.update(current.id, current.version, { state: 'expired' })) {
         await deps.audit.emit('access_request.expire', true, {
           user: current.user,
-          message: `access request ${current.id} expired (${current.state === 'pending' ? 'not decided in time' : 'its access ended'})`,
-          fields: { accessRequest: current.id, from: current.state, roles: current.roles },
+          message: `access request ${current.id} expired (${why})`,
+          fields: { accessRequest: current.id, from: current.state, roles: current.roles, ...(withdrawn ? { reason: 'reviewer_locked' } : {}) },
         });
         return { ...current, state: 'expired', version: current.version + 1 };
       }
@@ -164,7 +171,8 @@ export function createAccessRequests(deps: AccessRequestDeps) {
         const refusal = reviewRefusal(actor.user, roles, r);
         if (refusal) return refused('access_request.review', actor, REVIEW_REFUSALS[refusal](r), { accessRequest: r.id, reason: refusal, decision: body.decision });
         const at = now();
-        const patch: RequestPatch = withReview(r, { reviewer: actor.user, decision: body.decision, reason: body.reason, at: new Date(at).toISOString() }, at);
+        const review = { reviewer: actor.user, decision: body.decision, reason: body.reason, at: new Date(at).toISOString(), roles: actor.roles };
+        const patch: RequestPatch = withReview(r, review, at, inGoodStanding);
         if (await deps.storage.accessRequests.update(r.id, r.version, patch)) {
           const updated: AccessRequestRecord = { ...r, ...patch, version: r.version + 1 };
           await deps.audit.emit('access_request.review', true, {

@@ -1,12 +1,14 @@
 // The second factor, after the IdP: verify a TOTP code or a WebAuthn
 // assertion, or enroll the first device of a user who has none. Wrong codes
-// count towards a back-off; a TOTP step is accepted once only.
+// count towards a back-off, each try counted before its code is looked at
+// (mfa/attempts.ts); a TOTP step is accepted once only.
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { ZtshError } from '@ztsh/protocol';
-import { afterFailure, FREE_FAILURES, lockedFor } from '../mfa/backoff.ts';
+import { failureTail, reserveMfaAttempt } from '../mfa/attempts.ts';
+import { lockedFor } from '../mfa/backoff.ts';
 import { checkTotp, newTotpSecret, totpEnrollment } from '../mfa/totp.ts';
 import * as webauthn from '../mfa/webauthn.ts';
-import type { LoginRecord, MfaDevice, TotpDevice, WebauthnDevice } from '../storage/storage.ts';
+import type { LoginRecord, MfaDevice, MfaFailures, TotpDevice, WebauthnDevice } from '../storage/storage.ts';
 import { browserLogin, type LoginDeps } from './login-deps.ts';
 
 export interface MfaView {
@@ -35,29 +37,40 @@ export async function mfaView(deps: LoginDeps, loginId: string, browserSecret: s
   return { login, user: login.user, methods, enroll: devices.length === 0 };
 }
 
-async function checkNotLocked(deps: LoginDeps, login: LoginRecord & { user: string }): Promise<void> {
-  const wait = lockedFor(await deps.storage.mfa.failures(login.user), deps.clock.now().getTime());
-  if (wait > 0) {
-    await deps.audit.emit('user.mfa', false, { user: login.user, loginId: login.id, clientIp: login.clientIp, message: 'second factor locked after repeated failures', fields: { reason: 'mfa_locked' } });
-    throw new ZtshError('mfa_locked', `too many wrong codes; try again in ${Math.ceil(wait / 60_000)} minute(s)`, {
-      hint: 'wait, then run ztsh login again',
-    });
-  }
+async function refuseLocked(deps: LoginDeps, login: LoginRecord & { user: string }, wait: number): Promise<ZtshError> {
+  await deps.audit.emit('user.mfa', false, { user: login.user, loginId: login.id, clientIp: login.clientIp, message: 'second factor locked after repeated failures', fields: { reason: 'mfa_locked' } });
+  return new ZtshError('mfa_locked', `too many wrong codes; try again in ${Math.ceil(wait / 60_000)} minute(s)`, {
+    hint: 'wait, then run ztsh login again',
+  });
 }
 
-async function recordFailure(deps: LoginDeps, login: LoginRecord & { user: string }, error: ZtshError, method: string): Promise<ZtshError> {
-  const now = deps.clock.now().getTime();
-  // Read and written as one step: wrong codes sent at once (to several replicas) each count.
-  const next = await deps.storage.mfa.recordFailure(login.user, (current) => afterFailure(current, now));
+/** A cheap early refusal, for steps whose failures are not counted (a security key's registration). */
+async function checkNotLocked(deps: LoginDeps, login: LoginRecord & { user: string }): Promise<void> {
+  const wait = lockedFor(await deps.storage.mfa.failures(login.user), deps.clock.now().getTime());
+  if (wait > 0) throw await refuseLocked(deps, login, wait);
+}
+
+/**
+ * Counts this try towards the back-off before its code or assertion is
+ * looked at, in one atomic step: guesses sent at once (to several replicas)
+ * get no more than the free tries between them. Resolves to the count.
+ */
+async function reserveAttempt(deps: LoginDeps, login: LoginRecord & { user: string }): Promise<MfaFailures> {
+  const attempt = await reserveMfaAttempt(deps.storage, login.user, deps.clock.now().getTime());
+  if (!attempt.ok) throw await refuseLocked(deps, login, attempt.waitMs);
+  return attempt.counted;
+}
+
+/** A refused try, already counted by reserveAttempt: audited, and the message says what is left. */
+async function failed(deps: LoginDeps, login: LoginRecord & { user: string }, counted: MfaFailures, error: ZtshError, method: string): Promise<ZtshError> {
   await deps.audit.emit('user.mfa', false, {
     user: login.user,
     loginId: login.id,
     clientIp: login.clientIp,
     message: error.message,
-    fields: { method, reason: error.code, failures: next.failures },
+    fields: { method, reason: error.code, failures: counted.failures },
   });
-  const left = FREE_FAILURES - next.failures;
-  const tail = next.lockedUntil > now ? ` Locked for ${Math.ceil((next.lockedUntil - now) / 60_000)} minute(s).` : left > 0 ? ` ${left} tries left.` : '';
+  const tail = failureTail(counted, deps.clock.now().getTime());
   return new ZtshError(error.code, `${error.message}.${tail}`, { hint: error.hint, cause: error.cause });
 }
 
@@ -68,7 +81,7 @@ async function succeeded(deps: LoginDeps, login: LoginRecord & { user: string },
 
 export async function verifyTotpCode(deps: LoginDeps, loginId: string, browserSecret: string | undefined, code: string): Promise<LoginRecord> {
   const login = await mfaLogin(deps, loginId, browserSecret);
-  await checkNotLocked(deps, login);
+  const counted = await reserveAttempt(deps, login);
   const devices = (await devicesOf(deps, login.user)).filter((d): d is TotpDevice => d.kind === 'totp');
   const clean = code.replace(/\s/g, '');
   for (const device of devices) {
@@ -78,10 +91,10 @@ export async function verifyTotpCode(deps: LoginDeps, loginId: string, browserSe
       return login;
     }
     if ((await checkTotp(device.secret, clean, deps.clock, 0)).valid) {
-      throw await recordFailure(deps, login, new ZtshError('mfa_code_reused', 'this code was already used; wait for the next one'), 'totp');
+      throw await failed(deps, login, counted, new ZtshError('mfa_code_reused', 'this code was already used; wait for the next one'), 'totp');
     }
   }
-  throw await recordFailure(deps, login, new ZtshError('mfa_failed', 'wrong authenticator code'), 'totp');
+  throw await failed(deps, login, counted, new ZtshError('mfa_failed', 'wrong authenticator code'), 'totp');
 }
 
 /** The TOTP secret for a user enrolling now: made once per login, shown on this page only. */
@@ -98,13 +111,13 @@ export async function totpEnrollmentFor(deps: LoginDeps, loginId: string, browse
 
 export async function confirmTotpEnrollment(deps: LoginDeps, loginId: string, browserSecret: string | undefined, code: string): Promise<LoginRecord> {
   const login = await mfaLogin(deps, loginId, browserSecret);
-  await checkNotLocked(deps, login);
   const secret = login.mfaPending?.totpSecret;
   if (!secret || (await devicesOf(deps, login.user)).length > 0) throw new ZtshError('conflict', 'no authenticator enrollment is in progress');
+  const counted = await reserveAttempt(deps, login);
   const check = await checkTotp(secret, code.replace(/\s/g, ''), deps.clock, 0);
   if (!check.valid) {
     await deps.audit.emit('user.mfa.enroll', false, { user: login.user, loginId, clientIp: login.clientIp, fields: { method: 'totp' } });
-    throw await recordFailure(deps, login, new ZtshError('mfa_failed', 'wrong authenticator code', { hint: 'check the clock of the device running the authenticator app' }), 'totp');
+    throw await failed(deps, login, counted, new ZtshError('mfa_failed', 'wrong authenticator code', { hint: 'check the clock of the device running the authenticator app' }), 'totp');
   }
   const device: TotpDevice = {
     id: deps.ids.id(),
@@ -171,6 +184,7 @@ export async function webauthnVerify(
     await succeeded(deps, login, 'webauthn', device.id);
     return login;
   }
+  const counted = await reserveAttempt(deps, login);
   try {
     const { device, newCounter } = await webauthn.verifyAuthentication(deps.rp, response as AuthenticationResponseJSON, challenge, devices);
     await deps.storage.mfa.setWebauthnCounter(device.id, newCounter);
@@ -178,6 +192,6 @@ export async function webauthnVerify(
     return login;
   } catch (error) {
     const z = error instanceof ZtshError ? error : new ZtshError('mfa_failed', 'the security key assertion could not be verified', { cause: error });
-    throw await recordFailure(deps, login, z, 'webauthn');
+    throw await failed(deps, login, counted, z, 'webauthn');
   }
 }

@@ -3,13 +3,13 @@
 // the roles' mfa_verification_interval and never past the certificate it was
 // asked with. Every outcome is a session_mfa.verify audit event.
 //
-//   caller's certificate ─ not a session MFA one ─ no lock ─ no back-off
-//     ─ a fresh TOTP step ─▶ identity + sessionMfa {clusters, verifiedAt, method}
+//   caller's certificate ─ not a session MFA one ─ no lock ─ a TOTP device
+//     ─ a try counted within the back-off ─ a fresh TOTP step ─▶ identity + sessionMfa {clusters, verifiedAt, method}
 import { certificateRoleNames, type Identity, lockMessage, sessionMfaInterval, type SessionMfaRequest, type SessionMfaResponse, ZtshError } from '@ztsh/protocol';
 import type { z } from 'zod';
 import { issueCertificate } from '../ca/issuer.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
-import { checkUserTotp, mfaWait, totpDevicesOf } from './user-totp.ts';
+import { checkUserTotp, reserveTotpAttempt, totpDevicesOf } from './user-totp.ts';
 
 export interface SessionMfaCaller {
   /** The Identity of the certificate the caller showed, already checked against the user CA and the clock. */
@@ -47,10 +47,6 @@ export async function verifySessionMfa(deps: LoginDeps, caller: SessionMfaCaller
   }
   const lock = deps.locks.lockFor(user, roleNames);
   if (lock) throw await refused(new ZtshError('locked', lockMessage(lock), { hint: 'ask an administrator to remove the lock (ztsh lock ls)' }), 'locked', { lockId: lock.id });
-  const wait = await mfaWait(deps, user);
-  if (wait > 0) {
-    throw await refused(new ZtshError('mfa_locked', `too many wrong codes; try again in ${Math.ceil(wait / 60_000)} minute(s)`, { hint: 'wait, then run ztsh kube mfa again' }), 'mfa_locked');
-  }
   const devices = await totpDevicesOf(deps, user);
   if (devices.length === 0) {
     throw await refused(
@@ -60,7 +56,14 @@ export async function verifySessionMfa(deps: LoginDeps, caller: SessionMfaCaller
       'no_totp_device',
     );
   }
-  const outcome = await checkUserTotp(deps, user, devices, request.totp.code);
+  // The try is counted before the code is looked at: guesses sent at once
+  // (to one replica or several) get no more than the back-off's free tries.
+  const attempt = await reserveTotpAttempt(deps, user);
+  if (!attempt.ok) {
+    const minutes = Math.ceil(attempt.waitMs / 60_000);
+    throw await refused(new ZtshError('mfa_locked', `too many wrong codes; try again in ${minutes} minute(s)`, { hint: 'wait, then run ztsh kube mfa again' }), 'mfa_locked');
+  }
+  const outcome = await checkUserTotp(deps, user, devices, request.totp.code, attempt);
   if (!outcome.ok) throw await refused(outcome.error, outcome.error.code, { failures: outcome.failures });
 
   const now = deps.clock.now().getTime();

@@ -3,7 +3,7 @@
 // second factor uses, so a stolen certificate earns no extra guesses and a
 // code typed at login cannot be typed again here.
 import { ZtshError } from '@ztsh/protocol';
-import { afterFailure, FREE_FAILURES, lockedFor } from '../mfa/backoff.ts';
+import { failureTail, type Reservation, reserveMfaAttempt } from '../mfa/attempts.ts';
 import { checkTotp } from '../mfa/totp.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
 import type { TotpDevice } from '../storage/storage.ts';
@@ -16,17 +16,27 @@ export async function totpDevicesOf(deps: Pick<LoginDeps, 'storage' | 'policy'>,
   return (await deps.storage.mfa.list(user)).filter((d): d is TotpDevice => d.kind === 'totp');
 }
 
-/** How long the user must still wait after repeated wrong codes (0: not at all). */
-export async function mfaWait(deps: Pick<LoginDeps, 'storage' | 'clock'>, user: string): Promise<number> {
-  return lockedFor(await deps.storage.mfa.failures(user), deps.clock.now().getTime());
+/**
+ * Counts this try towards the back-off before any code is looked at (one
+ * atomic step); refused with the time left when the user is locked out.
+ */
+export async function reserveTotpAttempt(deps: Pick<LoginDeps, 'storage' | 'clock'>, user: string): Promise<Reservation> {
+  return reserveMfaAttempt(deps.storage, user, deps.clock.now().getTime());
 }
 
 /**
- * Checks the code against each device. A fresh step is recorded atomically
- * (two requests with one code: one wins); a miss or a reused code counts
- * towards the back-off in one atomic step, and a hit clears it.
+ * Checks the code against each device, for a try already counted by
+ * reserveTotpAttempt. A fresh step is recorded atomically (two requests with
+ * one code: one wins); a hit clears the count, a miss or a reused code leaves
+ * it counted.
  */
-export async function checkUserTotp(deps: Pick<LoginDeps, 'storage' | 'clock'>, user: string, devices: TotpDevice[], code: string): Promise<TotpOutcome> {
+export async function checkUserTotp(
+  deps: Pick<LoginDeps, 'storage' | 'clock'>,
+  user: string,
+  devices: TotpDevice[],
+  code: string,
+  counted: Reservation & { ok: true },
+): Promise<TotpOutcome> {
   let error = new ZtshError('mfa_failed', 'wrong authenticator code');
   for (const device of devices) {
     const fresh = await checkTotp(device.secret, code, deps.clock, device.lastTimeStep);
@@ -36,9 +46,6 @@ export async function checkUserTotp(deps: Pick<LoginDeps, 'storage' | 'clock'>, 
     }
     if ((await checkTotp(device.secret, code, deps.clock, 0)).valid) error = new ZtshError('mfa_code_reused', 'this code was already used; wait for the next one');
   }
-  const now = deps.clock.now().getTime();
-  const next = await deps.storage.mfa.recordFailure(user, (current) => afterFailure(current, now));
-  const left = FREE_FAILURES - next.failures;
-  const tail = next.lockedUntil > now ? ` Locked for ${Math.ceil((next.lockedUntil - now) / 60_000)} minute(s).` : left > 0 ? ` ${left} tries left.` : '';
-  return { ok: false, error: new ZtshError(error.code, `${error.message}.${tail}`), failures: next.failures };
+  const tail = failureTail(counted.counted, deps.clock.now().getTime());
+  return { ok: false, error: new ZtshError(error.code, `${error.message}.${tail}`), failures: counted.counted.failures };
 }
