@@ -92,7 +92,7 @@ export async function reissueWithRequests(deps: LoginDeps, requests: AccessReque
   // What login would ask of these roles together (role-set.ts): a second
   // factor if one requires it, and the smallest max_session_ttl.
   const grant = grantFor([...own, ...elevated], identity.traits, { defaultTtlMs: deps.policy.defaultTtlMs, mfa: deps.policy.mfa });
-  const retry = `run ztsh login again${grant.requireMfa ? ' with your second factor' : ''}, then ztsh login --request-id ${approved.map((r) => r.id).join(',')}`;
+  const retry = `run ztsh login again${grant.requireMfa ? ' with your second factor' : ''}, then ztsh login ${approved.map((r) => `--request-id ${r.id}`).join(' ')}`;
   if (grant.requireMfa && !identity.mfaVerified) {
     const strict = elevated.find((r) => r.spec.options.require_mfa);
     const why = strict ? `role "${strict.metadata.name}" requires a second factor` : 'this cluster requires a second factor';
