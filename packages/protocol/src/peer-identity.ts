@@ -9,7 +9,7 @@ import { identityFromCertificate, type Identity } from './identity.ts';
 export type PeerRefusal = 'no_certificate' | 'untrusted' | 'expired' | 'no_identity';
 
 export type PeerCheck =
-  | { ok: true; identity: Identity; notAfter: Date }
+  | { ok: true; identity: Identity; notBefore: Date; notAfter: Date }
   | {
       ok: false;
       reason: PeerRefusal;
@@ -72,7 +72,7 @@ function current(verdict: Verdict, now: Date): PeerCheck {
   if (verdict.notAfter.getTime() <= now.getTime() || verdict.notBefore.getTime() > now.getTime()) {
     return { ok: false, reason: 'expired', expired: { identity: verdict.identity, notAfter: verdict.notAfter } };
   }
-  return { ok: true, identity: verdict.identity, notAfter: verdict.notAfter };
+  return { ok: true, identity: verdict.identity, notBefore: verdict.notBefore, notAfter: verdict.notAfter };
 }
 
 /**

@@ -103,15 +103,38 @@ describe('a request of single resources', () => {
   it('reaches its pod and the pod\'s exec, log, attach and port-forward', () => {
     for (const [method, url] of [
       ['GET', '/api/v1/namespaces/default/pods/web-1'],
-      ['DELETE', '/api/v1/namespaces/default/pods/web-1'],
+      ['GET', '/api/v1/namespaces/default/pods?fieldSelector=metadata.name%3Dweb-1'],
       ['GET', '/api/v1/namespaces/default/pods/web-1/exec?command=sh'],
+      ['POST', '/api/v1/namespaces/default/pods/web-1/exec?command=sh'],
       ['GET', '/api/v1/namespaces/default/pods/web-1/log'],
     ] as const) {
       expect(decide(identity, prod, method, url), url).toMatchObject({ decision: { allowed: true, kubernetesGroups: ['prod-debuggers'] }, accessRequests: ['req-p'] });
     }
-    for (const sub of ['exec', 'log', 'attach', 'portforward', '']) {
-      expect(grantCovers(identity.accessRequests![0]!, 'prod', { isResourceRequest: true, apiGroup: '', resource: 'pods', subresource: sub, namespace: 'default', name: 'web-1' }), sub).toBe(true);
+    const covers = (subresource: string, verb: string) =>
+      grantCovers(identity.accessRequests![0]!, 'prod', { isResourceRequest: true, verb, apiGroup: '', resource: 'pods', subresource, namespace: 'default', name: 'web-1' });
+    for (const [sub, verb] of [['', 'get'], ['', 'list'], ['', 'watch'], ['log', 'get'], ['exec', 'exec'], ['attach', 'attach'], ['portforward', 'portforward']]) {
+      expect(covers(sub!, verb!), `${verb} ${sub}`).toBe(true);
     }
+  });
+
+  it('lends no verb that changes the pod: the name alone would let it be deleted and made again with any spec', () => {
+    // prod-admin allows every verb; the grant is still for reading web-1 and sessions in it.
+    const admin = elevated([{ id: 'req-a', roles: ['prod-admin'], resources: [web1] }]);
+    for (const method of ['DELETE', 'PATCH', 'PUT', 'POST']) {
+      const url = method === 'POST' ? '/api/v1/namespaces/default/pods' : '/api/v1/namespaces/default/pods/web-1';
+      expect(decide(admin, prod, method, url).decision.allowed, `${method} ${url}`).toBe(false);
+    }
+    // Nor a delete of the collection narrowed to it.
+    expect(decide(admin, prod, 'DELETE', '/api/v1/namespaces/default/pods?fieldSelector=metadata.name%3Dweb-1').decision.allowed).toBe(false);
+    for (const sub of ['', 'log']) {
+      for (const verb of ['create', 'update', 'patch', 'delete', 'deletecollection']) {
+        expect(grantCovers(admin.accessRequests![0]!, 'prod', { isResourceRequest: true, verb, apiGroup: '', resource: 'pods', subresource: sub, namespace: 'default', name: 'web-1' }), `${verb} ${sub}`).toBe(false);
+      }
+    }
+    // The debugger's own delete verb is not lent either.
+    expect(decide(identity, prod, 'DELETE', '/api/v1/namespaces/default/pods/web-1').decision.allowed).toBe(false);
+    // Reading it still is.
+    expect(decide(admin, prod, 'GET', '/api/v1/namespaces/default/pods/web-1').decision).toMatchObject({ allowed: true, kubernetesGroups: ['prod-admins'] });
   });
 
   it('and the read-only discovery kubectl needs first on that cluster', () => {

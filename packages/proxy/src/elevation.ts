@@ -5,11 +5,15 @@
 // A kube request passes when the login's own roles allow it, or the own
 // roles together with the roles of ONE request do. A request for single
 // resources (`--resource /prod/pod/default/web-1`) lends its roles only to
-// requests for those pods (and their exec, log, attach and port-forward;
-// a list or watch narrowed to one of them by `fieldSelector=metadata.name=`,
-// as `kubectl get pod web-1 -w` sends and the apiserver's RBAC reads it),
-// plus the read-only discovery paths kubectl needs first on that cluster;
-// nothing else: no other list, no other pod, no other cluster. The deny rules
+// reading those pods and opening sessions in them: get, and a list or watch
+// narrowed to one of them by `fieldSelector=metadata.name=` (as `kubectl get
+// pod web-1 -w` sends and the apiserver's RBAC reads it); get on its log;
+// exec, attach and port-forward. Never create, update, patch or delete: what
+// was approved is the running pod, and its name alone would let the
+// requester delete it and create another of that name (a server-side apply
+// PATCH creates) with any spec, privileged or on any node. Plus the
+// read-only discovery paths kubectl needs first on that cluster; nothing
+// else: no other list, no other pod, no other cluster. The deny rules
 // of every role the certificate carries, own and granted, win over any
 // allow. Locks see every role it carries.
 //
@@ -27,8 +31,14 @@ export type RolesOf = (names: string[]) => Role[];
 /** The roles' verdict on one request (kube-authorize.ts's authorizeKube in the proxy). */
 export type Evaluate = (identity: GrantIdentity, roles: readonly EvaluatedRole[], cluster: ClusterInfo, info: KubeRequestInfo, asked: ImpersonationRequest) => KubeDecision;
 
-/** A pod's subresources a request for that pod covers. */
-const POD_SUBRESOURCES = new Set(['', 'exec', 'log', 'attach', 'portforward']);
+/** What a request for one pod covers: by subresource ('' the pod itself), the verbs lent; reads and sessions only. */
+const POD_VERBS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['', new Set(['get', 'list', 'watch'])],
+  ['log', new Set(['get'])],
+  ['exec', new Set(['exec'])],
+  ['attach', new Set(['attach'])],
+  ['portforward', new Set(['portforward'])],
+]);
 
 /** Every role name the certificate carries: the login's own, then each request's (the protocol's one answer, which session MFA uses too). */
 export const certificateRoles = certificateRoleNames;
@@ -44,17 +54,19 @@ function isLimited(grant: Grant): boolean {
 }
 
 /**
- * Whether a limited grant's roles may decide this request: one of its pods
- * (by cluster, namespace and name, on the canonical request), or a path
+ * Whether a limited grant's roles may decide this request: a read of or a
+ * session in one of its pods (by cluster, namespace and name, on the
+ * canonical request; the verbs of POD_VERBS), or a path
  * that is not a resource (discovery, /version, self reviews) on a cluster
  * one of its pods is on. `isResourceRequest` is false for self reviews
  * (kube-authorize.ts answers them from the roles without forwarding).
  */
-export function grantCovers(grant: Grant, cluster: string, info: Pick<KubeRequestInfo, 'isResourceRequest' | 'apiGroup' | 'resource' | 'subresource' | 'namespace' | 'name'>): boolean {
+export function grantCovers(grant: Grant, cluster: string, info: Pick<KubeRequestInfo, 'isResourceRequest' | 'verb' | 'apiGroup' | 'resource' | 'subresource' | 'namespace' | 'name'>): boolean {
   if (!isLimited(grant)) return true;
   const resources = grant.resources!.filter((r) => r.cluster === cluster);
   if (!info.isResourceRequest) return resources.length > 0;
-  if (info.apiGroup !== '' || info.resource !== 'pods' || !POD_SUBRESOURCES.has(info.subresource) || info.namespace === '' || info.name === '') return false;
+  if (info.apiGroup !== '' || info.resource !== 'pods' || info.namespace === '' || info.name === '') return false;
+  if (!POD_VERBS.get(info.subresource)?.has(info.verb)) return false;
   return resources.some((r) => r.kind === 'pods' && r.namespace === info.namespace && r.name === info.name);
 }
 

@@ -4,30 +4,48 @@
 // roles it grants (and, for single pods, the pods they are limited to). The
 // Kubernetes users and groups are those of the own and requested roles
 // together: the ceiling the proxy impersonates within. notAfter is the earliest of the
-// caller's certificate and each request's end: elevation never outlives the
-// login nor the approval.
+// caller's certificate, each request's end and the login's start plus the
+// smallest max_session_ttl of the own and requested roles: elevation never
+// outlives the login, the approval, nor what a login holding those roles
+// would have got. A requested role's require_mfa holds as at login: a login
+// without a second factor gets no certificate carrying it.
+//
+// The login's start is the caller's notBefore plus the issuing skew; the
+// elevated certificate keeps that notBefore, so re-issuing an elevated
+// certificate cannot move the start (and the max_session_ttl window) later.
+// The login record itself is swept an hour after the login flow ends, so it
+// cannot say when the login was.
 //
 // Refused: a session-MFA certificate (use the login certificate: the MFA
 // check then binds the elevated one), a locked user or role (own or
-// requested), a request that is not the caller's, not approved, or over.
+// requested), a request that is not the caller's, not approved, or over, a
+// role requiring MFA on a login without it, a login older than a role's
+// max_session_ttl.
 // A certificate already elevated may be re-issued: the requests named now
 // replace the ones it carried, and its (already capped) notAfter caps again.
 import { kubePrincipals, type Certificates, type Identity, ZtshError } from '@ztsh/protocol';
 import { issueCertificate } from '../ca/issuer.ts';
+import { formatDuration } from '../duration.ts';
 import { lockMessage } from '../locks/locks.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
+import { grantFor } from '../roles/role-set.ts';
 import type { AccessRequestRecord } from '../storage/storage.ts';
 import { rolesOf, type AccessRequests } from './service.ts';
 
 export interface ReissueCaller {
   identity: Identity;
+  /** The caller's certificate's notBefore: the login's start less ISSUE_SKEW_MS (kept through re-issues). */
+  notBefore: Date;
   notAfter: Date;
   /** DER SubjectPublicKeyInfo of the caller's certificate. */
   publicKey: Buffer;
   clientIp: string;
 }
 
-export type UseRefusal = 'session_mfa_certificate' | 'locked' | 'not_found' | 'not_approved' | 'role_gone';
+export type UseRefusal = 'session_mfa_certificate' | 'locked' | 'not_found' | 'not_approved' | 'role_gone' | 'mfa_required' | 'session_ttl';
+
+/** Certificates are issued valid from this long before the login, for clocks that lag. */
+const ISSUE_SKEW_MS = 60_000;
 
 const uniq = <T>(values: T[]): T[] => [...new Set(values)];
 
@@ -69,10 +87,27 @@ export async function reissueWithRequests(deps: LoginDeps, requests: AccessReque
   if (lock) return refuse('locked', new ZtshError('locked', lockMessage(lock), { hint: 'ask an administrator to remove the lock (ztsh lock ls)' }));
 
   const now = deps.clock.now();
-  // Whole seconds, as the certificate encodes them, so validUntil says exactly when it ends.
-  const notAfter = new Date(Math.floor(Math.min(who.notAfter.getTime(), ...approved.map((r) => r.accessUntil!)) / 1000) * 1000);
   const own = rolesOf(deps, identity.roles);
   const elevated = rolesOf(deps, elevatedNames);
+  // What login would ask of these roles together (role-set.ts): a second
+  // factor if one requires it, and the smallest max_session_ttl.
+  const grant = grantFor([...own, ...elevated], identity.traits, { defaultTtlMs: deps.policy.defaultTtlMs, mfa: deps.policy.mfa });
+  const retry = `run ztsh login again${grant.requireMfa ? ' with your second factor' : ''}, then ztsh login ${approved.map((r) => `--request-id ${r.id}`).join(' ')}`;
+  if (grant.requireMfa && !identity.mfaVerified) {
+    const strict = elevated.find((r) => r.spec.options.require_mfa);
+    const why = strict ? `role "${strict.metadata.name}" requires a second factor` : 'this cluster requires a second factor';
+    return refuse('mfa_required', new ZtshError('mfa_required', `${why} and your login had none`, { hint: retry }));
+  }
+  const loginStart = who.notBefore.getTime() + ISSUE_SKEW_MS;
+  const sessionEnd = loginStart + grant.maxTtlMs;
+  // Whole seconds, as the certificate encodes them, so validUntil says exactly when it ends.
+  const notAfter = new Date(Math.floor(Math.min(who.notAfter.getTime(), sessionEnd, ...approved.map((r) => r.accessUntil!)) / 1000) * 1000);
+  if (notAfter.getTime() <= now.getTime()) {
+    return refuse(
+      'session_ttl',
+      new ZtshError('access_denied', `your login of ${new Date(loginStart).toISOString()} is older than the requested roles allow a session to last (${formatDuration(grant.maxTtlMs)})`, { hint: retry }),
+    );
+  }
   // Worked out again from the roles, as login does (grantFor), rather than
   // added to the caller's: a certificate elevated before carries groups of
   // requests it no longer names. Deny of every role, own and requested, wins.
@@ -84,7 +119,8 @@ export async function reissueWithRequests(deps: LoginDeps, requests: AccessReque
     kubernetesGroups: principals.groups,
     accessRequests: approved.map((r) => ({ id: r.id, roles: r.roles, ...(r.resources.length > 0 ? { resources: r.resources } : {}) })),
   };
-  const issued = issueCertificate({ ca: deps.userCa, publicKey: who.publicKey, identity: reissued, notBefore: new Date(now.getTime() - 60_000), notAfter });
+  // The login's notBefore, not now's: the next re-issue finds the login's start here.
+  const issued = issueCertificate({ ca: deps.userCa, publicKey: who.publicKey, identity: reissued, notBefore: who.notBefore, notAfter });
   for (const r of approved) {
     await deps.audit.emit('access_request.use', true, {
       user: identity.user,

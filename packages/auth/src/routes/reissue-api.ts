@@ -25,7 +25,7 @@ export function reissueRoutes(deps: LoginDeps, requests: AccessRequests): Router
     const body = parseBody(ctx, CertificateReissueRequest);
     const publicKey = callerPublicKey(ctx);
     if (!publicKey) throw new ZtshError('unauthenticated', 'a client certificate is required', { hint: 'run ztsh login' });
-    const issued = await reissueWithRequests(deps, requests, { identity: peer.identity, notAfter: peer.notAfter, publicKey, clientIp: ctx.ip }, body.accessRequests);
+    const issued = await reissueWithRequests(deps, requests, { identity: peer.identity, notBefore: peer.notBefore, notAfter: peer.notAfter, publicKey, clientIp: ctx.ip }, body.accessRequests);
     respond(ctx, Certificates, issued);
   });
   return router;
