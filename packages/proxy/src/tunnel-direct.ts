@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { openTunnelWindow, pingWatch, TUNNEL_H2_SETTINGS, TUNNEL_UPGRADE } from '@ztsh/protocol';
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
 import type { TunnelAudit } from './tunnel-breach.ts';
+import { guardHandlers } from './guard-handlers.ts';
 
 export interface DirectTunnelDeps {
   tunnels: AgentTunnels;
@@ -80,15 +81,7 @@ function serve(deps: DirectTunnelDeps, socket: TLSSocket, who: TunnelPeer, log: 
     }
   };
   /** Whatever a handler of this tunnel throws ends this tunnel, not ztshd. */
-  const guard =
-    <A extends unknown[]>(handler: (...args: A) => void) =>
-    (...args: A): void => {
-      try {
-        handler(...args);
-      } catch (err) {
-        breach('internal_error', 'the proxy could not handle what the agent sent', err);
-      }
-    };
+  const guard = guardHandlers((err) => breach('internal_error', 'the proxy could not handle what the agent sent', err));
 
   const preface = setTimeout(guard(() => breach('not_http2', `the agent does not speak HTTP/2: no SETTINGS frame within ${deps.prefaceWithinMs / 1000} s`)), deps.prefaceWithinMs);
   preface.unref();

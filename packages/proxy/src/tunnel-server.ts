@@ -24,6 +24,7 @@ import { refuseUpgrade } from './kube-status.ts';
 import { breachOfWebSocket, CLOSE, type Breach, type TunnelAudit } from './tunnel-breach.ts';
 import { prefaceWatch } from './tunnel-preface.ts';
 import { acceptDirect } from './tunnel-direct.ts';
+import { guardHandlers } from './guard-handlers.ts';
 
 const PING_EVERY_MS = TUNNEL_PING_MS;
 /** An agent sends its SETTINGS as soon as the tunnel is up; one that has not within this is not speaking HTTP/2. */
@@ -167,15 +168,7 @@ export function tunnelServer(deps: TunnelServerDeps) {
       }
     };
     /** Whatever a handler of this tunnel throws ends this tunnel, not ztshd. */
-    const guard =
-      <A extends unknown[]>(handler: (...args: A) => void) =>
-      (...args: A): void => {
-        try {
-          handler(...args);
-        } catch (err) {
-          breach({ reason: 'internal_error', code: CLOSE.internal, message: 'the proxy could not handle what the agent sent', err });
-        }
-      };
+    const guard = guardHandlers((err) => breach({ reason: 'internal_error', code: CLOSE.internal, message: 'the proxy could not handle what the agent sent', err }));
 
     /** The session failed: the agent's fault while the tunnel is open; once it is closing, only the end of it. */
     const http2Broken = (detail: string, err?: unknown) => {
