@@ -63,7 +63,9 @@ export async function startKubeEnv(options: { split?: boolean; roles?: DevStackO
   await addAgent('sandbox', { env: 'sandbox' });
 
   // alice logs in (over HTTP here; the browser login has tests of its own).
-  const login = await httpLogin(stack.url, stack.tlsCa, DEV_USERS[0]!);
+  // Her TOTP code is for the stack's time: on a ManualClock a wall-clock code
+  // could be a later step, which then counts as used for the test's own logins.
+  const login = await httpLogin(stack.url, stack.tlsCa, DEV_USERS[0]!, options.stack?.clock?.now().getTime());
   const home = newZtshHome();
   storeLogin(home, stack.url, stack.tlsCa, login);
   const kubeconfig = join(home, 'kubeconfig');
