@@ -19,13 +19,19 @@ export const ClientInfo = z.strictObject({
 export type ClientInfo = z.infer<typeof ClientInfo>;
 
 /** base64url, 43 chars: SHA-256 of the client's verifier. */
-const VerifierHash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be base64url SHA-256');
-const Verifier = z.string().regex(/^[A-Za-z0-9_-]{43,128}$/, 'must be 43 to 128 base64url characters');
+export const VerifierHash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be base64url SHA-256');
+export const Verifier = z.string().regex(/^[A-Za-z0-9_-]{43,128}$/, 'must be 43 to 128 base64url characters');
+
+/** Where a browser step sends its one-time code: the CLI's listener on loopback, never another host. */
+export const LoopbackRedirect = z
+  .url()
+  .max(256)
+  .refine((u) => /^http:\/\/(127\.0\.0\.1|\[::1\]):\d+\//.test(u), 'must be http://127.0.0.1:PORT/...');
 
 export const LoginStartRequest = z.strictObject({
   connector: z.string().min(1).max(64).optional(),
   publicKey: PublicKeyPem,
-  redirect: z.url().max(256).refine((u) => /^http:\/\/(127\.0\.0\.1|\[::1\]):\d+\//.test(u), 'must be http://127.0.0.1:PORT/...'),
+  redirect: LoopbackRedirect,
   verifierHash: VerifierHash,
   ttl: TtlString.optional(),
   client: ClientInfo.optional(),

@@ -45,6 +45,7 @@ export async function verifySessionMfa(deps: LoginDeps, caller: SessionMfaCaller
       'session_mfa_certificate',
     );
   }
+  if (!('totp' in request)) throw await refused(new ZtshError('bad_request', 'this auth service takes session MFA codes only'), 'method_unavailable');
   const lock = deps.locks.lockFor(user, roleNames);
   if (lock) throw await refused(new ZtshError('locked', lockMessage(lock), { hint: 'ask an administrator to remove the lock (ztsh lock ls)' }), 'locked', { lockId: lock.id });
   const devices = await totpDevicesOf(deps, user);
