@@ -87,11 +87,16 @@ kube
 kube
   .command('mfa')
   .description(
-    'per-session MFA: type one code from your authenticator app and get a short certificate that kubectl uses for ' +
-      'every cluster it names, for the interval your roles set (default 1h); needs a terminal',
+    'per-session MFA: type one code from your authenticator app (or confirm with your security key in the browser) and get ' +
+      'a short certificate that kubectl uses for every cluster it names, for the interval your roles set (default 1h)',
   )
   .option('--proxy <url>', 'which profile (default: the current one)')
   .option('--clusters <a,b>', 'the clusters to cover, comma-separated (default: every cluster you reach that requires session MFA)')
+  .addOption(
+    new Option('--method <method>', 'the second factor to use (default: totp when you have it and a terminal, else webauthn)').choices(['totp', 'webauthn']),
+  )
+  .option('--no-browser', 'security key: print the page\'s URL instead of opening a browser (also ZTSH_NO_BROWSER=1)')
+  .option('--timeout <duration>', 'security key: how long to wait for the browser, e.g. 90s or 5m', '5m')
   .action((options) => kubeMfa(ctx, options));
 kube
   .command('credentials')

@@ -17,7 +17,9 @@ import { resolveProxy, withUserApi, type CliContext } from '../context.ts';
 import { credentialOutput } from '../credential-plugin/credential-output.ts';
 import { validLogin } from '../credential-plugin/exec-credential.ts';
 import { readKeyPair } from '../credential-plugin/read-key-pair.ts';
-import { clusterMarks, describeSessionMfa, userApi, verifySessionMfa } from '../credential-plugin/session-mfa-prompt.ts';
+import { clusterMarks, describeSessionMfa, noBrowser, userApi, verifySessionMfa, type SessionMfaCheck } from '../credential-plugin/session-mfa-prompt.ts';
+import { chooseSessionMfaMethod, parseSessionMfaMethod } from '../credential-plugin/session-mfa-method.ts';
+import { parseTimeout } from './login.ts';
 import { openTerminal } from '../credential-plugin/terminal.ts';
 import { kubeconfigPath, writeKubeEntry } from '../kubeconfig.ts';
 import { requestableHint } from './requestable.ts';
@@ -71,7 +73,7 @@ export async function kubeLogin(ctx: CliContext, cluster: string, options: { pro
   ctx.stdout(
     `Context "${safeText(name)}" written to ${safeText(path)} and made current${found.online ? '' : ' (the cluster is offline right now)'}.\n` +
       (found.sessionMfa
-        ? `This cluster requires session MFA: kubectl asks for a code from your authenticator app when no check is fresh (or run ztsh kube mfa first).\n`
+        ? `This cluster requires session MFA: kubectl asks for a code from your authenticator app (or your security key, in the browser) when no check is fresh (or run ztsh kube mfa first).\n`
         : '') +
       `Try: kubectl get pods\n`,
   );
@@ -118,8 +120,10 @@ function clusterNames(text: string): string[] {
  * every cluster you reach that requires session MFA); kubectl then uses the
  * certificate for each of them until the interval ends.
  */
-export async function kubeMfa(ctx: CliContext, options: { proxy?: string; clusters?: string }): Promise<void> {
+export async function kubeMfa(ctx: CliContext, options: { proxy?: string; clusters?: string; method?: string; browser?: boolean; timeout?: string }): Promise<void> {
   const proxy = resolveProxy(ctx, options.proxy);
+  const asked = parseSessionMfaMethod(options.method);
+  const timeoutMs = parseTimeout(options.timeout ?? '5m');
   const login = validLogin(ctx.home, proxy, Date.now());
   const named = options.clusters === undefined ? undefined : clusterNames(options.clusters);
   const api = userApi(ctx.home, proxy, login);
@@ -133,13 +137,22 @@ export async function kubeMfa(ctx: CliContext, options: { proxy?: string; cluste
       ctx.stdout('None of the clusters you reach requires session MFA: nothing to do.\n');
       return;
     }
+    // A security key needs no terminal (the browser does the asking); a code does.
     const terminal = openTerminal();
-    if (!terminal) throw new CliError('ztsh kube mfa asks for a code from your authenticator app and needs a terminal', 'run it in a terminal; kubectl on this machine then uses its certificate until the interval ends');
     let cache;
     try {
-      cache = await verifySessionMfa({ home: ctx.home, proxy, login, api, clusters, terminal });
+      const method = await chooseSessionMfaMethod(api, { asked, terminal: terminal !== undefined });
+      let check: SessionMfaCheck;
+      if (method === 'webauthn') {
+        check = { method, say: ctx.stderr, open: options.browser !== false && !noBrowser(ctx.env), env: ctx.env, timeoutMs, again: 'run ztsh kube mfa again' };
+      } else if (terminal) {
+        check = { method, terminal };
+      } else {
+        throw new CliError('ztsh kube mfa asks for a code from your authenticator app and needs a terminal', 'run it in a terminal; kubectl on this machine then uses its certificate until the interval ends');
+      }
+      cache = await verifySessionMfa({ home: ctx.home, proxy, login, api, clusters, check });
     } finally {
-      terminal.close();
+      terminal?.close();
     }
     ctx.stdout(describeSessionMfa(cache));
     for (const cluster of cache.clusters) {

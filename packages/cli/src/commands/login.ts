@@ -29,7 +29,7 @@ export interface LoginOptions {
 
 export const VERSION = '0.1.0';
 
-function parseTimeout(text: string): number {
+export function parseTimeout(text: string): number {
   const m = /^(\d+)(s|m)$/.exec(text);
   if (!m) throw new CliError(`--timeout "${text}" must look like 90s or 5m`, undefined, 2);
   return Number(m[1]) * (m[2] === 'm' ? 60_000 : 1000);

@@ -32,7 +32,7 @@ export async function credentialOutput(
   if (cached) return execCredentialJson(cached.certPem, login.keyPem, cached.expiresAt);
   if (!execInteractive(env, stdinIsTty)) throw sessionMfaRefusal(cluster);
   const { sessionMfaOnTerminal } = await import('./session-mfa-prompt.ts');
-  const made = await sessionMfaOnTerminal({ home, proxy, login, cluster });
+  const made = await sessionMfaOnTerminal({ home, proxy, login, cluster, env });
   // undefined: the cluster does not require it (any more); the login's certificate is the answer.
   return made ? execCredentialJson(made.certPem, login.keyPem, made.expiresAt) : execCredentialJson(login.certPem, login.keyPem, login.validTo);
 }

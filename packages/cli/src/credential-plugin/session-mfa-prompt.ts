@@ -1,6 +1,8 @@
-// One session MFA check: ask for a TOTP code on the terminal, send it with
+// One session MFA check: ask for a TOTP code on the terminal (or confirm
+// with a security key in the browser: session-mfa-browser.ts), send it with
 // the login certificate to POST /v1/session-mfa, keep the short certificate
-// that comes back (session-mfa-cache.ts). `ztsh kube mfa` runs it for the
+// that comes back (session-mfa-cache.ts). Which of the two:
+// session-mfa-method.ts. `ztsh kube mfa` runs it for the
 // clusters it is given; the credential plugin runs it when kubectl needs a
 // cluster no fresh certificate covers, binding every cluster that requires
 // session MFA, so one check covers them all for the interval.
@@ -16,6 +18,8 @@ import { localTime } from '../local-time.ts';
 import { safeText } from '../terminal-safe.ts';
 import type { KeyPair } from './read-key-pair.ts';
 import { certificateSha256, usableUntil, writeSessionMfaCache, type SessionMfaCache } from './session-mfa-cache.ts';
+import { browserSessionMfa, BROWSER_CHECK_TIMEOUT_MS } from './session-mfa-browser.ts';
+import { chooseSessionMfaMethod, type SessionMfaMethod } from './session-mfa-method.ts';
 import { sessionMfaRefusal } from './session-mfa-refusal.ts';
 import { openTerminal, type Terminal } from './terminal.ts';
 
@@ -37,16 +41,26 @@ export async function clusterMarks(api: ApiClient): Promise<{ name: string; sess
   return list.clusters.map((c) => ({ name: c.name, sessionMfa: c.sessionMfa === true }));
 }
 
-/** Asks for a code (a few tries), gets the certificate for `clusters`, and caches it. */
+export type SessionMfaCheck =
+  | { method: 'totp'; terminal: Terminal }
+  | { method: 'webauthn'; say(text: string): void; open: boolean; env: Record<string, string | undefined>; timeoutMs: number; again: string };
+
+/** One check by the chosen method, gets the certificate for `clusters`, and caches it. */
 export async function verifySessionMfa(options: {
   home: ZtshHome;
   proxy: URL;
   login: KeyPair;
   api: ApiClient;
   clusters: string[];
-  terminal: Terminal;
+  check: SessionMfaCheck;
 }): Promise<SessionMfaCache> {
-  const { api, terminal, clusters } = options;
+  const { api, proxy, clusters, check } = options;
+  const answer = check.method === 'totp' ? await totpSessionMfa(api, clusters, check.terminal) : await browserSessionMfa({ api, proxy, clusters, ...check });
+  return keepSessionMfa(options, answer);
+}
+
+/** Asks for a code (a few tries) and sends it. */
+async function totpSessionMfa(api: ApiClient, clusters: string[], terminal: Terminal): Promise<SessionMfaResponse> {
   const prompt = `ztsh: ${safeText(clusters.join(', '))} ${clusters.length === 1 ? 'requires' : 'require'} a second factor for this session.\nEnter the code from your authenticator app: `;
   let answer: SessionMfaResponse | undefined;
   for (let attempt = 1; !answer; attempt++) {
@@ -63,6 +77,11 @@ export async function verifySessionMfa(options: {
       terminal.write(`${safeText(error.message)}\n`);
     }
   }
+  return answer;
+}
+
+/** Checks the answer is for the login's key and caches it. */
+function keepSessionMfa(options: { home: ZtshHome; proxy: URL; login: KeyPair }, answer: SessionMfaResponse): SessionMfaCache {
   const certificate = answer.certificate;
   let sameKey: boolean;
   try {
@@ -95,7 +114,13 @@ export function describeSessionMfa(cache: SessionMfaCache): string {
  * cluster does not require it: the login's certificate is enough, and when
  * the roles do not reach it at all the proxy's refusal says why.
  */
-export async function sessionMfaOnTerminal(options: { home: ZtshHome; proxy: URL; login: KeyPair; cluster: string }): Promise<{ certPem: string; expiresAt: Date } | undefined> {
+export async function sessionMfaOnTerminal(options: {
+  home: ZtshHome;
+  proxy: URL;
+  login: KeyPair;
+  cluster: string;
+  env: Record<string, string | undefined>;
+}): Promise<{ certPem: string; expiresAt: Date } | undefined> {
   const terminal = openTerminal();
   if (!terminal) throw sessionMfaRefusal(options.cluster);
   const api = userApi(options.home, options.proxy, options.login);
@@ -103,7 +128,8 @@ export async function sessionMfaOnTerminal(options: { home: ZtshHome; proxy: URL
     const marks = await clusterMarks(api);
     if (!marks.some((c) => c.name === options.cluster && c.sessionMfa)) return undefined;
     const clusters = marks.filter((c) => c.sessionMfa).map((c) => c.name);
-    const cache = await verifySessionMfa({ ...options, api, clusters, terminal });
+    const method = await chooseSessionMfaMethod(api, { terminal: true });
+    const cache = await verifySessionMfa({ ...options, api, clusters, check: pluginCheck(method, terminal, options.env) });
     if (!cache.clusters.includes(options.cluster)) throw new CliError(`the proxy did not bind cluster "${options.cluster}" to the session MFA certificate`, 'run ztsh kube mfa --clusters ' + options.cluster);
     terminal.write(describeSessionMfa(cache));
     // An interval shorter than the margin still serves this one call.
@@ -112,4 +138,26 @@ export async function sessionMfaOnTerminal(options: { home: ZtshHome; proxy: URL
     terminal.close();
     await api.close();
   }
+}
+
+/**
+ * The plugin speaks only on the terminal: kubectl parses its stdout. The
+ * browser opens unless ZTSH_NO_BROWSER=1 (a machine with no browser, or one
+ * reached over ssh: the URL is on the terminal either way).
+ */
+function pluginCheck(method: SessionMfaMethod, terminal: Terminal, env: Record<string, string | undefined>): SessionMfaCheck {
+  if (method === 'totp') return { method, terminal };
+  return {
+    method,
+    say: (text) => terminal.write(text),
+    open: !noBrowser(env),
+    env,
+    timeoutMs: BROWSER_CHECK_TIMEOUT_MS,
+    again: 'run the kubectl command again',
+  };
+}
+
+/** ZTSH_NO_BROWSER=1 (or true/yes): print the security key page, never open it. */
+export function noBrowser(env: Record<string, string | undefined>): boolean {
+  return /^(1|true|yes)$/i.test(env.ZTSH_NO_BROWSER ?? '');
 }

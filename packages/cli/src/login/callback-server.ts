@@ -1,4 +1,5 @@
-// The localhost listener the browser is sent back to at the end of a login.
+// The localhost listener the browser is sent back to at the end of a login
+// (or of a session MFA check with a security key).
 // It waits for one /callback carrying a code (or an error), lets the caller
 // turn it into a result, and shows the browser a page that says plainly what
 // happened and for which machine.
@@ -11,7 +12,8 @@ export type CallbackOutcome = { code: string } | { error: string; description: s
 export interface CallbackServer {
   redirect: string;
   /** Resolves with the caller's result once the browser comes back; the page shows `render(result)`. */
-  wait<T>(handle: (outcome: CallbackOutcome) => Promise<T>, render: (result: T | CliError) => string, timeoutMs: number): Promise<T>;
+  /** `timeoutError`: what to tell the user when the browser never comes back (default: the login's words). */
+  wait<T>(handle: (outcome: CallbackOutcome) => Promise<T>, render: (result: T | CliError) => string, timeoutMs: number, timeoutError?: CliError): Promise<T>;
   close(): void;
 }
 
@@ -28,17 +30,23 @@ export async function startCallbackServer(): Promise<CallbackServer> {
   const { port } = server.address() as AddressInfo;
   return {
     redirect: `http://127.0.0.1:${port}/callback`,
-    wait(handle, render, timeoutMs) {
+    wait(handle, render, timeoutMs, timeoutError) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           onRequest = undefined;
-          reject(new CliError(`login timed out after ${Math.round(timeoutMs / 1000)}s without an answer from the browser`, 'run ztsh login again and finish signing in within the time; --timeout gives more time'));
+          reject(timeoutError ?? new CliError(`login timed out after ${Math.round(timeoutMs / 1000)}s without an answer from the browser`, 'run ztsh login again and finish signing in within the time; --timeout gives more time'));
         }, timeoutMs);
         onRequest = (req, res) => {
-          onRequest = undefined;
-          clearTimeout(timer);
           const params = new URL(req.url!, 'http://127.0.0.1').searchParams;
           const code = params.get('code');
+          // Neither a code nor an error: not the browser's answer (a stray or
+          // probing request); it must not end the wait the real answer ends.
+          if (!code && !params.get('error')) {
+            res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('waiting for the answer of the sign-in page');
+            return;
+          }
+          onRequest = undefined;
+          clearTimeout(timer);
           const outcome: CallbackOutcome = code
             ? { code }
             : {

@@ -14,11 +14,15 @@ export interface ClientSecrets {
 /** `keep`: the PEM of a private key to ask a new certificate for, instead of making one. */
 export function newClientSecrets(keep?: string): ClientSecrets {
   const { publicKey, privateKey } = keep ? { privateKey: createPrivateKey(keep), publicKey: createPublicKey(keep) } : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const verifier = randomBytes(32).toString('base64url');
   return {
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    verifier,
-    verifierHash: createHash('sha256').update(verifier).digest('base64url'),
+    ...newVerifier(),
   };
+}
+
+/** A fresh verifier and the hash sent in its place: each browser step (a login, a session MFA check) makes its own. */
+export function newVerifier(): { verifier: string; verifierHash: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, verifierHash: createHash('sha256').update(verifier).digest('base64url') };
 }
