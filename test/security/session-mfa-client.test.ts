@@ -55,6 +55,7 @@ beforeAll(async () => {
         res.end(JSON.stringify(body));
       };
       if (req.method === 'GET' && req.url === '/v1/clusters') return send(200, answer.clusters);
+      if (req.method === 'GET' && req.url === '/v1/session-mfa') return send(200, { methods: ['totp'] });
       if (req.method === 'POST' && req.url === '/v1/session-mfa') {
         const body = JSON.parse(text);
         received.push(body);
