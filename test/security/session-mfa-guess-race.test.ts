@@ -71,7 +71,7 @@ describe('session MFA back-off under concurrent guesses, PostgreSQL store', () =
       for (const device of await k.stack.ztshd.auth.storage.mfa.list('alice')) await storage.mfa.add(device);
       const deps = { ...k.stack.ztshd.auth.deps, storage };
       const { identity, cert } = certificateIdentity(k.alice.cert);
-      const caller = { identity, notAfter: new Date(cert.validTo), publicKey: cert.publicKey.export({ type: 'spki', format: 'der' }), clientIp: '127.0.0.1' };
+      const caller = { identity, notAfter: new Date(cert.validTo), serial: cert.serialNumber, publicKey: cert.publicKey.export({ type: 'spki', format: 'der' }), clientIp: '127.0.0.1' };
       const outcomes = await Promise.allSettled(
         wrongCodes(40).map((code) => verifySessionMfa(deps, caller, { clusters: ['prod-a'], totp: { code } })),
       );

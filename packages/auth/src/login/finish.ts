@@ -19,8 +19,11 @@ export interface Approval {
 
 export async function approve(deps: LoginDeps, login: LoginRecord, mfaMethod: 'totp' | 'webauthn' | null): Promise<Approval> {
   if (login.kind === 'web') await refuseLockedWebLogin(deps, login);
+  const check = login.kind === 'session_mfa';
+  if (check && !mfaMethod) throw new ZtshError('internal', 'a session MFA check cannot be approved without a second factor');
   const now = deps.clock.now().getTime();
-  const code = login.kind === 'browser' ? deps.ids.id(32) : null;
+  // A session MFA check ends like a browser login: a code for the client's redirect.
+  const code = login.kind === 'browser' || check ? deps.ids.id(32) : null;
   const moved = await deps.storage.logins.transition(login.id, 'mfa', {
     status: 'approved',
     mfaMethod,
@@ -29,7 +32,9 @@ export async function approve(deps: LoginDeps, login: LoginRecord, mfaMethod: 't
     mfaPending: null,
   });
   if (!moved) throw new ZtshError('login_expired', 'this login was already completed', { hint: 'run ztsh login again' });
-  await deps.audit.emit('user.login', true, {
+  // A check signs no one in: its second factor was audited as a user.mfa
+  // step of the check, and its outcome is session_mfa.verify at the redeem.
+  if (!check) await deps.audit.emit('user.login', true, {
     user: login.user,
     loginId: login.id,
     clientIp: login.clientIp,
@@ -60,7 +65,12 @@ async function checkVerifier(deps: LoginDeps, login: LoginRecord, verifier: stri
 
 export async function exchangeCode(deps: LoginDeps, code: string, verifier: string, clientIp: string): Promise<Certificates> {
   const login = await deps.storage.logins.findByCodeHash(sha256(code));
-  if (!login || login.status !== 'approved') {
+  if (login?.kind === 'session_mfa') {
+    // A session MFA check's code shown here was taken from its redirect by
+    // someone trying for a login certificate with it: end the check.
+    await deps.storage.logins.transition(login.id, 'approved', { status: 'failed', error: 'code_invalid', codeHash: null });
+  }
+  if (!login || login.kind !== 'browser' || login.status !== 'approved') {
     await deps.audit.emit('cert.issued', false, { clientIp, message: 'unknown or used login code', fields: { reason: 'code_invalid' } });
     throw new ZtshError('code_invalid', 'the login code is invalid or was already used', { hint: 'run ztsh login again' });
   }
@@ -75,7 +85,7 @@ export async function exchangeCode(deps: LoginDeps, code: string, verifier: stri
 
 export async function pollDevice(deps: LoginDeps, deviceCode: string, verifier: string, clientIp: string): Promise<Certificates> {
   const login = await deps.storage.logins.findByDeviceCodeHash(sha256(deviceCode));
-  if (!login) throw new ZtshError('code_invalid', 'unknown device code', { hint: 'run ztsh login --headless again' });
+  if (!login || login.kind !== 'device') throw new ZtshError('code_invalid', 'unknown device code', { hint: 'run ztsh login --headless again' });
   const now = deps.clock.now().getTime();
   if (login.expiresAt < now) throw new ZtshError('login_expired', 'the device login expired before it was approved', { hint: 'run ztsh login --headless again' });
   await checkVerifier(deps, login, verifier);
@@ -99,6 +109,8 @@ export async function pollDevice(deps: LoginDeps, deviceCode: string, verifier: 
 async function issueFor(deps: LoginDeps, login: LoginRecord, clientIp: string): Promise<Certificates> {
   const grant = login.grant;
   if (!grant || !login.user) throw new ZtshError('internal', 'approved login without a grant');
+  // Only logins become login certificates (a session MFA check has no grant either; this says why).
+  if (login.kind !== 'browser' && login.kind !== 'device') throw new ZtshError('internal', `a ${login.kind} login cannot be exchanged for a certificate`);
   if (!(await deps.storage.logins.transition(login.id, 'approved', { status: 'exchanged', codeHash: null }))) {
     throw new ZtshError('code_invalid', 'the login code is invalid or was already used', { hint: 'run ztsh login again' });
   }

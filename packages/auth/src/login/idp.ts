@@ -16,6 +16,8 @@ export interface IdpRedirect {
 
 export async function beginIdp(deps: LoginDeps, loginId: string): Promise<IdpRedirect> {
   const login = await liveLogin(deps, loginId);
+  // Only logins go to the IdP; a session MFA check never gets a grant from it.
+  if (login.kind === 'session_mfa') throw new ZtshError('bad_request', 'a session MFA check does not sign in at the IdP', { hint: 'open the link ztsh kube mfa printed' });
   if (login.status !== 'started' && login.status !== 'idp') {
     throw new ZtshError('login_expired', 'this login link was already used', { hint: 'run ztsh login again' });
   }
@@ -55,7 +57,7 @@ export interface CallbackResult {
 export async function idpCallback(deps: LoginDeps, currentUrl: URL, browserSecret: string | undefined): Promise<CallbackResult> {
   const state = currentUrl.searchParams.get('state');
   const login = state ? await deps.storage.logins.findByState(state) : undefined;
-  if (!login || login.status !== 'idp') {
+  if (!login || login.status !== 'idp' || login.kind === 'session_mfa') {
     await deps.audit.emit('user.login', false, { message: 'unknown or replayed state in IdP callback', fields: { reason: 'state_mismatch' } });
     throw new ZtshError('state_mismatch', 'the sign-in response does not belong to a login in progress', {
       hint: 'run ztsh login again and finish it in the same browser',

@@ -26,6 +26,15 @@ async function mfaLogin(deps: LoginDeps, loginId: string, browserSecret: string 
   return login as LoginRecord & { user: string };
 }
 
+function noEnrollment(): ZtshError {
+  return new ZtshError('access_denied', 'a session MFA check cannot enroll a second factor', { hint: 'enroll one at your next ztsh login' });
+}
+
+/** Enrollment is part of a login only: a session MFA check (a signed-in user's, maybe someone holding a stolen certificate) never adds a device. */
+function refuseEnrollment(login: LoginRecord): void {
+  if (login.kind === 'session_mfa') throw noEnrollment();
+}
+
 async function devicesOf(deps: LoginDeps, user: string): Promise<MfaDevice[]> {
   return (await deps.storage.mfa.list(user)).filter((d) => deps.policy.mfa_methods.includes(d.kind));
 }
@@ -33,6 +42,11 @@ async function devicesOf(deps: LoginDeps, user: string): Promise<MfaDevice[]> {
 export async function mfaView(deps: LoginDeps, loginId: string, browserSecret: string | undefined): Promise<MfaView> {
   const login = await mfaLogin(deps, loginId, browserSecret);
   const devices = await devicesOf(deps, login.user);
+  if (login.kind === 'session_mfa') {
+    // A check confirms a device the user has; it never enrolls the first one.
+    if (devices.length === 0) throw noEnrollment();
+    return { login, user: login.user, methods: [...new Set(devices.map((d) => d.kind))], enroll: false };
+  }
   const methods = devices.length > 0 ? [...new Set(devices.map((d) => d.kind))] : [...deps.policy.mfa_methods];
   return { login, user: login.user, methods, enroll: devices.length === 0 };
 }
@@ -76,7 +90,10 @@ async function failed(deps: LoginDeps, login: LoginRecord & { user: string }, co
 
 async function succeeded(deps: LoginDeps, login: LoginRecord & { user: string }, method: 'totp' | 'webauthn', deviceId: string): Promise<void> {
   await deps.storage.mfa.setFailures(login.user, { failures: 0, lockedUntil: 0 });
-  await deps.audit.emit('user.mfa', true, { user: login.user, loginId: login.id, clientIp: login.clientIp, fields: { method, device: deviceId } });
+  const check = login.kind === 'session_mfa';
+  // The redeem's audit event names the device that answered.
+  if (check && login.sessionMfa) await deps.storage.logins.update(login.id, { sessionMfa: { ...login.sessionMfa, deviceId } });
+  await deps.audit.emit('user.mfa', true, { user: login.user, loginId: login.id, clientIp: login.clientIp, fields: { method, device: deviceId, ...(check ? { kind: 'session_mfa' } : {}) } });
 }
 
 export async function verifyTotpCode(deps: LoginDeps, loginId: string, browserSecret: string | undefined, code: string): Promise<LoginRecord> {
@@ -100,6 +117,7 @@ export async function verifyTotpCode(deps: LoginDeps, loginId: string, browserSe
 /** The TOTP secret for a user enrolling now: made once per login, shown on this page only. */
 export async function totpEnrollmentFor(deps: LoginDeps, loginId: string, browserSecret: string | undefined) {
   const login = await mfaLogin(deps, loginId, browserSecret);
+  refuseEnrollment(login);
   if ((await devicesOf(deps, login.user)).length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
   let secret = login.mfaPending?.totpSecret;
   if (!secret) {
@@ -111,6 +129,7 @@ export async function totpEnrollmentFor(deps: LoginDeps, loginId: string, browse
 
 export async function confirmTotpEnrollment(deps: LoginDeps, loginId: string, browserSecret: string | undefined, code: string): Promise<LoginRecord> {
   const login = await mfaLogin(deps, loginId, browserSecret);
+  refuseEnrollment(login);
   const secret = login.mfaPending?.totpSecret;
   if (!secret || (await devicesOf(deps, login.user)).length > 0) throw new ZtshError('conflict', 'no authenticator enrollment is in progress');
   const counted = await reserveAttempt(deps, login);
@@ -142,6 +161,7 @@ export async function webauthnOptions(deps: LoginDeps, loginId: string, browserS
   const all = await devicesOf(deps, login.user);
   const devices = all.filter((d): d is WebauthnDevice => d.kind === 'webauthn');
   if (!deps.policy.mfa_methods.includes('webauthn')) throw new ZtshError('bad_request', 'security keys are not enabled here');
+  if (mode === 'register') refuseEnrollment(login);
   if (mode === 'register' && all.length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
   if (mode === 'authenticate' && devices.length === 0) throw new ZtshError('bad_request', 'no security key is registered for this user');
   const options = mode === 'register' ? await webauthn.registrationOptions(deps.rp, login.user, devices) : await webauthn.authenticationOptions(deps.rp, devices);
@@ -165,6 +185,7 @@ export async function webauthnVerify(
   const all = await devicesOf(deps, login.user);
   const devices = all.filter((d): d is WebauthnDevice => d.kind === 'webauthn');
   if (mode === 'register') {
+    refuseEnrollment(login);
     if (all.length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
     let registered;
     try {

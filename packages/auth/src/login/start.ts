@@ -8,7 +8,7 @@ import type { LoginRecord } from '../storage/storage.ts';
 import { connectorFor, DEVICE_POLL_INTERVAL_SEC, LOGIN_TTL_MS, sha256, type LoginDeps } from './login-deps.ts';
 
 /** A login record with nothing done yet; the client's key and verifier are filled in by the flows that issue certificates. */
-function blankLogin(deps: LoginDeps, kind: LoginRecord['kind'], connector: string, clientIp: string): LoginRecord {
+export function blankLogin(deps: LoginDeps, kind: LoginRecord['kind'], connector: string, clientIp: string): LoginRecord {
   const now = deps.clock.now().getTime();
   return {
     id: deps.ids.id(),
@@ -35,6 +35,7 @@ function blankLogin(deps: LoginDeps, kind: LoginRecord['kind'], connector: strin
     deviceCodeHash: null,
     lastPollAt: null,
     error: null,
+    sessionMfa: null,
     createdAt: now,
     expiresAt: now + LOGIN_TTL_MS,
   };

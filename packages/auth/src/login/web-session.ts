@@ -36,6 +36,7 @@ export async function refuseLockedWebLogin(deps: LoginDeps, login: LoginRecord):
 export async function openWebSession(deps: LoginDeps, login: LoginRecord): Promise<OpenedWebSession> {
   const grant = login.grant;
   if (!grant || !login.user) throw new ZtshError('internal', 'approved login without a grant');
+  if (login.kind !== 'web') throw new ZtshError('internal', `a ${login.kind} login cannot open a web session`);
   const now = deps.clock.now().getTime();
   const token = deps.ids.id(32);
   const expiresAt = now + Math.min(WEB_SESSION_MAX_MS, grant.maxTtlMs);

@@ -10,6 +10,12 @@ function clientLine(login: LoginRecord): Html {
 from ${login.clientIp}${login.user ? html` as <strong id="user">${login.user}</strong>` : ''}.</p>`;
   }
   const c = login.client;
+  if (login.kind === 'session_mfa') {
+    // Says what the touch confirms, so a check someone else started is recognised as not one's own.
+    return html`<p class="client" id="session-check">Confirm a session for clusters <strong id="clusters">${(login.sessionMfa?.clusters ?? []).join(', ')}</strong>
+ — asked by <strong>${c ? `${c.name} on ${c.hostname}` : 'a ztsh client'}</strong> from ${login.clientIp}, as <strong id="user">${login.user}</strong>.</p>
+<p>Continue only if you just ran that command yourself.</p>`;
+  }
   return html`<p class="client">Signing in <strong>${c ? `${c.name} on ${c.hostname}` : 'a ztsh client'}</strong>
 from ${login.clientIp}${login.user ? html` as <strong id="user">${login.user}</strong>` : ''}.</p>`;
 }

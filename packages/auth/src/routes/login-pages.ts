@@ -1,7 +1,9 @@
 // Browser routes of the login: /login/:id sends the browser to the IdP,
 // /oidc/callback takes it back, /login/:id/mfa/* do the second factor,
 // /device/* are the device-code pages. Web logins (the auditors' page) share
-// all of it and end with a session cookie instead of a code.
+// all of it and end with a session cookie instead of a code. A session MFA
+// check in the browser (session-mfa/browser-check.ts) skips the IdP and
+// shares the second-factor pages.
 import type Router from '@koa/router';
 import { createRouter } from '../http/router.ts';
 import type { Context } from 'koa';
@@ -22,6 +24,7 @@ import {
   webauthnVerify,
 } from '../login/mfa-step.ts';
 import { normalizeUserCode } from '../login/start.ts';
+import { bindBrowserCheck } from '../session-mfa/browser-check.ts';
 import { approvedPage, deviceCodePage, deviceConfirmPage, mfaPage } from '../pages/login-pages.ts';
 import { continuePage, type AssetHref } from '../pages/web-pages.ts';
 import type { LoginRecord } from '../storage/storage.ts';
@@ -71,11 +74,18 @@ export function loginPageRoutes(deps: LoginDeps, webHref: AssetHref): Router {
     ctx.body = mfaPage({ ...view, totp, error });
   };
 
-  router.get('/login/:id', (ctx) => sendToIdp(ctx, ctx.params.id!));
+  router.get('/login/:id', async (ctx) => {
+    const login = await deps.storage.logins.get(ctx.params.id!);
+    // A session MFA check skips the IdP: the certificate that started it named the user.
+    if (login?.kind !== 'session_mfa') return sendToIdp(ctx, ctx.params.id!);
+    const { browserSecret } = await bindBrowserCheck(deps, login, secretOf(ctx));
+    if (browserSecret) ctx.cookies.set(BROWSER_COOKIE, browserSecret, { httpOnly: true, secure: true, sameSite: 'lax', path: '/', overwrite: true });
+    ctx.redirect(`/login/${login.id}/mfa`);
+  });
 
   /** Where the waiting CLI learns why its login ended: the redirect that would have carried the code. */
   const clientErrorUrl = (login: LoginRecord, error: ZtshError): URL | undefined => {
-    if (login.kind !== 'browser' || !login.redirect) return undefined;
+    if ((login.kind !== 'browser' && login.kind !== 'session_mfa') || !login.redirect) return undefined;
     const target = new URL(login.redirect);
     target.searchParams.set('error', error.code);
     target.searchParams.set('error_description', error.message);

@@ -194,6 +194,10 @@ const MIGRATIONS: string[] = [
    CREATE INDEX access_requests_created ON access_requests (created_at);
    CREATE INDEX access_requests_pending ON access_requests (pending_until) WHERE state = 'pending';
    CREATE INDEX access_requests_approved ON access_requests (access_until) WHERE state = 'approved';`,
+  // A session MFA check in the browser is a login record of kind
+  // session_mfa; its bindings (clusters, the certificate it was started
+  // with) are JSON text, NULL on every other kind.
+  `ALTER TABLE logins ADD COLUMN session_mfa TEXT;`,
 ];
 
 export function migrate(db: Database): void {

@@ -229,6 +229,8 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX access_requests_created ON access_requests (created_at);
    CREATE INDEX access_requests_pending ON access_requests (pending_until) WHERE state = 'pending';
    CREATE INDEX access_requests_approved ON access_requests (access_until) WHERE state = 'approved';`,
+  // 4. A session MFA check in the browser (kind session_mfa): its bindings, as in SQLite.
+  `ALTER TABLE logins ADD COLUMN session_mfa TEXT;`,
 ];
 
 /** Applies the migrations this database lacks; the first of several replicas to get the lock does the work. */

@@ -30,11 +30,12 @@ export const LOGIN_COLUMNS: Record<keyof LoginRecord, string> = {
   deviceCodeHash: 'device_code_hash',
   lastPollAt: 'last_poll_at',
   error: 'error',
+  sessionMfa: 'session_mfa',
   createdAt: 'created_at',
   expiresAt: 'expires_at',
 };
 /** Login fields kept as JSON text. */
-export const LOGIN_JSON_FIELDS = new Set<keyof LoginRecord>(['client', 'grant', 'mfaPending']);
+export const LOGIN_JSON_FIELDS = new Set<keyof LoginRecord>(['client', 'grant', 'mfaPending', 'sessionMfa']);
 
 export function loginFromRow(row: Row | undefined, columns: Record<keyof LoginRecord, string>): LoginRecord | undefined {
   if (!row) return undefined;

@@ -45,6 +45,7 @@ function login(overrides: Partial<LoginRecord> = {}): LoginRecord {
     deviceCodeHash: 'device-code-hash-1',
     lastPollAt: T0,
     error: null,
+    sessionMfa: null,
     createdAt: T0,
     expiresAt: T0 + 600_000,
     ...overrides,
@@ -237,6 +238,18 @@ describe.each(ENGINES)('storage ($name)', (engine) => {
       });
       await storage.logins.insert(record);
       expect(await storage.logins.get(record.id)).toEqual(record);
+    });
+
+    it('keeps a session MFA check\'s bindings (JSON) through insert, update and a reopen', async () => {
+      const store = await engine.fresh();
+      const storage = await store.open();
+      const sessionMfa = { clusters: ['prod-a', 'prod-b'], certSerial: '0a1b2c', certNotAfter: T0 + 3_600_000 };
+      const record = login({ kind: 'session_mfa', status: 'mfa', user: 'alice', oidcState: null, userCode: null, deviceCodeHash: null, sessionMfa });
+      await storage.logins.insert(record);
+      expect(await storage.logins.get(record.id)).toEqual(record);
+      await storage.logins.update(record.id, { sessionMfa: { ...sessionMfa, deviceId: 'dev-1' } });
+      expect((await (await store.open()).logins.get(record.id))!.sessionMfa).toEqual({ ...sessionMfa, deviceId: 'dev-1' });
+      expect((await storage.logins.get(record.id))!.kind).toBe('session_mfa');
     });
 
     it('updates only the given fields', async () => {

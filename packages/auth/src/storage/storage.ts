@@ -5,8 +5,12 @@ import type { AccessRequestReview, AccessRequestState, AuditEvent, LockRecord, R
 // Records the proxy shares with auth are defined in @ztsh/protocol, once.
 export type { LockRecord, SessionKind, SessionRecord };
 
-/** browser and device logins end in a certificate; web logins in a session on the auditors' page. */
-export type LoginKind = 'browser' | 'device' | 'web';
+/**
+ * browser and device logins end in a certificate; web logins in a session on
+ * the auditors' page; session_mfa records are a signed-in user's browser
+ * check (a security key) that ends in a session MFA certificate, never a login.
+ */
+export type LoginKind = 'browser' | 'device' | 'web' | 'session_mfa';
 export type LoginStatus = 'started' | 'idp' | 'mfa' | 'approved' | 'exchanged' | 'failed';
 
 export interface LoginRecord {
@@ -39,8 +43,21 @@ export interface LoginRecord {
   deviceCodeHash: string | null;
   lastPollAt: number | null;
   error: string | null;
+  /** Set on session_mfa records only: what the check is bound to. */
+  sessionMfa: SessionMfaCheck | null;
   createdAt: number;
   expiresAt: number;
+}
+
+/** A browser session MFA check's bindings, fixed when it starts. */
+export interface SessionMfaCheck {
+  /** Sorted, without repeats: the redeem must name the same. */
+  clusters: string[];
+  /** The certificate the check was started with (hex serial, notAfter in ms): the redeem must show the same one. */
+  certSerial: string;
+  certNotAfter: number;
+  /** The device that answered in the browser, once it did. */
+  deviceId?: string | undefined;
 }
 
 export interface LoginGrant {
