@@ -57,13 +57,15 @@ export interface SessionMfaEnv extends KubeEnv {
 }
 
 /** `split`: auth and the proxy run apart, so auth sees the user's certificate only as the proxy forwards it. */
-export async function startSessionMfaEnv(options: { split?: boolean } = {}): Promise<SessionMfaEnv> {
+/** `users`: more users beside the demo ones (a user with a security key only). */
+export async function startSessionMfaEnv(options: { split?: boolean; users?: (typeof DEV_USERS)[number][] } = {}): Promise<SessionMfaEnv> {
   const clock = new OffsetClock();
   const k = await startKubeEnv({
     ...(options.split ? { split: true } : {}),
     roles: [...DEV_ROLES, PROD_READER_ROLE],
     stack: {
       clock,
+      ...(options.users ? { users: [...DEV_USERS, ...options.users] } : {}),
       claimsToRoles: DEV_CLAIMS_TO_ROLES.map((c) => (c.value === 'developers' ? { ...c, roles: [...c.roles, 'prod-reader'] } : c)),
     },
   });
