@@ -8,7 +8,6 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSessionMfaCache, ZtshHome } from '@ztsh/cli';
-import { DEV_USERS } from '@ztsh/server';
 import { findKubectl } from '@ztsh/testkit';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +44,7 @@ async function confirmWithKey(url: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  k = await startSessionMfaEnv({ users: [...DEV_USERS, erin] });
+  k = await startSessionMfaEnv({ users: [erin] });
   browser = await launchBrowser();
   context = await freshContext(browser);
   page = await context.newPage();

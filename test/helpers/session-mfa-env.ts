@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Clock } from '@ztsh/auth';
 import { identityFromCertificate, type Identity } from '@ztsh/protocol';
-import { DEV_CLAIMS_TO_ROLES, DEV_ROLES, DEV_USERS, type DevStackOptions } from '@ztsh/server';
+import { DEV_CLAIMS_TO_ROLES, DEV_ROLES, DEV_USERS } from '@ztsh/server';
 import { totpNow } from './http-login.ts';
 import { startKubeEnv, type KubeEnv } from './kube-env.ts';
 import { rawRequest, type Credentials, type RawResponse } from '../security/helpers/raw-client.ts';
@@ -56,18 +56,16 @@ export interface SessionMfaEnv extends KubeEnv {
   kubeGet(as: Credentials, path: string): Promise<RawResponse>;
 }
 
-/**
- * `split`: auth and the proxy run apart, so auth sees the user's certificate only as the proxy forwards it.
- * `users`: the IdP's users instead of the demo ones (alice must stay: she logs in here).
- */
-export async function startSessionMfaEnv(options: { split?: boolean; users?: DevStackOptions['users'] } = {}): Promise<SessionMfaEnv> {
+/** `split`: auth and the proxy run apart, so auth sees the user's certificate only as the proxy forwards it. */
+/** `users`: more users beside the demo ones (a user with a security key only). */
+export async function startSessionMfaEnv(options: { split?: boolean; users?: (typeof DEV_USERS)[number][] } = {}): Promise<SessionMfaEnv> {
   const clock = new OffsetClock();
   const k = await startKubeEnv({
     ...(options.split ? { split: true } : {}),
     roles: [...DEV_ROLES, PROD_READER_ROLE],
     stack: {
       clock,
-      ...(options.users ? { users: options.users } : {}),
+      ...(options.users ? { users: [...DEV_USERS, ...options.users] } : {}),
       claimsToRoles: DEV_CLAIMS_TO_ROLES.map((c) => (c.value === 'developers' ? { ...c, roles: [...c.roles, 'prod-reader'] } : c)),
     },
   });

@@ -177,6 +177,7 @@ export async function webauthnVerify(
   response: unknown,
 ): Promise<LoginRecord> {
   const login = await mfaLogin(deps, loginId, browserSecret);
+  if (mode === 'register') refuseEnrollment(login);
   await checkNotLocked(deps, login);
   const challenge = login.mfaPending?.challenge;
   if (!challenge) throw new ZtshError('bad_request', 'no security key challenge is pending; reload the page');
@@ -185,7 +186,6 @@ export async function webauthnVerify(
   const all = await devicesOf(deps, login.user);
   const devices = all.filter((d): d is WebauthnDevice => d.kind === 'webauthn');
   if (mode === 'register') {
-    refuseEnrollment(login);
     if (all.length > 0) throw new ZtshError('conflict', 'a second factor is already enrolled');
     let registered;
     try {
