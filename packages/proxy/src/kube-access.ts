@@ -43,6 +43,8 @@ export type KubeAccess =
       accessRequests: string[];
       /** Every role the certificate carries, own and requested: what locks are checked against. */
       certificateRoles: string[];
+      /** Every access request the certificate carries: a lock on one of them shuts the certificate out. */
+      certificateRequests: string[];
       clientIp: string;
       /** performance.now() when the request arrived. */
       started: number;
@@ -137,7 +139,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   if (kind === 'upgrade' && !connect) {
     return deny(400, 'only exec, attach and port-forward on pods open a stream through ztsh', 'not_a_session');
   }
-  const lock = deps.auth.lockFor(identity.user, certificateRoles(identity));
+  const lock = deps.auth.lockFor(identity.user, certificateRoles(identity), grantIds(identity));
   if (lock) return deny(403, lock.message, 'locked');
   const labels = deps.tunnels.labels(target.cluster);
   if (!labels) return deny(403, `cluster "${target.cluster}" not found: ztsh kube ls lists the clusters you can reach`, 'unknown_cluster');
@@ -171,6 +173,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
     upstreamPath: target.upstreamPath,
     accessRequests,
     certificateRoles: certificateRoles(identity),
+    certificateRequests: grantIds(identity),
     clientIp,
     started,
   };

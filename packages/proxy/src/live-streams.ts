@@ -7,6 +7,8 @@ import type { AuthClient } from '@ztsh/protocol';
 export interface LiveStream {
   user: string;
   roles: readonly string[];
+  /** The access requests the certificate carries (identity.accessRequests ids): a lock on one ends the stream. */
+  accessRequests?: readonly string[];
   /** The client certificate's notAfter: the stream ends then. */
   notAfter: Date;
   /** Ends the stream, telling the client why as well as its protocol allows. */
@@ -40,7 +42,7 @@ export class LiveStreams {
     this.streams.add(stream);
     // A lock made between the stream's access check and now found nothing to end: look again.
     queueMicrotask(() => {
-      const lock = this.auth.lockFor(stream.user, stream.roles);
+      const lock = this.auth.lockFor(stream.user, stream.roles, stream.accessRequests);
       if (!lock || !this.streams.delete(stream)) return;
       this.metrics?.lockTermination();
       try {
@@ -88,7 +90,7 @@ export class LiveStreams {
   /** Ends every stream whose identity a lock now shuts out. */
   enforce(): void {
     for (const stream of this.streams) {
-      const lock = this.auth.lockFor(stream.user, stream.roles);
+      const lock = this.auth.lockFor(stream.user, stream.roles, stream.accessRequests);
       if (!lock) continue;
       this.streams.delete(stream);
       this.metrics?.lockTermination();
