@@ -282,6 +282,34 @@ describe('re-issuing', () => {
     expect((await reissue(alice, [good.id])).status).toBe(200);
   });
 
+  it('the access-request API refuses an elevated certificate whose requested role, or request, is locked, as the proxy does', async () => {
+    const good = await approvedFor(alice);
+    const elevated = await reissue(alice, [good.id]);
+    expect(elevated.status).toBe(200);
+    const as = { cert: elevated.json.certificate, key: alice.key };
+    for (const target of [{ role: 'prod-admin' }, { accessRequest: good.id }]) {
+      const lock = await stack.ztshd.auth.deps.locks.add({ target, message: 'prod freeze', createdBy: 'bob' });
+      try {
+        for (const [method, path, body] of [
+          ['GET', '/v1/access-requests', undefined],
+          ['GET', `/v1/access-requests/${good.id}`, undefined],
+          ['POST', '/v1/access-requests', { roles: ['prod-admin'], reason: 'again' }],
+          ['DELETE', `/v1/access-requests/${good.id}`, undefined],
+        ] as const) {
+          const res = await call(as, method, path, body);
+          expect(res.status, `${method} ${path} with a lock on ${JSON.stringify(target)}`).toBe(403);
+          expect(res.json.error.code).toBe('locked');
+          expect((await audit('api.request')).at(-1)).toMatchObject({ success: false, user: 'alice', fields: { reason: 'locked', lockId: lock.id, path } });
+        }
+        // alice's own certificate carries neither: the lock is not on her.
+        expect((await call(alice, 'GET', '/v1/access-requests')).status).toBe(200);
+      } finally {
+        await stack.ztshd.auth.deps.locks.remove(lock.id, 'bob');
+      }
+    }
+    expect((await call(as, 'GET', `/v1/access-requests/${good.id}`)).json.state).toBe('approved');
+  });
+
   it('past the request\'s end (the stack\'s clock): expired, refused', async () => {
     const good = await approvedFor(alice, { duration: '30m' });
     clock.advance(30 * 60_000);
