@@ -87,6 +87,25 @@ describe('reviewing', () => {
     expect((await call(carol, 'GET', `/v1/access-requests/${made.json.id}`)).json).toMatchObject({ state: 'pending', reviews: [] });
   });
 
+  it('looking up a request one may not see, or none, answers the same 404 and is audited as access_request.view', async () => {
+    const made = await create(carol, { roles: ['prod-admin'], reason: 'INC-11' });
+    const hidden = await call(alice, 'GET', `/v1/access-requests/${made.json.id}`);
+    const unknownId = '00000000-0000-4000-8000-000000000000';
+    const unknown = await call(alice, 'GET', `/v1/access-requests/${unknownId}`);
+    expect(hidden.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    // Nothing in the answer tells the two apart: only the id differs.
+    expect(hidden.json.error.message.replace(made.json.id, 'ID')).toBe(unknown.json.error.message.replace(unknownId, 'ID'));
+    expect(hidden.json.error.hint).toBe(unknown.json.error.hint);
+    const views = await audit('access_request.view');
+    expect(views.at(-2)).toMatchObject({ success: false, code: 'ZA5005W', user: 'alice', fields: { accessRequest: made.json.id, reason: 'not_visible', roles: ['developer'] } });
+    expect(views.at(-1)).toMatchObject({ success: false, user: 'alice', fields: { accessRequest: unknownId, reason: 'not_found' } });
+    // Seeing one's own, or one a reviewer may decide, is not an event.
+    expect((await call(carol, 'GET', `/v1/access-requests/${made.json.id}`)).status).toBe(200);
+    expect((await call(bob, 'GET', `/v1/access-requests/${made.json.id}`)).status).toBe(200);
+    expect((await audit('access_request.view')).length).toBe(views.length);
+  });
+
   it('alice reviewing her own request is refused', async () => {
     const made = await create(alice, { roles: ['prod-admin'], reason: 'INC-10' });
     expect((await review(alice, made.json.id, 'approve')).status).toBe(403);

@@ -95,7 +95,7 @@ export function createAccessRequests(deps: AccessRequestDeps) {
     return r;
   };
 
-  const refused = async (type: 'access_request.create' | 'access_request.review' | 'access_request.drop', actor: Actor, error: ZtshError, fields: Record<string, unknown>): Promise<never> => {
+  const refused = async (type: 'access_request.create' | 'access_request.review' | 'access_request.drop' | 'access_request.view', actor: Actor, error: ZtshError, fields: Record<string, unknown>): Promise<never> => {
     await deps.audit.emit(type, false, { user: actor.user, clientIp: actor.clientIp, message: error.message, fields: { roles: actor.roles, ...fields } });
     throw error;
   };
@@ -159,7 +159,14 @@ export function createAccessRequests(deps: AccessRequestDeps) {
       return state ? all.filter((r) => r.state === state) : all;
     },
 
-    get: visible,
+    /** One request by id; one the actor may not see answers as an unknown one, and either is audited: ids are not for trying. */
+    async get(actor: Actor, id: string): Promise<AccessRequestRecord> {
+      const r = await load(id);
+      if (!r || !maySee(actor.user, rolesOf(deps, actor.roles), r)) {
+        return refused('access_request.view', actor, notFound(id), { accessRequest: id.slice(0, 64), reason: r ? 'not_visible' : 'not_found' });
+      }
+      return r;
+    },
 
     async review(actor: Actor, id: string, body: AccessRequestReviewBody): Promise<AccessRequestRecord> {
       const roles = rolesOf(deps, actor.roles);
