@@ -12,7 +12,7 @@ import type { LiveStreams } from './live-streams.ts';
 import { CONNECT_SUBRESOURCES, parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
 import { canonicalKubeTarget, type CanonicalTarget } from './kube-path.ts';
 import { nonResourceAllowed } from './kube-nonresource.ts';
-import { sessionMfaRefusal } from './session-mfa-check.ts';
+import { sessionMfaOutcome, type SessionMfaUsed } from './session-mfa-check.ts';
 import type { ProxyMetrics } from './metrics.ts';
 
 export interface KubeDeps {
@@ -45,6 +45,8 @@ export type KubeAccess =
       certificateRoles: string[];
       /** Every access request the certificate carries: a lock on one of them shuts the certificate out. */
       certificateRequests: string[];
+      /** The session MFA check the cluster asked for and the certificate passed: its audit events name it. */
+      sessionMfa?: SessionMfaUsed;
       clientIp: string;
       /** performance.now() when the request arrived. */
       started: number;
@@ -157,8 +159,8 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
     return deny(403, `access denied: ${decision.reason}${cure ? `; to ask for access: ${requestCommand([cure])}` : ''}`, 'denied');
   }
   accessRequests = granted.accessRequests;
-  const mfa = sessionMfaRefusal(deps.auth, identity, clusterInfo, deps.now());
-  if (mfa) return deny(403, mfa.message, mfa.reason);
+  const mfa = sessionMfaOutcome(deps.auth, identity, clusterInfo, deps.now());
+  if (!mfa.ok) return deny(403, mfa.message, mfa.reason);
   const tunnel = deps.tunnels.get(target.cluster);
   if (!tunnel) return deny(503, clusterOffline(target.cluster), 'offline');
   return {
@@ -174,6 +176,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
     accessRequests,
     certificateRoles: certificateRoles(identity),
     certificateRequests: grantIds(identity),
+    ...(mfa.used ? { sessionMfa: mfa.used } : {}),
     clientIp,
     started,
   };
@@ -209,6 +212,7 @@ export function auditAllowed(deps: KubeDeps, access: Extract<KubeAccess, { ok: t
       ...kubeFields(access.info),
       roles: access.identity.roles,
       ...(access.accessRequests.length > 0 ? { accessRequests: access.accessRequests } : {}),
+      ...(access.sessionMfa ? { sessionMfa: access.sessionMfa } : {}),
       kubernetesUser: access.user,
       kubernetesGroups: access.groups,
       status,
