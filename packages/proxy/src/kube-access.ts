@@ -8,7 +8,7 @@ import { type AuthClient, BODILESS_METHODS, type Identity, ImpersonatedGroups, c
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
 import { authorizeKube } from './kube-authorize.ts';
 import { authorizeWithGrants, certificateRoles, curingRole, grantIds, requestCommand } from './elevation.ts';
-import type { LiveStreams } from './live-streams.ts';
+import type { LiveStream, LiveStreams } from './live-streams.ts';
 import { CONNECT_SUBRESOURCES, parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
 import { canonicalKubeTarget, type CanonicalTarget } from './kube-path.ts';
 import { nonResourceAllowed } from './kube-nonresource.ts';
@@ -47,6 +47,8 @@ export type KubeAccess =
       certificateRequests: string[];
       /** The session MFA check the cluster asked for and the certificate passed: its audit events name it. */
       sessionMfa?: SessionMfaUsed;
+      /** For a stream let through on that check: what the live-stream sweep checks again with the roles as defined then. */
+      sessionMfaStream?: LiveStream['sessionMfa'];
       clientIp: string;
       /** performance.now() when the request arrived. */
       started: number;
@@ -176,7 +178,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
     accessRequests,
     certificateRoles: certificateRoles(identity),
     certificateRequests: grantIds(identity),
-    ...(mfa.used ? { sessionMfa: mfa.used } : {}),
+    ...(mfa.used ? { sessionMfa: mfa.used, sessionMfaStream: { identity, cluster: clusterInfo } } : {}),
     clientIp,
     started,
   };

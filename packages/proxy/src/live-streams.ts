@@ -2,7 +2,8 @@
 // them: watches, `logs -f`, exec, attach, cp and port-forward may run for
 // hours on an access check made once at their start. Each also ends when
 // the certificate it was allowed on expires, as a lock would end it.
-import type { AuthClient } from '@ztsh/protocol';
+import type { AuthClient, ClusterInfo, Identity } from '@ztsh/protocol';
+import { sessionMfaOutcome } from './session-mfa-check.ts';
 
 export interface LiveStream {
   user: string;
@@ -11,6 +12,12 @@ export interface LiveStream {
   accessRequests?: readonly string[];
   /** The client certificate's notAfter: the stream ends then. */
   notAfter: Date;
+  /**
+   * A stream let through on a session MFA check: the sweep asks again with
+   * the roles as defined now, so a shortened mfa_verification_interval (or a
+   * role that newly requires the check) ends it as it would refuse a new request.
+   */
+  sessionMfa?: { identity: Identity; cluster: ClusterInfo };
   /** Ends the stream, telling the client why as well as its protocol allows. */
   end(message: string, reason: EndReason): void;
 }
@@ -71,10 +78,24 @@ export class LiveStreams {
     }
   }
 
-  /** Ends every stream whose certificate the clock says has expired. */
+  /** Ends every stream whose certificate the clock says has expired, or whose session MFA check the current roles no longer accept. */
   endExpired(): void {
-    const now = this.now().getTime();
-    for (const stream of this.streams) if (stream.notAfter.getTime() <= now) this.expire(stream);
+    const now = this.now();
+    for (const stream of this.streams) {
+      if (stream.notAfter.getTime() <= now.getTime()) {
+        this.expire(stream);
+        continue;
+      }
+      if (!stream.sessionMfa) continue;
+      const outcome = sessionMfaOutcome(this.auth, stream.sessionMfa.identity, stream.sessionMfa.cluster, now);
+      if (outcome.ok || !this.streams.delete(stream)) continue;
+      this.stopSweepWhenIdle();
+      try {
+        stream.end(outcome.message, 'expired');
+      } catch {
+        // already gone
+      }
+    }
   }
 
   private stopSweepWhenIdle(): void {
