@@ -92,7 +92,7 @@ describe('dev stack with a kubeconfig', () => {
     expect(stack.cluster).toMatchObject({ name: 'kind-dev', labels: { env: 'dev', source: 'kubeconfig' }, source: { kind: 'kubeconfig', context: 'Kind-Dev', credentials: 'token' } });
 
     const { ls, pods } = await kubectlGetPodsAsAlice(stack, 'kind-dev');
-    expect(ls).toMatch(/^CLUSTER\s+STATUS\s+LABELS\nkind-dev\s+online\s+env=dev,source=kubeconfig\n$/);
+    expect(ls).toMatch(/^CLUSTER\s+STATUS\s+MFA\s+LABELS\nkind-dev\s+online\s+-\s+env=dev,source=kubeconfig\n$/);
     expect(pods.code, pods.stderr).toBe(0);
     expect(pods.stdout).toMatch(/kind-web-1/);
     const seen = kube.requests.find((r) => r.path === '/api/v1/namespaces/default/pods' && r.impersonatedUser === 'alice');

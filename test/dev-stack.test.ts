@@ -33,7 +33,7 @@ describe('dev stack with the sandbox cluster', () => {
     const env = { ZTSH_HOME: home, KUBECONFIG: join(home, 'kubeconfig') };
 
     const ls = await cli(['kube', 'ls'], env);
-    expect(ls.stdout).toMatch(/^CLUSTER\s+STATUS\s+LABELS\nsandbox\s+online\s+env=sandbox\n$/);
+    expect(ls.stdout).toMatch(/^CLUSTER\s+STATUS\s+MFA\s+LABELS\nsandbox\s+online\s+-\s+env=sandbox\n$/);
     const json = JSON.parse((await cli(['kube', 'ls', '--format', 'json'], env)).stdout);
     expect(json).toEqual([expect.objectContaining({ name: 'sandbox', online: true, labels: { env: 'sandbox' } })]);
 

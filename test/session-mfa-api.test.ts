@@ -72,6 +72,17 @@ describe('a TOTP code gives a certificate bound to the named clusters', () => {
     expect(audited.at(-1)).toMatchObject({ user: 'alice', fields: { status: 403, reason: 'session_mfa_missing' } });
   });
 
+  it('each kube.request let through on a cluster that asked for the check names it (fields.sessionMfa); others do not', async () => {
+    const before = (await events('kube.request')).length;
+    expect((await k.kubeGet(session, pods('prod-b'))).status).toBe(200);
+    expect((await k.kubeGet(session, pods('sandbox'))).status).toBe(200);
+    const [onProd, onSandbox] = (await events('kube.request')).slice(before);
+    const { identity } = certificateIdentity(session.cert);
+    expect(onProd).toMatchObject({ success: true, fields: { cluster: 'prod-b', sessionMfa: { method: 'totp', verifiedAt: new Date(identity.sessionMfa!.verifiedAt).toISOString(), clusters: ['prod-a', 'prod-b'] } } });
+    expect(onSandbox!.fields.cluster).toBe('sandbox');
+    expect(onSandbox!.fields).not.toHaveProperty('sessionMfa');
+  });
+
   it('GET /v1/clusters marks the clusters that need it for this user, and no others', async () => {
     const res = await k.kubeGet(k.alice, '/v1/clusters');
     expect(res.status, res.body).toBe(200);

@@ -87,6 +87,25 @@ describe('reviewing', () => {
     expect((await call(carol, 'GET', `/v1/access-requests/${made.json.id}`)).json).toMatchObject({ state: 'pending', reviews: [] });
   });
 
+  it('looking up a request one may not see, or none, answers the same 404 and is audited as access_request.view', async () => {
+    const made = await create(carol, { roles: ['prod-admin'], reason: 'INC-11' });
+    const hidden = await call(alice, 'GET', `/v1/access-requests/${made.json.id}`);
+    const unknownId = '00000000-0000-4000-8000-000000000000';
+    const unknown = await call(alice, 'GET', `/v1/access-requests/${unknownId}`);
+    expect(hidden.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    // Nothing in the answer tells the two apart: only the id differs.
+    expect(hidden.json.error.message.replace(made.json.id, 'ID')).toBe(unknown.json.error.message.replace(unknownId, 'ID'));
+    expect(hidden.json.error.hint).toBe(unknown.json.error.hint);
+    const views = await audit('access_request.view');
+    expect(views.at(-2)).toMatchObject({ success: false, code: 'ZA5005W', user: 'alice', fields: { accessRequest: made.json.id, reason: 'not_visible', roles: ['developer'] } });
+    expect(views.at(-1)).toMatchObject({ success: false, user: 'alice', fields: { accessRequest: unknownId, reason: 'not_found' } });
+    // Seeing one's own, or one a reviewer may decide, is not an event.
+    expect((await call(carol, 'GET', `/v1/access-requests/${made.json.id}`)).status).toBe(200);
+    expect((await call(bob, 'GET', `/v1/access-requests/${made.json.id}`)).status).toBe(200);
+    expect((await audit('access_request.view')).length).toBe(views.length);
+  });
+
   it('alice reviewing her own request is refused', async () => {
     const made = await create(alice, { roles: ['prod-admin'], reason: 'INC-10' });
     expect((await review(alice, made.json.id, 'approve')).status).toBe(403);
@@ -280,6 +299,34 @@ describe('re-issuing', () => {
       await stack.ztshd.auth.deps.locks.remove(lock.id, 'bob');
     }
     expect((await reissue(alice, [good.id])).status).toBe(200);
+  });
+
+  it('the access-request API refuses an elevated certificate whose requested role, or request, is locked, as the proxy does', async () => {
+    const good = await approvedFor(alice);
+    const elevated = await reissue(alice, [good.id]);
+    expect(elevated.status).toBe(200);
+    const as = { cert: elevated.json.certificate, key: alice.key };
+    for (const target of [{ role: 'prod-admin' }, { accessRequest: good.id }]) {
+      const lock = await stack.ztshd.auth.deps.locks.add({ target, message: 'prod freeze', createdBy: 'bob' });
+      try {
+        for (const [method, path, body] of [
+          ['GET', '/v1/access-requests', undefined],
+          ['GET', `/v1/access-requests/${good.id}`, undefined],
+          ['POST', '/v1/access-requests', { roles: ['prod-admin'], reason: 'again' }],
+          ['DELETE', `/v1/access-requests/${good.id}`, undefined],
+        ] as const) {
+          const res = await call(as, method, path, body);
+          expect(res.status, `${method} ${path} with a lock on ${JSON.stringify(target)}`).toBe(403);
+          expect(res.json.error.code).toBe('locked');
+          expect((await audit('api.request')).at(-1)).toMatchObject({ success: false, user: 'alice', fields: { reason: 'locked', lockId: lock.id, path } });
+        }
+        // alice's own certificate carries neither: the lock is not on her.
+        expect((await call(alice, 'GET', '/v1/access-requests')).status).toBe(200);
+      } finally {
+        await stack.ztshd.auth.deps.locks.remove(lock.id, 'bob');
+      }
+    }
+    expect((await call(as, 'GET', `/v1/access-requests/${good.id}`)).json.state).toBe('approved');
   });
 
   it('past the request\'s end (the stack\'s clock): expired, refused', async () => {

@@ -23,8 +23,8 @@ export function inProcessAuthClient(auth: AuthService, options: InProcessAuthCli
     userCaCertificates: () => auth.userCa.trustBundle,
     hostCaCertificates: () => auth.hostCa.trustBundle,
     roles: (names) => names.flatMap((n) => deps.roles.get(n) ?? []),
-    lockFor: (user, roles) => {
-      const lock = deps.locks.lockFor(user, roles);
+    lockFor: (user, roles, accessRequests) => {
+      const lock = deps.locks.lockFor(user, roles, accessRequests);
       return lock ? { id: lock.id, message: lockMessage(lock) } : undefined;
     },
     onLocksChanged: (listener) => deps.locks.subscribe(listener),

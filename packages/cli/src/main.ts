@@ -223,6 +223,7 @@ lock
   .option('--proxy <url>', 'which profile (default: the current one)')
   .option('--user <user>', 'lock this user')
   .option('--role <role>', 'lock everyone holding this role')
+  .option('--access-request <id>', 'lock every certificate re-issued under this access request (ztsh login --request-id)')
   .option('--ttl <duration>', 'lift the lock by itself after this long, e.g. 1h (default: until removed)')
   .option('--message <text>', 'shown to the locked user, and kept in the audit log')
   .addOption(formatOption())

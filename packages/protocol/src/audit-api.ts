@@ -48,10 +48,12 @@ export const LockCreateRequest = z
   .strictObject({
     user: z.string().min(1).optional(),
     role: z.string().min(1).optional(),
+    /** An access request id (a UUID, as auth makes them): every certificate re-issued under it. */
+    accessRequest: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be an access request id (ztsh request ls lists them)').optional(),
     ttl: z.string().regex(/^(\d+[smhd])+$/, 'must be a duration like 30m or 8h').optional(),
     message: z.string().max(500).optional(),
   })
-  .refine((b) => (b.user ? 1 : 0) + (b.role ? 1 : 0) === 1, 'give exactly one of user and role');
+  .refine((b) => (b.user ? 1 : 0) + (b.role ? 1 : 0) + (b.accessRequest ? 1 : 0) === 1, 'give exactly one of user, role and accessRequest');
 export type LockCreateRequest = z.infer<typeof LockCreateRequest>;
 
 export const LocksResponse = z.object({ locks: z.array(LockSchema) });

@@ -33,6 +33,8 @@ export const AuditEventTypes = {
   'access_request.drop': { success: 'ZA5002I', failure: 'ZA5002W' },
   'access_request.expire': { success: 'ZA5003I', failure: 'ZA5003W' },
   'access_request.use': { success: 'ZA5004I', failure: 'ZA5004W' },
+  /** Looking one request up by id; only refusals are recorded (an id not there, or not the caller's to see): someone knocked. */
+  'access_request.view': { success: 'ZA5005I', failure: 'ZA5005W' },
   /** A session MFA check (ztsh kube mfa, or the credential plugin's prompt): a certificate bound to clusters, or a failed code. */
   'session_mfa.verify': { success: 'ZA5100I', failure: 'ZA5100W' },
   /** A request to the auditors' or admins' API or the web page, refused (401, 403); `fields.reason` says why. */

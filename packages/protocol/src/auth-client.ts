@@ -22,8 +22,12 @@ export interface AuthClient {
   hostCaCertificates(): string[];
   /** The roles with these names as they are defined now; unknown names are skipped. */
   roles(names: string[]): Role[];
-  /** Why this identity is locked out, or undefined. Asked on every request: must be cheap. */
-  lockFor(user: string, roles: readonly string[]): { id: string; message: string } | undefined;
+  /**
+   * Why this identity is locked out, or undefined: by its user, one of its
+   * roles (own and requested), or one of the access requests its certificate
+   * carries. Asked on every request: must be cheap.
+   */
+  lockFor(user: string, roles: readonly string[], accessRequests?: readonly string[]): { id: string; message: string } | undefined;
   /** Called when a lock is added or removed. */
   onLocksChanged(listener: () => void): () => void;
   /** Why no request can be served now (the proxy has lost touch with auth), or undefined. */

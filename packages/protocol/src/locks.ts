@@ -3,9 +3,21 @@
 // each one (lockApplies) and tell a refused user the same thing (lockMessage).
 import { z } from 'zod';
 
+/**
+ * Whom a lock shuts out: a user, every certificate carrying a role, or every
+ * certificate re-issued under one access request (made when an approved
+ * request is dropped: what it lent ends at once, the user's own access stays).
+ */
+export const LockTarget = z.union([
+  z.strictObject({ user: z.string().min(1) }),
+  z.strictObject({ role: z.string().min(1) }),
+  z.strictObject({ accessRequest: z.string().min(1).max(64) }),
+]);
+export type LockTarget = z.infer<typeof LockTarget>;
+
 export const LockEntry = z.object({
   id: z.string(),
-  target: z.union([z.object({ user: z.string() }), z.object({ role: z.string() })]),
+  target: LockTarget,
   message: z.string().nullable(),
   createdBy: z.string(),
   /** ms since the epoch. */
@@ -15,13 +27,25 @@ export const LockEntry = z.object({
 });
 export type LockRecord = z.infer<typeof LockEntry>;
 
-export function lockMessage(lock: LockRecord): string {
-  const who = 'user' in lock.target ? `user ${lock.target.user}` : `role ${lock.target.role}`;
-  return `access locked for ${who}${lock.message ? `: ${lock.message}` : ''} (lock ${lock.id})`;
+/** The target in words: "user alice", "role prod-admin", "access request 0b6c…". */
+export function lockTargetText(target: LockTarget): string {
+  if ('user' in target) return `user ${target.user}`;
+  if ('role' in target) return `role ${target.role}`;
+  return `access request ${target.accessRequest}`;
 }
 
-/** Whether this lock, in force at `now`, shuts out this user or one of these roles. */
-export function lockApplies(lock: LockRecord, user: string, roles: readonly string[], now: number): boolean {
+export function lockMessage(lock: LockRecord): string {
+  return `access locked for ${lockTargetText(lock.target)}${lock.message ? `: ${lock.message}` : ''} (lock ${lock.id})`;
+}
+
+/**
+ * Whether this lock, in force at `now`, shuts out this user, one of these
+ * roles, or a certificate carrying one of these access requests
+ * (identity.accessRequests ids).
+ */
+export function lockApplies(lock: LockRecord, user: string, roles: readonly string[], now: number, accessRequests: readonly string[] = []): boolean {
   if (lock.expiresAt !== null && lock.expiresAt <= now) return false;
-  return 'user' in lock.target ? lock.target.user === user : roles.includes(lock.target.role);
+  if ('user' in lock.target) return lock.target.user === user;
+  if ('role' in lock.target) return roles.includes(lock.target.role);
+  return accessRequests.includes(lock.target.accessRequest);
 }

@@ -56,10 +56,10 @@ export function createStateMirror(now: () => number): StateMirror {
     userCaCertificates: () => state?.raw.userCaCertificates ?? [],
     hostCaCertificates: () => state?.raw.hostCaCertificates ?? [],
     roles: (names) => names.flatMap((n) => state?.roles.get(n) ?? []),
-    lockFor: (user, roles) => {
+    lockFor: (user, roles, accessRequests) => {
       if (!state || state.raw.locks.length === 0) return undefined;
       const at = now();
-      const lock = state.raw.locks.find((l) => lockApplies(l, user, roles, at));
+      const lock = state.raw.locks.find((l) => lockApplies(l, user, roles, at, accessRequests));
       return lock ? { id: lock.id, message: lockMessage(lock) } : undefined;
     },
     onLocksChanged: (listener) => {

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { certificateRoles, reachesCluster, rolesReachingIfRequested } from './elevation.ts';
+import { certificateRoles, grantIds, reachesCluster, rolesReachingIfRequested } from './elevation.ts';
 import type { KubeDeps } from './kube-access.ts';
 import { whenStored } from './when-stored.ts';
 import { markSessionMfa } from './session-mfa-check.ts';
@@ -26,7 +26,7 @@ export function listClusters(deps: KubeDeps, req: IncomingMessage | Http2ServerR
   }
   // A locked identity learns nothing of the clusters, and the attempt is a
   // security event: on disk before the refusal goes out.
-  const lock = deps.auth.lockFor(peer.identity.user, certificateRoles(peer.identity));
+  const lock = deps.auth.lockFor(peer.identity.user, certificateRoles(peer.identity), grantIds(peer.identity));
   if (lock) {
     const stored = deps.auth.audit('api.request', false, {
       user: peer.identity.user,

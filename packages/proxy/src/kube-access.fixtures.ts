@@ -6,7 +6,7 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import forge from 'node-forge';
 import pino from 'pino';
-import { identityUri, lockMessage, RoleSchema, type AuditEventType, type AuditInput, type AuthClient, type Identity, type LockRecord, type Role } from '@ztsh/protocol';
+import { identityUri, lockApplies, lockMessage, RoleSchema, type AuditEventType, type AuditInput, type AuthClient, type Identity, type LockRecord, type Role } from '@ztsh/protocol';
 import { AgentTunnels, type AgentTunnel } from './agent-tunnels.ts';
 import type { KubeDeps } from './kube-access.ts';
 import { LiveStreams } from './live-streams.ts';
@@ -96,9 +96,9 @@ export class MemoryAuthClient implements AuthClient {
   userCaCertificates = () => [this.userCa];
   hostCaCertificates = () => [];
   roles = (names: string[]) => names.flatMap((n) => this.definitions.get(n) ?? []);
-  lockFor = (user: string, roles: readonly string[]) => {
+  lockFor = (user: string, roles: readonly string[], accessRequests: readonly string[] = []) => {
     const at = this.now().getTime();
-    const lock = this.locks.find((l) => (l.expiresAt === null || l.expiresAt > at) && ('user' in l.target ? l.target.user === user : roles.includes(l.target.role)));
+    const lock = this.locks.find((l) => lockApplies(l, user, roles, at, accessRequests));
     return lock ? { id: lock.id, message: lockMessage(lock) } : undefined;
   };
   onLocksChanged = (listener: () => void) => {

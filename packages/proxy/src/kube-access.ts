@@ -8,11 +8,11 @@ import { type AuthClient, BODILESS_METHODS, type Identity, ImpersonatedGroups, c
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
 import { authorizeKube } from './kube-authorize.ts';
 import { authorizeWithGrants, certificateRoles, curingRole, grantIds, requestCommand } from './elevation.ts';
-import type { LiveStreams } from './live-streams.ts';
+import type { LiveStream, LiveStreams } from './live-streams.ts';
 import { CONNECT_SUBRESOURCES, parseKubeRequest, type KubeRequestInfo } from './kube-request-info.ts';
 import { canonicalKubeTarget, type CanonicalTarget } from './kube-path.ts';
 import { nonResourceAllowed } from './kube-nonresource.ts';
-import { sessionMfaRefusal } from './session-mfa-check.ts';
+import { sessionMfaOutcome, type SessionMfaUsed } from './session-mfa-check.ts';
 import type { ProxyMetrics } from './metrics.ts';
 
 export interface KubeDeps {
@@ -43,6 +43,12 @@ export type KubeAccess =
       accessRequests: string[];
       /** Every role the certificate carries, own and requested: what locks are checked against. */
       certificateRoles: string[];
+      /** Every access request the certificate carries: a lock on one of them shuts the certificate out. */
+      certificateRequests: string[];
+      /** The session MFA check the cluster asked for and the certificate passed: its audit events name it. */
+      sessionMfa?: SessionMfaUsed;
+      /** For a stream let through on that check: what the live-stream sweep checks again with the roles as defined then. */
+      sessionMfaStream?: LiveStream['sessionMfa'];
       clientIp: string;
       /** performance.now() when the request arrived. */
       started: number;
@@ -137,7 +143,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
   if (kind === 'upgrade' && !connect) {
     return deny(400, 'only exec, attach and port-forward on pods open a stream through ztsh', 'not_a_session');
   }
-  const lock = deps.auth.lockFor(identity.user, certificateRoles(identity));
+  const lock = deps.auth.lockFor(identity.user, certificateRoles(identity), grantIds(identity));
   if (lock) return deny(403, lock.message, 'locked');
   const labels = deps.tunnels.labels(target.cluster);
   if (!labels) return deny(403, `cluster "${target.cluster}" not found: ztsh kube ls lists the clusters you can reach`, 'unknown_cluster');
@@ -155,8 +161,8 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
     return deny(403, `access denied: ${decision.reason}${cure ? `; to ask for access: ${requestCommand([cure])}` : ''}`, 'denied');
   }
   accessRequests = granted.accessRequests;
-  const mfa = sessionMfaRefusal(deps.auth, identity, clusterInfo, deps.now());
-  if (mfa) return deny(403, mfa.message, mfa.reason);
+  const mfa = sessionMfaOutcome(deps.auth, identity, clusterInfo, deps.now());
+  if (!mfa.ok) return deny(403, mfa.message, mfa.reason);
   const tunnel = deps.tunnels.get(target.cluster);
   if (!tunnel) return deny(503, clusterOffline(target.cluster), 'offline');
   return {
@@ -171,6 +177,8 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
     upstreamPath: target.upstreamPath,
     accessRequests,
     certificateRoles: certificateRoles(identity),
+    certificateRequests: grantIds(identity),
+    ...(mfa.used ? { sessionMfa: mfa.used, sessionMfaStream: { identity, cluster: clusterInfo } } : {}),
     clientIp,
     started,
   };
@@ -206,6 +214,7 @@ export function auditAllowed(deps: KubeDeps, access: Extract<KubeAccess, { ok: t
       ...kubeFields(access.info),
       roles: access.identity.roles,
       ...(access.accessRequests.length > 0 ? { accessRequests: access.accessRequests } : {}),
+      ...(access.sessionMfa ? { sessionMfa: access.sessionMfa } : {}),
       kubernetesUser: access.user,
       kubernetesGroups: access.groups,
       status,

@@ -95,6 +95,8 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   const untrack = deps.streams.add({
     user: access.identity.user,
     roles: access.certificateRoles,
+    accessRequests: access.certificateRequests,
+    ...(access.sessionMfaStream ? { sessionMfa: access.sessionMfaStream } : {}),
     notAfter: access.notAfter,
     end: (message, reason) => {
       const code = reason === 'locked' ? 403 : reason === 'expired' ? 401 : 503;

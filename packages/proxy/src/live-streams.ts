@@ -2,13 +2,22 @@
 // them: watches, `logs -f`, exec, attach, cp and port-forward may run for
 // hours on an access check made once at their start. Each also ends when
 // the certificate it was allowed on expires, as a lock would end it.
-import type { AuthClient } from '@ztsh/protocol';
+import type { AuthClient, ClusterInfo, Identity } from '@ztsh/protocol';
+import { sessionMfaOutcome } from './session-mfa-check.ts';
 
 export interface LiveStream {
   user: string;
   roles: readonly string[];
+  /** The access requests the certificate carries (identity.accessRequests ids): a lock on one ends the stream. */
+  accessRequests?: readonly string[];
   /** The client certificate's notAfter: the stream ends then. */
   notAfter: Date;
+  /**
+   * A stream let through on a session MFA check: the sweep asks again with
+   * the roles as defined now, so a shortened mfa_verification_interval (or a
+   * role that newly requires the check) ends it as it would refuse a new request.
+   */
+  sessionMfa?: { identity: Identity; cluster: ClusterInfo };
   /** Ends the stream, telling the client why as well as its protocol allows. */
   end(message: string, reason: EndReason): void;
 }
@@ -40,7 +49,7 @@ export class LiveStreams {
     this.streams.add(stream);
     // A lock made between the stream's access check and now found nothing to end: look again.
     queueMicrotask(() => {
-      const lock = this.auth.lockFor(stream.user, stream.roles);
+      const lock = this.auth.lockFor(stream.user, stream.roles, stream.accessRequests);
       if (!lock || !this.streams.delete(stream)) return;
       this.metrics?.lockTermination();
       try {
@@ -69,10 +78,24 @@ export class LiveStreams {
     }
   }
 
-  /** Ends every stream whose certificate the clock says has expired. */
+  /** Ends every stream whose certificate the clock says has expired, or whose session MFA check the current roles no longer accept. */
   endExpired(): void {
-    const now = this.now().getTime();
-    for (const stream of this.streams) if (stream.notAfter.getTime() <= now) this.expire(stream);
+    const now = this.now();
+    for (const stream of this.streams) {
+      if (stream.notAfter.getTime() <= now.getTime()) {
+        this.expire(stream);
+        continue;
+      }
+      if (!stream.sessionMfa) continue;
+      const outcome = sessionMfaOutcome(this.auth, stream.sessionMfa.identity, stream.sessionMfa.cluster, now);
+      if (outcome.ok || !this.streams.delete(stream)) continue;
+      this.stopSweepWhenIdle();
+      try {
+        stream.end(outcome.message, 'expired');
+      } catch {
+        // already gone
+      }
+    }
   }
 
   private stopSweepWhenIdle(): void {
@@ -88,7 +111,7 @@ export class LiveStreams {
   /** Ends every stream whose identity a lock now shuts out. */
   enforce(): void {
     for (const stream of this.streams) {
-      const lock = this.auth.lockFor(stream.user, stream.roles);
+      const lock = this.auth.lockFor(stream.user, stream.roles, stream.accessRequests);
       if (!lock) continue;
       this.streams.delete(stream);
       this.metrics?.lockTermination();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RoleSchema, type Identity, type Role } from '@ztsh/protocol';
-import { markSessionMfa, sessionMfaRefusal } from './session-mfa-check.ts';
+import { markSessionMfa, sessionMfaOutcome, sessionMfaRefusal } from './session-mfa-check.ts';
 
 const role = (name: string, env: string[], options: Record<string, unknown> = {}): Role =>
   RoleSchema.parse({ kind: 'role', version: 'v1', metadata: { name }, spec: { options, allow: { kubernetes_labels: { env } } } });
@@ -34,6 +34,15 @@ describe('sessionMfaRefusal', () => {
 
   it('a role deleted from the config since the certificate was issued requires nothing (the roles\' verdict refuses it first)', () => {
     expect(sessionMfaRefusal(auth, identity({ roles: ['gone'] }), prod, now)).toBeUndefined();
+  });
+});
+
+describe('sessionMfaOutcome', () => {
+  it('names the check a request passed only where the cluster asked for one', () => {
+    const checked = identity({ roles: ['developer', 'prod-admin'], sessionMfa: { clusters: ['prod-a', 'prod-b'], verifiedAt: now.getTime() - 60_000, method: 'webauthn' } });
+    expect(sessionMfaOutcome(auth, checked, prod, now)).toEqual({ ok: true, used: { method: 'webauthn', verifiedAt: '2026-11-30T11:59:00.000Z', clusters: ['prod-a', 'prod-b'] } });
+    expect(sessionMfaOutcome(auth, checked, sandbox, now)).toEqual({ ok: true });
+    expect(sessionMfaOutcome(auth, identity({ roles: ['prod-admin'] }), prod, now)).toMatchObject({ ok: false, reason: 'session_mfa_missing' });
   });
 });
 

@@ -7,12 +7,31 @@ import { certificateRoleNames, checkSessionMfa, type AuthClient, type ClusterInf
 
 type Roles = Pick<AuthClient, 'roles'>;
 
+/** The session MFA check a request passed, as its kube.request audit event names it. */
+export interface SessionMfaUsed {
+  method: 'totp' | 'webauthn';
+  /** When the check was made (auth's clock), ISO 8601. */
+  verifiedAt: string;
+  /** The clusters that one check covers. */
+  clusters: string[];
+}
+
+export type SessionMfaOutcome = { ok: false; message: string; reason: string } | { ok: true; used?: SessionMfaUsed | undefined };
+
+/** The verdict on one request: refused, or passed, naming the check when the cluster asked for one. */
+export function sessionMfaOutcome(auth: Roles, identity: Identity, cluster: ClusterInfo, now: Date): SessionMfaOutcome {
+  const requirement = sessionMfaRequirement(auth.roles(certificateRoleNames(identity)), cluster);
+  if (!requirement.required) return { ok: true };
+  const verdict = checkSessionMfa(identity, cluster.name, requirement.intervalMs, now);
+  if (!verdict.ok) return { ok: false, message: verdict.message, reason: verdict.reason };
+  const mfa = identity.sessionMfa;
+  return { ok: true, used: mfa ? { method: mfa.method, verifiedAt: new Date(mfa.verifiedAt).toISOString(), clusters: mfa.clusters } : undefined };
+}
+
 /** Why the request is refused, or undefined when session MFA lets it pass (or is not asked for here). */
 export function sessionMfaRefusal(auth: Roles, identity: Identity, cluster: ClusterInfo, now: Date): { message: string; reason: string } | undefined {
-  const requirement = sessionMfaRequirement(auth.roles(certificateRoleNames(identity)), cluster);
-  if (!requirement.required) return undefined;
-  const verdict = checkSessionMfa(identity, cluster.name, requirement.intervalMs, now);
-  return verdict.ok ? undefined : { message: verdict.message, reason: verdict.reason };
+  const outcome = sessionMfaOutcome(auth, identity, cluster, now);
+  return outcome.ok ? undefined : { message: outcome.message, reason: outcome.reason };
 }
 
 /** GET /v1/clusters: marks each cluster that wants a session MFA check of this user, so the CLI knows before kubectl asks. */

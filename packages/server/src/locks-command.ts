@@ -4,7 +4,7 @@
 import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { createLocks, lockMessage } from '@ztsh/auth';
-import { ZtshError } from '@ztsh/protocol';
+import { lockTargetText, ZtshError } from '@ztsh/protocol';
 import { openAdminStore, type StoreOptions } from './admin-store.ts';
 
 type Out = (text: string) => void;
@@ -51,7 +51,7 @@ export function locksCommand(out: Out): Command {
           out('No locks in force.\n');
           return;
         }
-        const target = (t: (typeof rows)[number]['target']) => ('user' in t ? `user ${t.user}` : `role ${t.role}`);
+        const target = lockTargetText;
         out(`${'ID'.padEnd(11)}${'TARGET'.padEnd(28)}${'BY'.padEnd(16)}${'EXPIRES'.padEnd(26)}MESSAGE\n`);
         for (const r of rows) {
           out(`${r.id.padEnd(11)}${target(r.target).padEnd(28)}${r.createdBy.padEnd(16)}${(r.expiresAt ?? 'never').padEnd(26)}${r.message ?? '-'}\n`);

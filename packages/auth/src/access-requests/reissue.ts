@@ -83,7 +83,7 @@ export async function reissueWithRequests(deps: LoginDeps, requests: AccessReque
     approved.push(r);
   }
   const elevatedNames = uniq(approved.flatMap((r) => r.roles));
-  const lock = deps.locks.lockFor(identity.user, uniq([...identity.roles, ...elevatedNames]));
+  const lock = deps.locks.lockFor(identity.user, uniq([...identity.roles, ...elevatedNames]), approved.map((r) => r.id));
   if (lock) return refuse('locked', new ZtshError('locked', lockMessage(lock), { hint: 'ask an administrator to remove the lock (ztsh lock ls)' }));
 
   const now = deps.clock.now();

@@ -95,9 +95,15 @@ export function createAccessRequests(deps: AccessRequestDeps) {
     return r;
   };
 
-  const refused = async (type: 'access_request.create' | 'access_request.review' | 'access_request.drop', actor: Actor, error: ZtshError, fields: Record<string, unknown>): Promise<never> => {
+  const refused = async (type: 'access_request.create' | 'access_request.review' | 'access_request.drop' | 'access_request.view', actor: Actor, error: ZtshError, fields: Record<string, unknown>): Promise<never> => {
     await deps.audit.emit(type, false, { user: actor.user, clientIp: actor.clientIp, message: error.message, fields: { roles: actor.roles, ...fields } });
     throw error;
+  };
+
+  /** The lock that ends, at once, every certificate re-issued under this approved request, until its access would have ended. */
+  const lockDropped = (actor: Actor, r: AccessRequestRecord) => {
+    const left = r.accessUntil === null ? undefined : Math.max(1, r.accessUntil - now());
+    return deps.locks.add({ target: { accessRequest: r.id }, ttlMs: left, message: `access request ${r.id} was dropped by ${actor.user}`, createdBy: actor.user });
   };
 
   return {
@@ -153,7 +159,14 @@ export function createAccessRequests(deps: AccessRequestDeps) {
       return state ? all.filter((r) => r.state === state) : all;
     },
 
-    get: visible,
+    /** One request by id; one the actor may not see answers as an unknown one, and either is audited: ids are not for trying. */
+    async get(actor: Actor, id: string): Promise<AccessRequestRecord> {
+      const r = await load(id);
+      if (!r || !maySee(actor.user, rolesOf(deps, actor.roles), r)) {
+        return refused('access_request.view', actor, notFound(id), { accessRequest: id.slice(0, 64), reason: r ? 'not_visible' : 'not_found' });
+      }
+      return r;
+    },
 
     async review(actor: Actor, id: string, body: AccessRequestReviewBody): Promise<AccessRequestRecord> {
       const roles = rolesOf(deps, actor.roles);
@@ -196,6 +209,7 @@ export function createAccessRequests(deps: AccessRequestDeps) {
         if (error instanceof ZtshError) await refused('access_request.drop', actor, error, { accessRequest: id.slice(0, 64), reason: 'not_found' });
         throw error;
       });
+      let lockId: string | undefined;
       for (let i = 0; i < CAS_ATTEMPTS; i++) {
         if (r.user !== actor.user) {
           return refused('access_request.drop', actor, new ZtshError('access_denied', 'only the requester drops a request', { hint: 'deny it instead: ztsh request review ID --deny' }), { accessRequest: r.id, reason: 'not_requester' });
@@ -203,12 +217,17 @@ export function createAccessRequests(deps: AccessRequestDeps) {
         if (!droppable(r)) {
           return refused('access_request.drop', actor, new ZtshError('conflict', `request ${r.id} is ${r.state} already`), { accessRequest: r.id, reason: 'not_droppable' });
         }
+        // What an approved request lent may be in certificates already: a lock
+        // on the request shuts them out on every replica and ends their live
+        // streams. Made before the state changes, so no moment passes with the
+        // request dropped and its certificates still good.
+        if (r.state === 'approved' && !lockId) lockId = (await lockDropped(actor, r)).id;
         if (await deps.storage.accessRequests.update(r.id, r.version, { state: 'dropped' })) {
           await deps.audit.emit('access_request.drop', true, {
             user: actor.user,
             clientIp: actor.clientIp,
             message: `${actor.user} drops request ${r.id}`,
-            fields: { accessRequest: r.id, from: r.state, roles: r.roles },
+            fields: { accessRequest: r.id, from: r.state, roles: r.roles, ...(lockId ? { lockId } : {}) },
           });
           return { ...r, state: 'dropped', version: r.version + 1 };
         }

@@ -2,7 +2,7 @@
 // `ztsh login` (the CLI), or a web session from signing in on the auditors'
 // page. Either way the permission comes from the roles as defined now.
 import type { Context } from 'koa';
-import { peerRefusalMessage, type Permissions, permissionsOf as evaluatedPermissions, type Role, ZtshError } from '@ztsh/protocol';
+import { certificateRoleNames, peerRefusalMessage, type Permissions, permissionsOf as evaluatedPermissions, type Role, ZtshError } from '@ztsh/protocol';
 import { lockMessage } from '../locks/locks.ts';
 import { clientCertificate } from './forwarded.ts';
 import type { LoginDeps } from '../login/login-deps.ts';
@@ -61,8 +61,13 @@ export async function caller(ctx: Context, deps: LoginDeps): Promise<Caller> {
   const web = ctx.state.webSession as { user: string; roles: string[]; expiresAt: number } | undefined;
   let who: { user: string; roles: string[]; via: Caller['via'] };
   let validUntil: Date;
+  // What locks are checked against: every role the credentials carry and the
+  // access requests they were re-issued under, as at the proxy. The caller's
+  // permissions come from their own roles only.
+  let carried: { roles: string[]; accessRequests: string[] };
   if (web) {
     who = { user: web.user, roles: web.roles, via: 'web' };
+    carried = { roles: web.roles, accessRequests: [] };
     validUntil = new Date(web.expiresAt);
   } else {
     const peer = clientCertificate(ctx, deps.userCa.trustBundle, deps.clock.now());
@@ -73,8 +78,9 @@ export async function caller(ctx: Context, deps: LoginDeps): Promise<Caller> {
     }
     who = { user: peer.identity.user, roles: peer.identity.roles, via: 'certificate' };
     validUntil = peer.notAfter;
+    carried = { roles: certificateRoleNames(peer.identity), accessRequests: (peer.identity.accessRequests ?? []).map((r) => r.id) };
   }
-  const lock = deps.locks.lockFor(who.user, who.roles);
+  const lock = deps.locks.lockFor(who.user, carried.roles, carried.accessRequests);
   if (lock) return refuse(ctx, deps, new ZtshError('locked', lockMessage(lock)), who, 'locked', { lockId: lock.id });
   const roles = who.roles.flatMap((name) => deps.roles.get(name) ?? []);
   return { ...who, permissions: permissionsOf(roles), validUntil };

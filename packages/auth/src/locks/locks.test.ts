@@ -45,6 +45,19 @@ describe('locks over the store and its change feed', () => {
     expect(heard).toEqual(['locks', 'locks']);
   });
 
+  it('a lock on an access request is stored, read back and shuts out only certificates carrying it', async () => {
+    const storage = store();
+    const locks = await locksOn(storage);
+    const lock = await locks.add({ target: { accessRequest: 'req-a' }, ttlMs: 60_000, message: 'dropped', createdBy: 'alice' });
+    expect(locks.lockFor('alice', ['developer'], ['req-a'])?.id).toBe(lock.id);
+    expect(locks.lockFor('alice', ['developer'], ['req-b'])).toBeUndefined();
+    expect(locks.lockFor('alice', ['developer'])).toBeUndefined();
+    expect(await storage.locks.active(Date.now())).toEqual([lock]);
+    // Another process reading the store sees the same target.
+    const again = await locksOn(storage);
+    expect(again.list()).toEqual([lock]);
+  });
+
   it('another holder of the store hears of a lock through the change feed, without waiting for a poll', async () => {
     const storage = store();
     const here = await locksOn(storage);

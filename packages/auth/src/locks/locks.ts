@@ -1,16 +1,16 @@
 // Locks: an administrator's way to shut a person or a role out at once. A
 // lock refuses new certificates and every kube request from a matching
 // identity, and the proxy ends that identity's live streams when told.
-import { lockApplies, lockMessage, ZtshError } from '@ztsh/protocol';
+import { lockApplies, lockMessage, lockTargetText, type LockTarget, ZtshError } from '@ztsh/protocol';
 
 // What a lock is and whom it shuts out is shared with the proxy (@ztsh/protocol).
-export { lockApplies, lockMessage };
+export { lockApplies, lockMessage, lockTargetText };
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Clock, IdSource } from '../clock.ts';
 import type { LockRecord, Storage } from '../storage/storage.ts';
 
 export interface NewLock {
-  target: { user: string } | { role: string };
+  target: LockTarget;
   ttlMs?: number | undefined;
   message?: string | undefined;
   createdBy: string;
@@ -22,8 +22,11 @@ export interface Locks {
   remove(id: string, by: string): Promise<boolean>;
   /** Locks in force now. */
   list(): LockRecord[];
-  /** The lock that shuts out this user or one of these roles, if any. */
-  lockFor(user: string, roles: readonly string[]): LockRecord | undefined;
+  /**
+   * The lock that shuts out this user, one of these roles, or a certificate
+   * carrying one of these access requests (identity.accessRequests ids), if any.
+   */
+  lockFor(user: string, roles: readonly string[], accessRequests?: readonly string[]): LockRecord | undefined;
   /** Called after a lock is added or removed. */
   subscribe(listener: () => void): () => void;
   /**
@@ -76,8 +79,8 @@ export async function createLocks(storage: Storage, clock: Clock, ids: IdSource,
   const alive = (lock: LockRecord, now: number) => lock.expiresAt === null || lock.expiresAt > now;
   return {
     async add(input) {
-      const target = 'user' in input.target ? input.target.user : input.target.role;
-      if (!target) throw new ZtshError('bad_request', 'a lock needs a user or a role');
+      const target = 'user' in input.target ? input.target.user : 'role' in input.target ? input.target.role : input.target.accessRequest;
+      if (!target) throw new ZtshError('bad_request', 'a lock needs a user, a role or an access request');
       const now = clock.now().getTime();
       const lock: LockRecord = {
         // Never a leading "-": the id is typed as an argument (ztsh lock rm ID), where it would read as an option.
@@ -110,10 +113,10 @@ export async function createLocks(storage: Storage, clock: Clock, ids: IdSource,
       const now = clock.now().getTime();
       return cache.filter((l) => alive(l, now));
     },
-    lockFor(user, roles) {
+    lockFor(user, roles, accessRequests = []) {
       if (cache.length === 0) return undefined;
       const now = clock.now().getTime();
-      return cache.find((l) => lockApplies(l, user, roles, now));
+      return cache.find((l) => lockApplies(l, user, roles, now, accessRequests));
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -4,11 +4,11 @@
 // hold, which would shut them out at once), and no role lock that leaves no
 // role granting `admin` unlocked. A user lock on another admin is allowed;
 // the other admins, or `ztshd locks rm` on the server, undo it.
-import { type Role, ZtshError } from '@ztsh/protocol';
+import { type LockTarget, type Role, ZtshError } from '@ztsh/protocol';
 import { permissionsOf } from '../http/caller.ts';
 import type { LockRecord } from '../storage/storage.ts';
 
-export type LockTarget = { user: string } | { role: string };
+export type { LockTarget };
 
 const RECOVERY = 'if this lock is really needed, have another admin add it; on the server, ztshd locks rm <id> removes any lock';
 
@@ -25,6 +25,8 @@ export function checkNotSelfLock(target: LockTarget, caller: { user: string; rol
     }
     return;
   }
+  // A lock on one access request ends what it lent; a fresh ztsh login is never shut out by it.
+  if ('accessRequest' in target) return;
   if (caller.roles.includes(target.role)) {
     throw new ZtshError('conflict', `refused: you hold role ${target.role}, so a lock on it would lock you out yourself`, { hint: RECOVERY });
   }

@@ -1,7 +1,7 @@
 // Locks (permission `admin`): add, list, remove.
 import type Router from '@koa/router';
 import { createRouter } from '../http/router.ts';
-import { LockCreateRequest, LockSchema, LocksResponse, ZtshError, type LockInfo } from '@ztsh/protocol';
+import { LockCreateRequest, LockSchema, LocksResponse, ZtshError, type LockInfo, type LockTarget } from '@ztsh/protocol';
 import { parseDuration } from '../duration.ts';
 import { requirePermission } from '../http/caller.ts';
 import { parseBody, respond } from '../http/guard.ts';
@@ -43,7 +43,10 @@ export function lockRoutes(deps: LoginDeps): Router {
     if (body.role && !deps.roles.has(body.role)) {
       throw new ZtshError('bad_request', `role: unknown role "${body.role}"`, { hint: `defined roles: ${[...deps.roles.keys()].join(', ')}` });
     }
-    const target = body.user ? { user: body.user } : { role: body.role! };
+    if (body.accessRequest && !(await deps.storage.accessRequests.get(body.accessRequest))) {
+      throw new ZtshError('bad_request', `accessRequest: no access request ${body.accessRequest}`, { hint: 'ztsh request ls lists the requests' });
+    }
+    const target: LockTarget = body.user ? { user: body.user } : body.role ? { role: body.role } : { accessRequest: body.accessRequest! };
     const ttlMs = body.ttl ? lockTtl(body.ttl) : undefined;
     try {
       checkNotSelfLock(target, who, deps.roles, deps.locks.list());

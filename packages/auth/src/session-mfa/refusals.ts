@@ -59,6 +59,6 @@ export async function checkSessionMfaCaller(deps: LoginDeps, caller: SessionMfaC
       'session_mfa_certificate',
     );
   }
-  const lock = deps.locks.lockFor(identity.user, certificateRoleNames(identity));
+  const lock = deps.locks.lockFor(identity.user, certificateRoleNames(identity), identity.accessRequests?.map((r) => r.id));
   if (lock) throw await refused(new ZtshError('locked', lockMessage(lock), { hint: 'ask an administrator to remove the lock (ztsh lock ls)' }), 'locked', { lockId: lock.id });
 }

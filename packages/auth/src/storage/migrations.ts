@@ -1,7 +1,7 @@
 // Schema migrations, applied in order at open; user_version records the last.
 import type { Database } from 'better-sqlite3';
 
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: string[] = [
   `CREATE TABLE logins (
      id TEXT PRIMARY KEY,
      kind TEXT NOT NULL,
@@ -198,6 +198,20 @@ const MIGRATIONS: string[] = [
   // session_mfa; its bindings (clusters, the certificate it was started
   // with) are JSON text, NULL on every other kind.
   `ALTER TABLE logins ADD COLUMN session_mfa TEXT;`,
+  // Locks on an access request (made when an approved one is dropped): a
+  // CHECK cannot be changed in SQLite, so the table is made again.
+  `CREATE TABLE locks_new (
+     id TEXT PRIMARY KEY,
+     target_kind TEXT NOT NULL CHECK (target_kind IN ('user', 'role', 'access_request')),
+     target TEXT NOT NULL,
+     message TEXT,
+     created_by TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER
+   );
+   INSERT INTO locks_new SELECT id, target_kind, target, message, created_by, created_at, expires_at FROM locks;
+   DROP TABLE locks;
+   ALTER TABLE locks_new RENAME TO locks;`,
 ];
 
 export function migrate(db: Database): void {

@@ -231,6 +231,9 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX access_requests_approved ON access_requests (access_until) WHERE state = 'approved';`,
   // 4. A session MFA check in the browser (kind session_mfa): its bindings, as in SQLite.
   `ALTER TABLE logins ADD COLUMN session_mfa TEXT;`,
+  // 5. Locks on an access request (made when an approved one is dropped).
+  `ALTER TABLE locks DROP CONSTRAINT locks_target_kind_check;
+   ALTER TABLE locks ADD CONSTRAINT locks_target_kind_check CHECK (target_kind IN ('user', 'role', 'access_request'));`,
 ];
 
 /** Applies the migrations this database lacks; the first of several replicas to get the lock does the work. */

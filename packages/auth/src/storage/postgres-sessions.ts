@@ -7,6 +7,7 @@ import { PAGE } from './sqlite-audit.ts';
 import { likeEscape } from './sqlite-sessions.ts';
 import { SESSION_COLUMNS as SHARED_SESSION_COLUMNS, SESSION_JSON_COLUMNS } from './record-columns.ts';
 import { POSTGRES, SqlFilter } from './sql-filter.ts';
+import { lockTargetFromRow, lockTargetRow } from './lock-columns.ts';
 import type { LockRecord, SessionQuery, SessionRecord, Storage } from './storage.ts';
 
 /** The shared columns, with PostgreSQL's name for the user column. */
@@ -97,7 +98,7 @@ async function searchSessions(db: Queryable, q: SessionQuery): Promise<SessionRe
 function lockFromRow(row: Row): LockRecord {
   return {
     id: row.id as string,
-    target: row.target_kind === 'user' ? { user: row.target as string } : { role: row.target as string },
+    target: lockTargetFromRow(row.target_kind as string, row.target as string),
     message: (row.message as string | null) ?? null,
     createdBy: row.created_by as string,
     createdAt: row.created_at as number,
@@ -111,8 +112,7 @@ export function postgresLocks(pool: pg.Pool): Storage['locks'] {
     insert: async (lock) => {
       await db.query('INSERT INTO locks (id, target_kind, target, message, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
         lock.id,
-        'user' in lock.target ? 'user' : 'role',
-        'user' in lock.target ? lock.target.user : lock.target.role,
+        ...lockTargetRow(lock.target),
         lock.message,
         lock.createdBy,
         lock.createdAt,

@@ -60,6 +60,8 @@ describe('PostgreSQL engine', () => {
     await a!.locks.insert({ id: 'l1', target: { user: 'alice' }, message: null, createdBy: 'bob', createdAt: T0, expiresAt: null });
     expect((await b!.locks.active(T0)).map((l) => l.id)).toEqual(['l1']);
     expect((await c!.locks.active(T0)).map((l) => l.id)).toEqual(['l1']);
+    await a!.locks.insert({ id: 'l2', target: { accessRequest: 'req-a' }, message: null, createdBy: 'alice', createdAt: T0, expiresAt: T0 + 1 });
+    expect((await b!.locks.active(T0)).find((l) => l.id === 'l2')?.target).toEqual({ accessRequest: 'req-a' });
   });
 
   it('refuses a database migrated by a newer ztshd', async () => {

@@ -4,6 +4,7 @@ import type { Database } from 'better-sqlite3';
 import { ftsPhrase, PAGE } from './sqlite-audit.ts';
 import { SESSION_COLUMNS, SESSION_JSON_COLUMNS } from './record-columns.ts';
 import { SQLITE, SqlFilter } from './sql-filter.ts';
+import { lockTargetFromRow, lockTargetRow } from './lock-columns.ts';
 import type { LockRecord, SessionQuery, SessionRecord, Storage } from './storage.ts';
 
 type Row = Record<string, unknown>;
@@ -95,7 +96,7 @@ function searchSessions(db: Database, q: SessionQuery): SessionRecord[] {
 function lockFromRow(row: Row): LockRecord {
   return {
     id: row.id as string,
-    target: row.target_kind === 'user' ? { user: row.target as string } : { role: row.target as string },
+    target: lockTargetFromRow(row.target_kind as string, row.target as string),
     message: (row.message as string | null) ?? null,
     createdBy: row.created_by as string,
     createdAt: row.created_at as number,
@@ -108,7 +109,7 @@ export function sqliteLocks(db: Database): Storage['locks'] {
     insert: async (lock) =>
       void db
         .prepare('INSERT INTO locks (id, target_kind, target, message, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(lock.id, 'user' in lock.target ? 'user' : 'role', 'user' in lock.target ? lock.target.user : lock.target.role, lock.message, lock.createdBy, lock.createdAt, lock.expiresAt),
+        .run(lock.id, ...lockTargetRow(lock.target), lock.message, lock.createdBy, lock.createdAt, lock.expiresAt),
     remove: async (id) => db.prepare('DELETE FROM locks WHERE id = ?').run(id).changes === 1,
     active: async (now) =>
       (db.prepare('SELECT * FROM locks WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at').all(now) as Row[]).map(lockFromRow),

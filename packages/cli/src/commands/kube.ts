@@ -46,7 +46,8 @@ export async function kubeLs(ctx: CliContext, options: { proxy?: string; format:
     return;
   }
   const labels = (l: Record<string, string>) => Object.entries(l).map(([k, v]) => `${k}=${v}`).join(',') || '-';
-  ctx.stdout(formatTable(['CLUSTER', 'STATUS', 'LABELS'], list.map((c) => [c.name, c.online ? 'online' : 'offline', labels(c.labels)])));
+  // MFA: "session" where kubectl will ask for a fresh second factor (ztsh kube mfa), before it does.
+  ctx.stdout(formatTable(['CLUSTER', 'STATUS', 'MFA', 'LABELS'], list.map((c) => [c.name, c.online ? 'online' : 'offline', c.sessionMfa ? 'session' : '-', labels(c.labels)])));
 }
 
 export function contextName(proxy: URL, cluster: string): string {

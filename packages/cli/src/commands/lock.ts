@@ -1,5 +1,5 @@
 // ztsh lock add | ls | rm: shut a user or a role out at once (admin).
-import { LockSchema, LocksResponse, type LockInfo } from '@ztsh/protocol';
+import { LockSchema, LocksResponse, lockTargetText, type LockInfo } from '@ztsh/protocol';
 import { z } from 'zod';
 import { CliError } from '../cli-error.ts';
 import { withUserApi, type CliContext } from '../context.ts';
@@ -7,10 +7,12 @@ import { localTime } from '../local-time.ts';
 import { formatTable } from '../table.ts';
 import { safeJson, safeText } from '../terminal-safe.ts';
 
-export async function lockAdd(ctx: CliContext, options: { proxy?: string; user?: string; role?: string; ttl?: string; message?: string; format: string }): Promise<void> {
-  if (Boolean(options.user) === Boolean(options.role)) throw new CliError('give exactly one of --user and --role', 'ztsh lock add --user alice --message "incident 42"', 2);
+export async function lockAdd(ctx: CliContext, options: { proxy?: string; user?: string; role?: string; accessRequest?: string; ttl?: string; message?: string; format: string }): Promise<void> {
+  const given = [options.user, options.role, options.accessRequest].filter(Boolean).length;
+  if (given !== 1) throw new CliError('give exactly one of --user, --role and --access-request', 'ztsh lock add --user alice --message "incident 42"', 2);
   if (options.ttl && !/^(\d+[smhd])+$/.test(options.ttl)) throw new CliError(`--ttl: "${options.ttl}" is not a duration`, 'e.g. 30m, 1h, 7d', 2);
-  const body = { ...(options.user ? { user: options.user } : { role: options.role }), ...(options.ttl ? { ttl: options.ttl } : {}), ...(options.message ? { message: options.message } : {}) };
+  const target = options.user ? { user: options.user } : options.role ? { role: options.role } : { accessRequest: options.accessRequest };
+  const body = { ...target, ...(options.ttl ? { ttl: options.ttl } : {}), ...(options.message ? { message: options.message } : {}) };
   const lock = await withUserApi(ctx, options.proxy, (api) => api.call('POST', '/v1/locks', LockSchema, body));
   if (options.format === 'json') return ctx.stdout(safeJson(lock));
   const id = safeText(lock.id);
@@ -18,7 +20,7 @@ export async function lockAdd(ctx: CliContext, options: { proxy?: string; user?:
 }
 
 function describe(lock: LockInfo): string {
-  return 'user' in lock.target ? `user ${lock.target.user}` : `role ${lock.target.role}`;
+  return lockTargetText(lock.target);
 }
 
 export async function lockLs(ctx: CliContext, options: { proxy?: string; format: string }): Promise<void> {

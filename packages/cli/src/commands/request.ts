@@ -123,7 +123,9 @@ export async function requestReview(ctx: CliContext, id: string, options: Review
 export async function requestDrop(ctx: CliContext, id: string, options: Common): Promise<void> {
   const request = await withUserApi(ctx, options.proxy, (api) => api.call('DELETE', `/v1/access-requests/${requestIdOption(id)}`, AccessRequestInfo));
   if (options.format === 'json') return ctx.stdout(safeJson(request));
-  ctx.stdout(`Request ${safeText(request.id)} dropped. A certificate already issued under it still lasts until its end; ztsh login gives one without it.\n`);
+  // Only an approved request has an end (accessUntil): its certificates are locked out by the drop.
+  const lent = request.accessUntil ? ' Certificates re-issued under it are locked out now; ztsh login gives one without it.' : '';
+  ctx.stdout(`Request ${safeText(request.id)} dropped.${lent}\n`);
 }
 
 // Formatting ---------------------------------------------------------------

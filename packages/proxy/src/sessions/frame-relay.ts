@@ -37,6 +37,8 @@ export function relayBytes(deps: KubeDeps, access: Access, socket: Duplex, strea
   const untrack = deps.streams.add({
     user: session.user,
     roles: access.certificateRoles,
+    accessRequests: access.certificateRequests,
+    ...(access.sessionMfaStream ? { sessionMfa: access.sessionMfaStream } : {}),
     notAfter: access.notAfter,
     end: (_message, reason) => {
       // SPDY has no place for a reason kubectl would print: the connection ends.
@@ -140,7 +142,7 @@ export function relayFrames(
     if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
     setTimeout(() => socket.destroy(), 1000).unref();
   };
-  const untrack = deps.streams.add({ user: session.user, roles: access.certificateRoles, notAfter: access.notAfter, end: stop });
+  const untrack = deps.streams.add({ user: session.user, roles: access.certificateRoles, accessRequests: access.certificateRequests, ...(access.sessionMfaStream ? { sessionMfa: access.sessionMfaStream } : {}), notAfter: access.notAfter, end: stop });
   // Not recorded means not allowed, in the middle of a session too.
   writer?.sink.onFailure(() => stop('ztsh cannot record this session any more; it was ended', RECORDING_FAILED));
 
