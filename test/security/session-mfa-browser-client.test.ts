@@ -6,93 +6,53 @@
 // in a callback must not drive the terminal; a callback with no code, or one
 // after the first, must change nothing; the verifier must appear nowhere but
 // in the redeem's body.
-import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkPublicKey, issueCertificate, loadOrCreateAuthority, systemClock } from '@ztsh/auth';
-import { readSessionMfaCache, ZtshHome } from '@ztsh/cli';
-import type { Identity } from '@ztsh/protocol';
-import { createTestTls } from '@ztsh/testkit';
+import { readSessionMfaCache } from '@ztsh/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, runCli } from '../helpers/cli.ts';
+import { HOUR, startLyingProxy, type LyingProxy } from './helpers/lying-proxy.ts';
 
-const HOUR = 3_600_000;
 const ESCAPES = '\x1b]52;c;ZXZpbA==\x07\x1b[2J\u009b31m\rhidden';
 const RAW_CONTROLS = /[\x1b\x07\r\u009b]/;
-const identity: Identity = {
-  v: 1, user: 'erin', roles: ['prod'], kubernetesUsers: [], kubernetesGroups: [], traits: {}, mfaVerified: true, loginId: 'l', connector: 'dev', issuedForIp: '127.0.0.1',
-};
 
-let ca: Awaited<ReturnType<typeof loadOrCreateAuthority>>;
-let server: Server;
+let liar: LyingProxy;
 let proxy: URL;
-let tlsCa: string;
 /** What the lying proxy answers to the start and the redeem, and what it was sent. */
 let answer: { methods: string[]; pageUrl: () => string; redeem: (body: any) => { status: number; body: unknown } };
 const starts: any[] = [];
 const redeems: any[] = [];
-
-const newKey = () => {
-  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { publicPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(), keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
-};
-const issue = (publicPem: string, extra: Partial<Identity> = {}, notAfter = Date.now() + HOUR) =>
-  issueCertificate({ ca, publicKey: checkPublicKey(publicPem), identity: { ...identity, ...extra }, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(notAfter) }).pem;
+const issue: LyingProxy['issue'] = (...args) => liar.issue(...args);
 
 beforeAll(async () => {
-  ca = await loadOrCreateAuthority({ dir: mkdtempSync(join(tmpdir(), 'ztsh-ca-')), kind: 'user', clusterName: 'test', clock: systemClock });
-  const tls = await createTestTls();
-  tlsCa = tls.caCert;
-  server = createServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    let text = '';
-    req.on('data', (d: Buffer) => (text += d.toString()));
-    req.on('end', () => {
-      const send = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      if (req.method === 'GET' && req.url === '/v1/clusters') {
-        return send(200, { clusters: [{ name: 'prod-a', labels: {}, online: true, since: new Date().toISOString(), sessionMfa: true }] });
-      }
-      if (req.method === 'GET' && req.url === '/v1/session-mfa') return send(200, { methods: answer.methods });
-      if (req.method === 'POST' && req.url === '/v1/session-mfa/browser') {
-        starts.push(JSON.parse(text));
-        return send(200, { id: 'check-1', url: answer.pageUrl(), expiresAt: new Date(Date.now() + 300_000).toISOString() });
-      }
-      if (req.method === 'POST' && req.url === '/v1/session-mfa') {
-        const body = JSON.parse(text);
-        redeems.push(body);
-        const a = answer.redeem(body);
-        return send(a.status, a.body);
-      }
-      send(404, { error: { code: 'not_found', message: 'no' } });
-    });
+  liar = await startLyingProxy('erin', (method, path, body) => {
+    if (method === 'GET' && path === '/v1/clusters') {
+      return { status: 200, body: { clusters: [{ name: 'prod-a', labels: {}, online: true, since: new Date().toISOString(), sessionMfa: true }] } };
+    }
+    if (method === 'GET' && path === '/v1/session-mfa') return { status: 200, body: { methods: answer.methods } };
+    if (method === 'POST' && path === '/v1/session-mfa/browser') {
+      starts.push(body);
+      return { status: 200, body: { id: 'check-1', url: answer.pageUrl(), expiresAt: new Date(Date.now() + 300_000).toISOString() } };
+    }
+    if (method === 'POST' && path === '/v1/session-mfa') {
+      redeems.push(body);
+      return answer.redeem(body);
+    }
+    return undefined;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy = new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  proxy = liar.url;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => liar.close());
 
 /** A logged-in home, and a BROWSER that only writes down what it was asked to open. */
 function loggedIn() {
-  const key = newKey();
-  const dir = mkdtempSync(join(tmpdir(), 'ztsh-home-'));
-  const home = new ZtshHome(dir);
-  home.writeProfile(proxy, {
-    meta: { proxy: proxy.origin, user: 'erin', roles: ['prod'], kubernetesGroups: [], kubernetesUsers: [], mfaVerified: true, validUntil: '', loggedInAt: '' },
-    keyPem: key.keyPem, certPem: issue(key.publicPem, {}, Date.now() + 8 * HOUR), userCaPem: '', hostCaPem: '',
-  });
-  home.writeTrust(proxy, tlsCa);
-  home.setCurrent(proxy);
-  const opened = join(dir, 'opened.txt');
-  const browser = join(dir, 'browser.sh');
+  const h = liar.loggedIn();
+  const opened = join(h.dir, 'opened.txt');
+  const browser = join(h.dir, 'browser.sh');
   writeFileSync(browser, `#!/bin/sh\nprintf '%s\\n' "$@" >> '${opened}'\n`);
   chmodSync(browser, 0o755);
   const openedArgs = () => (existsSync(opened) ? readFileSync(opened, 'utf8') : '');
-  return { dir, home, key, openedArgs, env: { PATH: process.env.PATH ?? '', ZTSH_HOME: dir, HOME: dir, BROWSER: browser } };
+  return { ...h, openedArgs, env: { ...h.env, BROWSER: browser } };
 }
 
 const goodAnswer = (publicPem: string) => () => ({

@@ -5,83 +5,40 @@
 // certificate it should not, wait for input that cannot come, or write
 // terminal controls raw. The proxy here is a liar on port 0.
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { checkPublicKey, issueCertificate, loadOrCreateAuthority, systemClock } from '@ztsh/auth';
-import { readSessionMfaCache, ZtshHome } from '@ztsh/cli';
-import type { Identity } from '@ztsh/protocol';
-import { createTestTls } from '@ztsh/testkit';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { readSessionMfaCache } from '@ztsh/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { ZTSH } from '../helpers/source-bins.ts';
 import { runOnTty } from '../helpers/tty.ts';
+import { HOUR, newKey, startLyingProxy, type LyingProxy } from './helpers/lying-proxy.ts';
 
-const HOUR = 3_600_000;
 const ESCAPES = '\x1b]52;c;ZXZpbA==\x07\x1b[2J\u009b31m\rhidden';
 const REFUSAL = /error: cluster "prod-a" needs a fresh second factor \(session MFA\) and there is no terminal to ask on/;
-const identity: Identity = {
-  v: 1, user: 'alice', roles: ['prod'], kubernetesUsers: [], kubernetesGroups: [], traits: {}, mfaVerified: true, loginId: 'l', connector: 'dev', issuedForIp: '127.0.0.1',
-};
 
-let ca: Awaited<ReturnType<typeof loadOrCreateAuthority>>;
-let server: Server;
+let liar: LyingProxy;
 let proxy: URL;
-let tlsCa: string;
 /** What the lying proxy answers next, and the bodies it was sent. */
 let answer: { clusters: unknown; sessionMfa: (body: any) => { status: number; body: unknown } };
 const received: any[] = [];
-
-const newKey = () => {
-  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { publicPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(), keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
-};
-const issue = (publicPem: string, extra: Partial<Identity> = {}, notAfter = Date.now() + HOUR) =>
-  issueCertificate({ ca, publicKey: checkPublicKey(publicPem), identity: { ...identity, ...extra }, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(notAfter) }).pem;
+const issue: LyingProxy['issue'] = (...args) => liar.issue(...args);
 
 beforeAll(async () => {
-  ca = await loadOrCreateAuthority({ dir: mkdtempSync(join(tmpdir(), 'ztsh-ca-')), kind: 'user', clusterName: 'test', clock: systemClock });
-  const tls = await createTestTls();
-  tlsCa = tls.caCert;
-  server = createServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    let text = '';
-    req.on('data', (d: Buffer) => (text += d.toString()));
-    req.on('end', () => {
-      const send = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      if (req.method === 'GET' && req.url === '/v1/clusters') return send(200, answer.clusters);
-      if (req.method === 'GET' && req.url === '/v1/session-mfa') return send(200, { methods: ['totp'] });
-      if (req.method === 'POST' && req.url === '/v1/session-mfa') {
-        const body = JSON.parse(text);
-        received.push(body);
-        const a = answer.sessionMfa(body);
-        return send(a.status, a.body);
-      }
-      send(404, { error: { code: 'not_found', message: 'no' } });
-    });
+  liar = await startLyingProxy('alice', (method, path, body) => {
+    if (method === 'GET' && path === '/v1/clusters') return { status: 200, body: answer.clusters };
+    if (method === 'GET' && path === '/v1/session-mfa') return { status: 200, body: { methods: ['totp'] } };
+    if (method === 'POST' && path === '/v1/session-mfa') {
+      received.push(body);
+      return answer.sessionMfa(body);
+    }
+    return undefined;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy = new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  proxy = liar.url;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => liar.close());
 
-function loggedIn() {
-  const key = newKey();
-  const dir = mkdtempSync(join(tmpdir(), 'ztsh-home-'));
-  const home = new ZtshHome(dir);
-  home.writeProfile(proxy, {
-    meta: { proxy: proxy.origin, user: 'alice', roles: ['prod'], kubernetesGroups: [], kubernetesUsers: [], mfaVerified: true, validUntil: '', loggedInAt: '' },
-    keyPem: key.keyPem, certPem: issue(key.publicPem, {}, Date.now() + 8 * HOUR), userCaPem: '', hostCaPem: '',
-  });
-  home.writeTrust(proxy, tlsCa);
-  home.setCurrent(proxy);
-  return { dir, home, key, env: { PATH: process.env.PATH ?? '', ZTSH_HOME: dir, HOME: dir } };
-}
+const loggedIn = () => liar.loggedIn();
 
 const credentials = (cluster = 'prod-a') => ['kube', 'credentials', '--proxy', proxy.origin, '--cluster', cluster, '--session-mfa'];
 const cluster = (name: string, sessionMfa: boolean) => ({ name, labels: {}, online: true, since: new Date().toISOString(), ...(sessionMfa ? { sessionMfa: true } : {}) });
