@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { type AuthClient, BODILESS_METHODS, type Identity, ImpersonatedGroups, copyHeaders, dropTowardsCluster, jsonHeader, type MaybePromise, mayHaveBody, peerIdentity, peerRefusalMessage, TUNNEL_HEADERS } from '@ztsh/protocol';
+import { type AuthClient, BODILESS_METHODS, type ClusterInfo, type Identity, ImpersonatedGroups, copyHeaders, dropTowardsCluster, jsonHeader, type MaybePromise, mayHaveBody, peerIdentity, peerRefusalMessage, TUNNEL_HEADERS } from '@ztsh/protocol';
 import type { AgentTunnel, AgentTunnels } from './agent-tunnels.ts';
 import { authorizeKube } from './kube-authorize.ts';
 import { authorizeWithGrants, certificateRoles, curingRole, grantIds, requestCommand } from './elevation.ts';
@@ -47,8 +47,8 @@ export type KubeAccess =
       certificateRequests: string[];
       /** The session MFA check the cluster asked for and the certificate passed: its audit events name it. */
       sessionMfa?: SessionMfaUsed;
-      /** For a stream let through on that check: what the live-stream sweep checks again with the roles as defined then. */
-      sessionMfaStream?: LiveStream['sessionMfa'];
+      /** The cluster that asked for that check: a stream let through on it is checked again by the live-stream sweep, with the roles as defined then. */
+      sessionMfaCluster?: ClusterInfo;
       clientIp: string;
       /** performance.now() when the request arrived. */
       started: number;
@@ -178,7 +178,7 @@ export function checkKubeAccess(deps: KubeDeps, socket: TLSSocket, method: strin
     accessRequests,
     certificateRoles: certificateRoles(identity),
     certificateRequests: grantIds(identity),
-    ...(mfa.used ? { sessionMfa: mfa.used, sessionMfaStream: { identity, cluster: clusterInfo } } : {}),
+    ...(mfa.used ? { sessionMfa: mfa.used, sessionMfaCluster: clusterInfo } : {}),
     clientIp,
     started,
   };
@@ -205,6 +205,22 @@ export function kubeFields(info: KubeRequestInfo): Record<string, unknown> {
  * known. What it returns settles once the event is stored: the answer ends
  * only then (held-end.ts), its headers and body go out before.
  */
+/**
+ * An allowed access as the live-stream registry tracks it: whom locks are
+ * checked against, when its certificate ends, and the session MFA check to
+ * ask again; `end` stops the stream in its own protocol.
+ */
+export function liveStreamOf(access: Extract<KubeAccess, { ok: true }>, end: LiveStream['end']): LiveStream {
+  return {
+    user: access.identity.user,
+    roles: access.certificateRoles,
+    accessRequests: access.certificateRequests,
+    ...(access.sessionMfaCluster ? { sessionMfa: { identity: access.identity, cluster: access.sessionMfaCluster } } : {}),
+    notAfter: access.notAfter,
+    end,
+  };
+}
+
 export function auditAllowed(deps: KubeDeps, access: Extract<KubeAccess, { ok: true }>, status: number, extra: Record<string, unknown> = {}): MaybePromise<void> {
   const stored = deps.auth.audit('kube.request', status < 400, {
     user: access.identity.user,

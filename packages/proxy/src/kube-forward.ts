@@ -8,7 +8,7 @@ import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'no
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { BODILESS_METHODS, copyHeaders, dropHopByHop, kubeStatus } from '@ztsh/protocol';
-import { auditAllowed, checkKubeAccess, clusterOffline, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
+import { auditAllowed, checkKubeAccess, clusterOffline, liveStreamOf, upstreamHeaders, type KubeAccess, type KubeDeps } from './kube-access.ts';
 import { declaredLength, relayHoldingEnd, type BodyRelay } from './held-end.ts';
 import { answerSelfReviewBytes, isSelfReview, SELF_REVIEW_BODY_LIMIT } from './self-review.ts';
 import { reviewRoles } from './elevation.ts';
@@ -92,13 +92,8 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
   let stored: MaybePromise<void>;
   let responded = false;
   let relay: BodyRelay | undefined;
-  const untrack = deps.streams.add({
-    user: access.identity.user,
-    roles: access.certificateRoles,
-    accessRequests: access.certificateRequests,
-    ...(access.sessionMfaStream ? { sessionMfa: access.sessionMfaStream } : {}),
-    notAfter: access.notAfter,
-    end: (message, reason) => {
+  const untrack = deps.streams.add(
+    liveStreamOf(access, (message, reason) => {
       const code = reason === 'locked' ? 403 : reason === 'expired' ? 401 : 503;
       relay?.stop();
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
@@ -114,8 +109,8 @@ export function forwardKube(deps: KubeDeps, req: Req, res: Res): void {
           res.end();
         }
       });
-    },
-  });
+    }),
+  );
   // GET and HEAD were let through only without a body: none is sent on.
   if (BODILESS_METHODS.has(req.method ?? 'GET')) {
     req.resume();

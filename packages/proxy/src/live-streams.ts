@@ -69,10 +69,15 @@ export class LiveStreams {
   }
 
   private expire(stream: LiveStream): void {
+    this.endAsExpired(stream, `your ztsh certificate expired at ${stream.notAfter.toISOString()}: run ztsh login, then run the command again`);
+  }
+
+  /** Ends a stream whose time is up (its certificate, or its session MFA check), once. */
+  private endAsExpired(stream: LiveStream, message: string): void {
     if (!this.streams.delete(stream)) return;
     this.stopSweepWhenIdle();
     try {
-      stream.end(`your ztsh certificate expired at ${stream.notAfter.toISOString()}: run ztsh login, then run the command again`, 'expired');
+      stream.end(message, 'expired');
     } catch {
       // already gone
     }
@@ -88,13 +93,7 @@ export class LiveStreams {
       }
       if (!stream.sessionMfa) continue;
       const outcome = sessionMfaOutcome(this.auth, stream.sessionMfa.identity, stream.sessionMfa.cluster, now);
-      if (outcome.ok || !this.streams.delete(stream)) continue;
-      this.stopSweepWhenIdle();
-      try {
-        stream.end(outcome.message, 'expired');
-      } catch {
-        // already gone
-      }
+      if (!outcome.ok) this.endAsExpired(stream, outcome.message);
     }
   }
 

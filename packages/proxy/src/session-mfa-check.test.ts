@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RoleSchema, type Identity, type Role } from '@ztsh/protocol';
-import { markSessionMfa, sessionMfaOutcome, sessionMfaRefusal } from './session-mfa-check.ts';
+import { markSessionMfa, sessionMfaOutcome } from './session-mfa-check.ts';
 
 const role = (name: string, env: string[], options: Record<string, unknown> = {}): Role =>
   RoleSchema.parse({ kind: 'role', version: 'v1', metadata: { name }, spec: { options, allow: { kubernetes_labels: { env } } } });
@@ -17,23 +17,23 @@ function identity(extra: Partial<Identity> = {}): Identity {
   return { v: 1, user: 'alice', roles: ['developer'], kubernetesUsers: [], kubernetesGroups: [], traits: {}, mfaVerified: true, loginId: 'l1', connector: 'dev', issuedForIp: '127.0.0.1', ...extra };
 }
 
-describe('sessionMfaRefusal', () => {
+describe('sessionMfaOutcome: whether a request passes', () => {
   it('asks nothing where no role of the certificate requires it', () => {
-    expect(sessionMfaRefusal(auth, identity(), prod, now)).toBeUndefined();
-    expect(sessionMfaRefusal(auth, identity(), sandbox, now)).toBeUndefined();
+    expect(sessionMfaOutcome(auth, identity(), prod, now)).toMatchObject({ ok: true });
+    expect(sessionMfaOutcome(auth, identity(), sandbox, now)).toMatchObject({ ok: true });
   });
 
   it('a role an access request granted makes prod need a check, as an own role would', () => {
     const elevated = identity({ accessRequests: [{ id: 'req-1', roles: ['prod-admin'] }] });
-    expect(sessionMfaRefusal(auth, elevated, prod, now)).toMatchObject({ reason: 'session_mfa_missing', message: expect.stringContaining('ztsh kube mfa --clusters prod-a') });
-    expect(sessionMfaRefusal(auth, elevated, sandbox, now)).toBeUndefined();
+    expect(sessionMfaOutcome(auth, elevated, prod, now)).toMatchObject({ ok: false, reason: 'session_mfa_missing', message: expect.stringContaining('ztsh kube mfa --clusters prod-a') });
+    expect(sessionMfaOutcome(auth, elevated, sandbox, now)).toMatchObject({ ok: true });
     const checked = { ...elevated, sessionMfa: { clusters: ['prod-a'], verifiedAt: now.getTime() - 15 * 60_000, method: 'totp' as const } };
-    expect(sessionMfaRefusal(auth, checked, prod, now)).toBeUndefined();
-    expect(sessionMfaRefusal(auth, checked, prod, new Date(now.getTime() + 1))).toMatchObject({ reason: 'session_mfa_stale' });
+    expect(sessionMfaOutcome(auth, checked, prod, now)).toMatchObject({ ok: true });
+    expect(sessionMfaOutcome(auth, checked, prod, new Date(now.getTime() + 1))).toMatchObject({ ok: false, reason: 'session_mfa_stale' });
   });
 
   it('a role deleted from the config since the certificate was issued requires nothing (the roles\' verdict refuses it first)', () => {
-    expect(sessionMfaRefusal(auth, identity({ roles: ['gone'] }), prod, now)).toBeUndefined();
+    expect(sessionMfaOutcome(auth, identity({ roles: ['gone'] }), prod, now)).toMatchObject({ ok: true });
   });
 });
 

@@ -28,12 +28,6 @@ export function sessionMfaOutcome(auth: Roles, identity: Identity, cluster: Clus
   return { ok: true, used: mfa ? { method: mfa.method, verifiedAt: new Date(mfa.verifiedAt).toISOString(), clusters: mfa.clusters } : undefined };
 }
 
-/** Why the request is refused, or undefined when session MFA lets it pass (or is not asked for here). */
-export function sessionMfaRefusal(auth: Roles, identity: Identity, cluster: ClusterInfo, now: Date): { message: string; reason: string } | undefined {
-  const outcome = sessionMfaOutcome(auth, identity, cluster, now);
-  return outcome.ok ? undefined : { message: outcome.message, reason: outcome.reason };
-}
-
 /** GET /v1/clusters: marks each cluster that wants a session MFA check of this user, so the CLI knows before kubectl asks. */
 export function markSessionMfa<C extends ClusterInfo>(auth: Roles, identity: Identity, clusters: C[]): (C & { sessionMfa?: true })[] {
   const roles = auth.roles(certificateRoleNames(identity));

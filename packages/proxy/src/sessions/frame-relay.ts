@@ -8,7 +8,7 @@
 import { constants, type ClientHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { kubeStatus, type MaybePromise, type SessionRecord } from '@ztsh/protocol';
-import { auditAllowed, type KubeAccess, type KubeDeps } from '../kube-access.ts';
+import { auditAllowed, liveStreamOf, type KubeAccess, type KubeDeps } from '../kube-access.ts';
 import { whenStored } from '../when-stored.ts';
 import type { AsciicastWriter } from './asciicast.ts';
 import { sessionEndAudit, sessionEndPatch } from './session-record.ts';
@@ -34,19 +34,14 @@ export function relayBytes(deps: KubeDeps, access: Access, socket: Duplex, strea
   socket.on('data', pass(socket, stream, (n) => (session.bytesIn += n)));
   stream.on('data', pass(stream, socket, (n) => (session.bytesOut += n)));
   if (head.length > 0) socket.emit('data', head);
-  const untrack = deps.streams.add({
-    user: session.user,
-    roles: access.certificateRoles,
-    accessRequests: access.certificateRequests,
-    ...(access.sessionMfaStream ? { sessionMfa: access.sessionMfaStream } : {}),
-    notAfter: access.notAfter,
-    end: (_message, reason) => {
+  const untrack = deps.streams.add(
+    liveStreamOf(access, (_message, reason) => {
       // SPDY has no place for a reason kubectl would print: the connection ends.
       endReason = reason;
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
       socket.destroy();
-    },
-  });
+    }),
+  );
   endSessionWith(deps, access, socket, stream, session, requestStored, untrack, () => ({ endReason, writer: undefined, errorText: '' }));
 }
 
@@ -142,7 +137,7 @@ export function relayFrames(
     if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
     setTimeout(() => socket.destroy(), 1000).unref();
   };
-  const untrack = deps.streams.add({ user: session.user, roles: access.certificateRoles, accessRequests: access.certificateRequests, ...(access.sessionMfaStream ? { sessionMfa: access.sessionMfaStream } : {}), notAfter: access.notAfter, end: stop });
+  const untrack = deps.streams.add(liveStreamOf(access, stop));
   // Not recorded means not allowed, in the middle of a session too.
   writer?.sink.onFailure(() => stop('ztsh cannot record this session any more; it was ended', RECORDING_FAILED));
 
