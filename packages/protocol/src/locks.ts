@@ -6,7 +6,8 @@ import { z } from 'zod';
 /**
  * Whom a lock shuts out: a user, every certificate carrying a role, or every
  * certificate re-issued under one access request (made when an approved
- * request is dropped: what it lent ends at once, the user's own access stays).
+ * request is dropped: what it lent ends at once, together with the rest of
+ * those certificates; a fresh login, which carries no request, is not shut out).
  */
 export const LockTarget = z.union([
   z.strictObject({ user: z.string().min(1) }),
