@@ -5,33 +5,22 @@
 // and the redeem gives a certificate bound to the prod clusters that the
 // proxy accepts there.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { freshContext, launchBrowser, type Browser } from './helpers/browser.ts';
-import { approveWithKey, type Callback, loginWithKey, pageWithKey, sessionMfaMethods, startCallback, startCheck } from './helpers/session-mfa-browser.ts';
-import { certificateIdentity, INTERVAL_MS, samePublicKey, startSessionMfaEnv, type SessionMfaEnv } from './helpers/session-mfa-env.ts';
-import { EXTRA_USERS } from './helpers/stack.ts';
+import type { Page } from 'playwright-core';
+import { approveWithKey, type Callback, type ErinWithKey, sessionMfaMethods, startCheck, startErinWithKey } from './helpers/session-mfa-browser.ts';
+import { certificateIdentity, INTERVAL_MS, samePublicKey, type SessionMfaEnv } from './helpers/session-mfa-env.ts';
 import type { Credentials } from './security/helpers/raw-client.ts';
 
+let env: ErinWithKey;
 let k: SessionMfaEnv;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let callback: Callback;
 let erin: Credentials;
 
 beforeAll(async () => {
-  k = await startSessionMfaEnv({ users: [EXTRA_USERS.erin] });
-  browser = await launchBrowser();
-  context = await freshContext(browser);
-  page = await pageWithKey(context);
-  callback = await startCallback();
-  erin = await loginWithKey(k, page, EXTRA_USERS.erin, callback);
+  env = await startErinWithKey();
+  ({ k, page, callback, erin } = env);
 }, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  await callback?.close();
-  await k?.close();
-});
+afterAll(() => env?.close());
 
 const events = async (type: string) => (await k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 })).filter((e) => e.type === type);
 

@@ -6,9 +6,11 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BrowserContext, Page } from 'playwright-core';
+import { freshContext, launchBrowser, type Browser } from './browser.ts';
 import { apiClient, newLoginKeys } from './http-login.ts';
 import { signInAtIdp } from './login-page.ts';
-import type { SessionMfaEnv } from './session-mfa-env.ts';
+import { startSessionMfaEnv, type SessionMfaEnv } from './session-mfa-env.ts';
+import { EXTRA_USERS } from './stack.ts';
 import { rawRequest, type Credentials, type RawResponse } from '../security/helpers/raw-client.ts';
 
 export interface Callback {
@@ -105,4 +107,36 @@ export async function approveWithKey(page: Page, url: string, callback: Callback
 /** GET /v1/session-mfa with these credentials. */
 export function sessionMfaMethods(k: SessionMfaEnv, as: Credentials | undefined): Promise<RawResponse> {
   return rawRequest({ url: k.stack.url, tlsCa: k.stack.tlsCa }, { path: '/v1/session-mfa', as });
+}
+
+export interface ErinWithKey {
+  k: SessionMfaEnv;
+  browser: Browser;
+  /** A page in a context that holds erin's security key. */
+  page: Page;
+  callback: Callback;
+  /** erin's login certificate. */
+  erin: Credentials;
+  close(): Promise<void>;
+}
+
+/** The session MFA stack with erin, whose only second factor is a security key, logged in through Chromium holding that key. */
+export async function startErinWithKey(): Promise<ErinWithKey> {
+  const k = await startSessionMfaEnv({ users: [EXTRA_USERS.erin] });
+  const browser = await launchBrowser();
+  const page = await pageWithKey(await freshContext(browser));
+  const callback = await startCallback();
+  const erin = await loginWithKey(k, page, EXTRA_USERS.erin, callback);
+  return {
+    k,
+    browser,
+    page,
+    callback,
+    erin,
+    close: async () => {
+      await browser.close();
+      await callback.close();
+      await k.close();
+    },
+  };
 }

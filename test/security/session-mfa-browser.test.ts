@@ -4,17 +4,17 @@
 // verifier, single use); the page is bound to the first browser, never
 // enrolls, and the check ends after 5 minutes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { freshContext, launchBrowser, type Browser } from '../helpers/browser.ts';
+import type { Page } from 'playwright-core';
+import { freshContext, type Browser } from '../helpers/browser.ts';
 import { apiClient, codeFrom, throughIdp } from '../helpers/http-login.ts';
-import { approveWithKey, type Callback, loginWithKey, pageWithKey, startCallback, startCheck } from '../helpers/session-mfa-browser.ts';
-import { startSessionMfaEnv, type SessionMfaEnv } from '../helpers/session-mfa-env.ts';
+import { approveWithKey, type Callback, type ErinWithKey, loginWithKey, startCheck, startErinWithKey } from '../helpers/session-mfa-browser.ts';
+import type { SessionMfaEnv } from '../helpers/session-mfa-env.ts';
 import { EXTRA_USERS } from '../helpers/stack.ts';
 import { rawRequest, type Credentials, type RawResponse } from './helpers/raw-client.ts';
 
+let env: ErinWithKey;
 let k: SessionMfaEnv;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let callback: Callback;
 /** erin's login certificate, and a second login of hers with another key. */
@@ -22,19 +22,11 @@ let erin: Credentials;
 let erinOtherKey: Credentials;
 
 beforeAll(async () => {
-  k = await startSessionMfaEnv({ users: [EXTRA_USERS.erin] });
-  browser = await launchBrowser();
-  context = await freshContext(browser);
-  page = await pageWithKey(context);
-  callback = await startCallback();
-  erin = await loginWithKey(k, page, EXTRA_USERS.erin, callback);
+  env = await startErinWithKey();
+  ({ k, browser, page, callback, erin } = env);
   erinOtherKey = await loginWithKey(k, page, EXTRA_USERS.erin, callback);
 }, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  await callback?.close();
-  await k?.close();
-});
+afterAll(() => env?.close());
 
 const target = () => ({ url: k.stack.url, tlsCa: k.stack.tlsCa });
 const audit = async (type: string) => (await k.stack.ztshd.auth.storage.audit.list({ limit: 1_000_000 })).filter((e) => e.type === type);
