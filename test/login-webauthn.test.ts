@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { identityFromCertificate } from '@ztsh/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { freshContext, launchBrowser, type Browser } from './helpers/browser.ts';
+import { freshContext, launchBrowser, pageWithKey, type Browser } from './helpers/browser.ts';
 import { newZtshHome, runCli } from './helpers/cli.ts';
 import { signInAtIdp } from './helpers/login-page.ts';
 import { EXTRA_USERS, startTestStack, type TestStack } from './helpers/stack.ts';
@@ -21,12 +21,7 @@ beforeAll(async () => {
   stack = await startTestStack({ users: [EXTRA_USERS.erin] });
   browser = await launchBrowser();
   context = await freshContext(browser);
-  page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
-  });
+  page = await pageWithKey(context);
 });
 
 afterAll(async () => {

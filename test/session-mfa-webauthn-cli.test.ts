@@ -11,7 +11,7 @@ import { readSessionMfaCache, ZtshHome } from '@ztsh/cli';
 import { findKubectl } from '@ztsh/testkit';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshContext, launchBrowser, type Browser } from './helpers/browser.ts';
+import { freshContext, launchBrowser, pageWithKey, type Browser } from './helpers/browser.ts';
 import { cli, newZtshHome, runCli } from './helpers/cli.ts';
 import { signInAtIdp } from './helpers/login-page.ts';
 import { startSessionMfaEnv, type SessionMfaEnv } from './helpers/session-mfa-env.ts';
@@ -47,12 +47,7 @@ beforeAll(async () => {
   k = await startSessionMfaEnv({ users: [erin] });
   browser = await launchBrowser();
   context = await freshContext(browser);
-  page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
-  });
+  page = await pageWithKey(context);
   const dir = newZtshHome();
   home = new ZtshHome(dir);
   opened = join(dir, 'opened.txt');

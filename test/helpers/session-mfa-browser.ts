@@ -5,8 +5,8 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BrowserContext, Page } from 'playwright-core';
-import { freshContext, launchBrowser, type Browser } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { freshContext, launchBrowser, pageWithKey, type Browser } from './browser.ts';
 import { apiClient, newLoginKeys } from './http-login.ts';
 import { signInAtIdp } from './login-page.ts';
 import { startSessionMfaEnv, type SessionMfaEnv } from './session-mfa-env.ts';
@@ -26,17 +26,6 @@ export async function startCallback(): Promise<Callback> {
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return { redirect: `http://127.0.0.1:${port}/callback`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-/** A page in a context that holds a virtual security key (Chromium's DevTools WebAuthn domain). */
-export async function pageWithKey(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
-  });
-  return page;
 }
 
 /** The code the browser brought to the loopback redirect. */
