@@ -10,6 +10,7 @@ import { DEV_USERS } from '@ztsh/server';
 import { findKubectl, runKubectl, startKubectl, type RunningKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestRoles } from './helpers/access-request-roles.ts';
+import { elevateToProdAdmin } from './helpers/access-request-flow.ts';
 import { cli, cliJson } from './helpers/cli.ts';
 import { httpLogin } from './helpers/http-login.ts';
 import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
@@ -43,15 +44,7 @@ const audit = (): Promise<AuditEvent[]> => k.stack.ztshd.auth.storage.audit.list
 
 describe('alice drops her approved request while a watch runs under it', () => {
   it('alice is elevated to prod-admin and watches pods on prod', async () => {
-    request = await cliJson<AccessRequestInfo>(['request', 'create', '--roles', 'prod-admin', '--reason', 'INC-7', '--duration', '1h'], aliceEnv);
-    const approved = await cli(['request', 'review', request.id, '--approve', '--reason', 'INC-7 is real'], bobEnv);
-    expect(approved.code, approved.stderr).toBe(0);
-    request = await cliJson<AccessRequestInfo>(['request', 'show', request.id], aliceEnv);
-    expect(request.state).toBe('approved');
-    const login = await cli(['login', '--request-id', request.id], aliceEnv);
-    expect(login.code, login.stderr).toBe(0);
-    const kubeLogin = await cli(['kube', 'login', 'prod'], aliceEnv);
-    expect(kubeLogin.code, kubeLogin.stderr).toBe(0);
+    request = await elevateToProdAdmin(aliceEnv, bobEnv, 'INC-7');
     const pods = await kubectl(['get', 'pods', '-o', 'name']);
     expect(pods.code, pods.stderr).toBe(0);
     expect(pods.stdout.trim()).toBe('pod/web-1');

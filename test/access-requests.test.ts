@@ -12,6 +12,7 @@ import { ManualClock } from '@ztsh/auth';
 import { DEV_USERS } from '@ztsh/server';
 import { findKubectl, runKubectl, startKubectl, type RunningKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { elevateToProdAdmin } from './helpers/access-request-flow.ts';
 import { cli, cliJson } from './helpers/cli.ts';
 import { startKubeEnv, type KubeEnv } from './helpers/kube-env.ts';
 import { loggedInEnv } from './helpers/profile.ts';
@@ -86,15 +87,7 @@ describe('requests that give nothing', () => {
 
 describe('alice asks for prod-admin for 1h, bob approves from the CLI', () => {
   it('alice logs in with the approved request, and kubectl 1.33 and 1.30 reach prod', async () => {
-    request = await cliJson<AccessRequestInfo>(['request', 'create', '--roles', 'prod-admin', '--reason', 'INC-42', '--duration', '1h'], aliceEnv);
-    const approved = await cli(['request', 'review', request.id, '--approve', '--reason', 'INC-42 is real'], bobEnv);
-    expect(approved.code, approved.stderr).toBe(0);
-    request = await cliJson<AccessRequestInfo>(['request', 'show', request.id], aliceEnv);
-    expect(request.state).toBe('approved');
-    const login = await cli(['login', '--request-id', request.id], aliceEnv);
-    expect(login.code, login.stderr).toBe(0);
-    const kubeLogin = await cli(['kube', 'login', 'prod'], aliceEnv);
-    expect(kubeLogin.code, kubeLogin.stderr).toBe(0);
+    request = await elevateToProdAdmin(aliceEnv, bobEnv, 'INC-42');
 
     const before = await auditCount();
     const pods = await kubectl(['get', 'pods', '-o', 'name']);
