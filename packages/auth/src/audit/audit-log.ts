@@ -8,7 +8,9 @@
 // else together with everything queued meanwhile, right after the write
 // under way: one transaction for many requests under load, no wait when
 // idle. queue() returns a promise that settles once the event is stored, so
-// the proxy ends an answer only after its event is kept. A durable emit
+// the proxy ends an answer only after its event is kept: `written`, so a
+// crash of ztshd loses none, and on disk shortly after; a batch holding a
+// security event is `synced`, on disk before anyone waits on. A durable emit
 // writes the queue first, and writes run one after another in the order
 // they were asked for, so the chain keeps the order events happened in;
 // flush() at shutdown writes what is left.
@@ -104,7 +106,10 @@ export function createAuditLog(storage: Storage, clock: Clock, metrics?: { audit
     pendingStored = undefined;
     writing += batch.length;
     inFlight += 1;
-    const write = tail.then(() => storage.audit.appendMany(batch)).then(
+    // A batch with a security event is on disk before anyone is answered;
+    // routine events only need to outlive a crash of this process.
+    const durability = batch.some((e) => durable.has(e)) ? 'synced' : 'written';
+    const write = tail.then(() => storage.audit.appendMany(batch, durability)).then(
       (events) => {
         writing -= batch.length;
         inFlight -= 1;

@@ -6,7 +6,7 @@ import { DEFAULT_PAGE, MAX_PAGE, type AuditEvent } from '@ztsh/protocol';
 import { auditText, chainEvents, chainVerifier } from './audit-chain.ts';
 import { searchWords } from './search-words.ts';
 import { SQLITE, SqlFilter } from './sql-filter.ts';
-import type { AuditQuery, AuditVerdict, NewAuditEvent, Storage } from './storage.ts';
+import type { AuditDurability, AuditQuery, AuditVerdict, NewAuditEvent, Storage } from './storage.ts';
 
 /** Events or sessions in a page of search results, as the API bounds them. */
 export const PAGE = { fallback: DEFAULT_PAGE, max: MAX_PAGE };
@@ -39,7 +39,31 @@ function fromRow(row: Row): AuditEvent {
   };
 }
 
-export function sqliteAudit(db: Database): Storage['audit'] {
+/**
+ * Syncs the WAL file to disk (fdatasync on Node's thread pool), as
+ * synchronous=FULL would at a commit (sqlite.ts).
+ */
+export interface WalSync {
+  (): Promise<void>;
+}
+
+/** After a commit left `written`, the WAL is synced this much later (one sync covers every commit before it). */
+export const WAL_SYNC_DELAY_MS = 100;
+/** After a failed sync, the next try: what waits for it waits on. */
+const SYNC_RETRY_MS = 1000;
+
+/**
+ * With `syncWal`, appends never block the event loop on the disk: each
+ * transaction is committed with synchronous=NORMAL (its WAL frames written
+ * to the file, not synced), which a crash of this process cannot undo.
+ * A `synced` append then resolves once `syncWal` has run after the commit:
+ * what FULL does in WAL mode, with the sync on the thread pool, not on the
+ * thread that serves requests. A `written` append resolves at once and the
+ * WAL is synced within WAL_SYNC_DELAY_MS. A power loss can lose only the
+ * last `written` events; the WAL's checksums end the chain cleanly before
+ * them. Without `syncWal` (an in-memory database) the commit is all.
+ */
+export function sqliteAudit(db: Database, syncWal?: WalSync): Storage['audit'] & { settled(): Promise<void> } {
   const last = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
   const insert = db.prepare(
     `INSERT INTO audit_events (seq, id, time, type, code, success, user, login_id, client_ip, message, fields, prev_hash, hash)
@@ -63,9 +87,54 @@ export function sqliteAudit(db: Database): Storage['audit'] {
     });
   });
 
+  /** The last sync asked for: syncs run one after another, and each covers every commit before it started. */
+  let syncs: Promise<void> = Promise.resolve();
+  /** A delayed sync for `written` commits, if one is due. */
+  let due: NodeJS.Timeout | undefined;
+  let unsynced = false;
+  const syncOnce = async (): Promise<void> => {
+    for (;;) {
+      try {
+        return await syncWal!();
+      } catch {
+        // The events are committed: writing them again would chain them
+        // twice. The sync is tried until it holds.
+        await new Promise((r) => setTimeout(r, SYNC_RETRY_MS));
+      }
+    }
+  };
+  const syncAfterCommits = (): Promise<void> => {
+    if (due) clearTimeout(due);
+    due = undefined;
+    unsynced = false;
+    return (syncs = syncs.then(syncOnce));
+  };
+  const append = async (events: NewAuditEvent[], durability: AuditDurability = 'synced'): Promise<AuditEvent[]> => {
+    if (events.length === 0) return [];
+    if (!syncWal) return appendAll.immediate(events);
+    let written: AuditEvent[];
+    db.pragma('synchronous = NORMAL');
+    try {
+      written = appendAll.immediate(events);
+    } finally {
+      db.pragma('synchronous = FULL');
+    }
+    if (durability === 'synced') await syncAfterCommits();
+    else {
+      unsynced = true;
+      due ??= setTimeout(() => void syncAfterCommits(), WAL_SYNC_DELAY_MS).unref();
+    }
+    return written;
+  };
+
   return {
-    append: async (event) => appendAll.immediate([event])[0]!,
-    appendMany: async (events) => (events.length === 0 ? [] : appendAll.immediate(events)),
+    append: async (event) => (await append([event]))[0]!,
+    appendMany: append,
+    /** Syncs what is still only written, and waits for every sync under way (at close). */
+    settled: async () => {
+      if (unsynced) void syncAfterCommits();
+      await syncs;
+    },
     list: async ({ limit = 1000, afterSeq = 0 } = {}) =>
       (db.prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as Row[]).map(fromRow),
     search: auditSearch(db),

@@ -1,8 +1,10 @@
 // SQLite storage (better-sqlite3, WAL). One file under the data dir. Every
-// write is synchronous and, with synchronous=FULL, on disk before the
-// returned promise settles, so before the caller answers its request.
+// write is on disk before the returned promise settles, so before the caller
+// answers its request: synchronous=FULL, except audit appends, whose WAL is
+// synced on the thread pool instead (sqlite-audit.ts, same guarantee).
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { AuditEvent } from '@ztsh/protocol';
 import { migrate } from './migrations.ts';
 import { localChanges } from './local-changes.ts';
@@ -18,6 +20,25 @@ import type { JoinTokenType, LoginRecord, MfaDevice, MfaFailures, NewAuditEvent,
 
 type Row = Record<string, unknown>;
 
+/**
+ * Syncs the database's WAL file (fdatasync on the thread pool), as
+ * synchronous=FULL would at a commit. The file is opened for each sync, so
+ * a WAL SQLite deleted and made again is the one synced. None for a
+ * database that keeps no WAL file (in memory).
+ */
+function walSync(db: Database.Database, path: string): (() => Promise<void>) | undefined {
+  if (db.memory || String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') return undefined;
+  const wal = `${path}-wal`;
+  return async () => {
+    const file = await open(wal, 'r');
+    try {
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+  };
+}
+
 
 
 export function openSqliteStorage(path: string): Storage {
@@ -29,6 +50,7 @@ export function openSqliteStorage(path: string): Storage {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  const audit = sqliteAudit(db, walSync(db, path));
 
   const loginBy = (column: string) => {
     const stmt = db.prepare(`SELECT * FROM logins WHERE ${column} = ?`);
@@ -157,7 +179,7 @@ export function openSqliteStorage(path: string): Storage {
           )
           .run(user, at, at, JSON.stringify(traits)),
     },
-    audit: sqliteAudit(db),
+    audit,
     sessions: sqliteSessions(db),
     locks: sqliteLocks(db),
     webSessions: sqliteWebSessions(db),
@@ -167,8 +189,9 @@ export function openSqliteStorage(path: string): Storage {
     authorities: null,
     replicas: sqliteReplicas(db),
     changes,
-    // Every write was synchronous: nothing is pending.
+    // Every write was synchronous but an audit append's WAL sync: those are awaited.
     close: async () => {
+      await audit.settled();
       changes.clear();
       db.close();
     },

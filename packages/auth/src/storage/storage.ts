@@ -226,6 +226,14 @@ export interface RecordingStore {
   size(sessionId: string): Promise<number>;
 }
 
+/**
+ * How far an audit append has gone when it resolves: `synced`, on disk
+ * (security events, refusals); `written`, handed to the operating system,
+ * so a crash of ztshd loses none of it, and synced to disk within about
+ * 100 ms (allowed kube requests: docs/security-model.md).
+ */
+export type AuditDurability = 'synced' | 'written';
+
 export interface Storage {
   logins: {
     insert(login: LoginRecord): Promise<void>;
@@ -277,8 +285,14 @@ export interface Storage {
   audit: {
     /** One event, on disk when this returns. */
     append(event: NewAuditEvent): Promise<AuditEvent>;
-    /** Several events in one transaction, chained in the given order. */
-    appendMany(events: NewAuditEvent[]): Promise<AuditEvent[]>;
+    /**
+     * Several events in one transaction, chained in the given order.
+     * `synced` (the default): on disk when this returns. `written`: kept
+     * through a crash of this process when this returns, on disk shortly
+     * after (AuditDurability); an engine that commits to a server makes no
+     * difference.
+     */
+    appendMany(events: NewAuditEvent[], durability?: AuditDurability): Promise<AuditEvent[]>;
     list(options?: { limit?: number; afterSeq?: number }): Promise<AuditEvent[]>;
     /** Newest first. */
     search(query: AuditQuery): Promise<AuditEvent[]>;
