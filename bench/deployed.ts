@@ -1,6 +1,7 @@
 // The parts of a kube request's path, each in its own process as deployed
 // (kubectl-parts.ts): the apiserver double, ztshd (auth + proxy in one, as
-// ztshd runs by default), the agent joined with a token, and the real
+// ztshd runs by default), the agent joined with a token (and a second one,
+// for another cluster, on the direct HTTP/2 tunnel), and the real
 // `kubectl proxy` (Go's one-hop reverse proxy, the peer) in front of the
 // same apiserver. alice is logged in; her certificate and key are returned
 // for clients that present them. Used by the whole-command rows
@@ -25,6 +26,8 @@ export interface Deployed {
   apiserver: Extract<PartReady, { part: 'apiserver' }> & { pid: number };
   ztshd: Extract<PartReady, { part: 'ztshd' }> & { pid: number };
   agent: { pid: number };
+  /** A second agent, for cluster `sandbox-direct` on the same apiserver, whose tunnel is HTTP/2 on the TLS socket (no WebSocket). */
+  agentDirect: { pid: number };
   kubectlProxy: { url: string; pid: number };
   /** A kubeconfig straight to the apiserver with the service-account token (kubectl proxy's own). */
   directKubeconfig: string;
@@ -80,15 +83,19 @@ export async function startDeployed(version = '1.33'): Promise<Deployed> {
   try {
     const apiserver = await startPart<Extract<PartReady, { part: 'apiserver' }>>('apiserver', { saToken: SA_TOKEN }, children);
     const ztshd = await startPart<Extract<PartReady, { part: 'ztshd' }>>('ztshd', {}, children);
-    const made = spawnSync(process.execPath, [...ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', 'sandbox', '--data-dir', ztshd.dataDir, '--format', 'json'], { encoding: 'utf8' });
-    if (made.status !== 0) throw new Error(`ztshd tokens add: ${made.stderr}`);
-    const agentConfig: AgentPartConfig = { proxy: ztshd.url, proxyCa: ztshd.tlsCa, token: (JSON.parse(made.stdout) as { token: string }).token, kubeUrl: apiserver.url, kubeCa: apiserver.caCert, saToken: SA_TOKEN };
-    const agent = await startPart<Extract<PartReady, { part: 'agent' }>>('agent', agentConfig, children);
+    const joinToken = (cluster: string) => {
+      const made = spawnSync(process.execPath, [...ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', ztshd.dataDir, '--format', 'json'], { encoding: 'utf8' });
+      if (made.status !== 0) throw new Error(`ztshd tokens add: ${made.stderr}`);
+      return (JSON.parse(made.stdout) as { token: string }).token;
+    };
+    const agentConfig = (cluster: string, transport: 'websocket' | 'direct'): AgentPartConfig => ({ proxy: ztshd.url, proxyCa: ztshd.tlsCa, token: joinToken(cluster), kubeUrl: apiserver.url, kubeCa: apiserver.caCert, saToken: SA_TOKEN, cluster, transport });
+    const agent = await startPart<Extract<PartReady, { part: 'agent' }>>('agent', agentConfig('sandbox', 'websocket'), children);
+    const agentDirect = await startPart<Extract<PartReady, { part: 'agent' }>>('agent', agentConfig('sandbox-direct', 'direct'), children);
     const alice = await httpLogin(new URL(ztshd.url), ztshd.tlsCa, DEV_USERS[0]!);
     const directKubeconfig = join(dir, 'direct.kubeconfig');
     await writeKubeconfig(directKubeconfig, { server: apiserver.url, caCert: apiserver.caCert, token: SA_TOKEN });
     const kubectlProxy = await startKubectlProxy(kubectl, directKubeconfig, children);
-    return { kubectl, dir, apiserver, ztshd, agent: { pid: agent.pid }, kubectlProxy, directKubeconfig, alice, close };
+    return { kubectl, dir, apiserver, ztshd, agent: { pid: agent.pid }, agentDirect: { pid: agentDirect.pid }, kubectlProxy, directKubeconfig, alice, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,10 +1,11 @@
 // Small GETs (one pod) the way ztsh is deployed: the apiserver double,
 // ztshd, the agent, the real `kubectl proxy` and the load generator
-// (get-load.ts) each in a process of its own (deployed.ts). Three paths, in
+// (get-load.ts) each in a process of its own (deployed.ts). Four paths, in
 // the same run, alternating: direct to the apiserver (HTTP/2, bearer
 // token), through `kubectl proxy` (HTTP/1.1 keep-alive in, Go's one hop)
 // and through ztsh (HTTP/2 with alice's certificate, as kubectl speaks to
-// it). At concurrency 64: requests per second, and the CPU each proxy
+// it), once over the agent's WebSocket tunnel (its default) and once over
+// the direct HTTP/2 tunnel. At concurrency 64: requests per second, and the CPU each proxy
 // process spent per request, from utime + stime in /proc/<pid>/stat around
 // the measured window. At concurrency 1: the median time a request takes.
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
@@ -16,7 +17,7 @@ import type { LoadResult, LoadRun, LoadTarget } from './get-load.ts';
 const LOAD = fileURLToPath(new URL('./get-load.ts', import.meta.url));
 const POD = '/api/v1/namespaces/default/pods/web-1';
 
-export type Path = 'direct' | 'kubectl proxy' | 'ztsh';
+export type Path = 'direct' | 'kubectl proxy' | 'ztsh' | 'ztsh, direct tunnel';
 
 export interface PathFigures {
   /** Median over the rounds, at concurrency 64. */
@@ -58,6 +59,7 @@ export async function measureKubeGet(opts: { rounds?: number; seconds?: number; 
       { name: 'direct', protocol: 'h2', origin: d.apiserver.url, path: POD, headers: { authorization: `Bearer ${SA_TOKEN}` }, ca: d.apiserver.caCert },
       { name: 'kubectl proxy', protocol: 'http/1.1', origin: d.kubectlProxy.url, path: POD },
       { name: 'ztsh', protocol: 'h2', origin: d.ztshd.url, path: `/k8s/sandbox${POD}`, ca: d.ztshd.tlsCa, cert: d.alice.json.certificate as string, key: d.alice.keys.privateKey },
+      { name: 'ztsh, direct tunnel', protocol: 'h2', origin: d.ztshd.url, path: `/k8s/sandbox-direct${POD}`, ca: d.ztshd.tlsCa, cert: d.alice.json.certificate as string, key: d.alice.keys.privateKey },
     ];
     load = fork(LOAD, [JSON.stringify(targets)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const child = load;
@@ -80,11 +82,13 @@ export async function measureKubeGet(opts: { rounds?: number; seconds?: number; 
       direct: { apiserver: d.apiserver.pid },
       'kubectl proxy': { 'kubectl proxy': d.kubectlProxy.pid, apiserver: d.apiserver.pid },
       ztsh: { ztshd: d.ztshd.pid, agent: d.agent.pid, apiserver: d.apiserver.pid },
+      'ztsh, direct tunnel': { ztshd: d.ztshd.pid, agent: d.agentDirect.pid, apiserver: d.apiserver.pid },
     };
     const seen: Record<Path, { rps: number[]; cpu: Record<string, number[]>; p50: number[]; p99: number[] }> = {
       direct: { rps: [], cpu: {}, p50: [], p99: [] },
       'kubectl proxy': { rps: [], cpu: {}, p50: [], p99: [] },
       ztsh: { rps: [], cpu: {}, p50: [], p99: [] },
+      'ztsh, direct tunnel': { rps: [], cpu: {}, p50: [], p99: [] },
     };
     const paths = Object.keys(processes) as Path[];
     for (const path of paths) await send({ target: path, concurrency: 64, seconds: 1 }); // warm-up: connections, JIT

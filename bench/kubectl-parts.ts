@@ -2,7 +2,7 @@
 // deployed (see kubectl-command.ts): `apiserver` (the kube-apiserver double),
 // `ztshd` (the dev stack: auth + proxy in one process, as ztshd runs by
 // default) or `agent` (joined with a token, tunnel to ztshd, forwarding to the
-// apiserver). Started with child_process.fork; the JSON config is argv[3];
+// apiserver; the WebSocket tunnel unless asked for the direct one). Started with child_process.fork; the JSON config is argv[3];
 // it sends one `ready` message with what the others need, and stops on
 // SIGTERM. The agent may also be asked to hold a tunnel to each of several
 // ztshd replicas before it is ready (replicas.ts).
@@ -29,6 +29,10 @@ export interface AgentPartConfig {
   saToken: string;
   /** Ready once the agent holds a tunnel to this many proxy replicas (default: one tunnel is enough). */
   replicas?: number;
+  /** The cluster it serves (default sandbox); its token must be for it. */
+  cluster?: string;
+  /** How the tunnel is carried (default websocket, the agent's default). */
+  transport?: 'websocket' | 'direct';
 }
 
 const log = pino({ level: 'silent' });
@@ -52,13 +56,14 @@ if (part === 'apiserver') {
   const c = config as unknown as AgentPartConfig;
   const agent = await startAgent({
     proxy: new URL(c.proxy),
-    cluster: 'sandbox',
+    cluster: c.cluster ?? 'sandbox',
     labels: { env: 'sandbox' },
     stateDir: mkdtempSync(join(tmpdir(), 'ztsh-bench-agent-')),
     token: () => c.token,
     proxyCa: c.proxyCa,
     kube: { server: new URL(c.kubeUrl), token: () => c.saToken, ca: c.kubeCa },
     log,
+    transport: c.transport ?? 'websocket',
   });
   await agent.connected();
   const replicas = c.replicas ?? 1;
