@@ -10,19 +10,38 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** JSON with object keys sorted, so the hash does not depend on insertion order. */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  return canonicalJsonExcept(value);
+}
+
+/**
+ * canonicalJson, leaving out the named keys of the top-level object. Keys
+ * are sorted by UTF-16 code units (Array.prototype.sort's order) and keys
+ * whose value is undefined are left out, as JSON.stringify does.
+ */
+function canonicalJsonExcept(value: unknown, skip?: ReadonlySet<string>): string {
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJsonExcept(value[i]);
+    return out + ']';
+  }
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    const object = value as Record<string, unknown>;
+    let out = '{';
+    for (const key of Object.keys(object).sort()) {
+      const v = object[key];
+      if (v === undefined || skip?.has(key)) continue;
+      out += (out.length > 1 ? ',' : '') + JSON.stringify(key) + ':' + canonicalJsonExcept(v);
+    }
+    return out + '}';
   }
   return JSON.stringify(value);
 }
 
+/** What an event's hash leaves out: the hashes themselves. */
+const NOT_HASHED: ReadonlySet<string> = new Set(['prevHash', 'hash']);
+
 export function hashAuditEvent(prevHash: string, event: Omit<AuditEvent, 'hash'>): string {
-  const { prevHash: _p, hash: _h, ...rest } = event as AuditEvent;
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(rest)).digest('hex');
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalJsonExcept(event, NOT_HASHED)).digest('hex');
 }
 
 /** The words an event can be found by: its type, user, message and every field value. */
@@ -41,16 +60,33 @@ export function auditText(event: NewAuditEvent): string {
 const LONE_SURROGATE = /\p{Cs}/gu;
 
 /**
- * The event with its top-level strings as UTF-8 can carry them: a lone UTF-16
- * surrogate (a JSON body can hold "\ud800") becomes U+FFFD before the hash is
- * taken, or a text column would store something other than what was hashed
- * and the event would read as edited. Fields are stored as JSON, which
- * escapes them.
+ * A string as UTF-8 can carry it: a lone UTF-16 surrogate (a JSON body can
+ * hold "\ud800") becomes U+FFFD before the hash is taken, or a text column
+ * would store something other than what was hashed and the event would
+ * read as edited. Fields are stored as JSON, which escapes them.
  */
-function wellFormed(event: NewAuditEvent): NewAuditEvent {
-  const out: Record<string, unknown> = { ...event };
-  for (const [key, value] of Object.entries(out)) if (typeof value === 'string') out[key] = value.replace(LONE_SURROGATE, '\uFFFD');
-  return out as unknown as NewAuditEvent;
+function wellFormed<T extends string | undefined>(text: T): T {
+  return (text === undefined || (text as string & { isWellFormed(): boolean }).isWellFormed() ? text : text.replace(LONE_SURROGATE, '\uFFFD')) as T;
+}
+
+/**
+ * The stored event: the columns an event has, each top-level string well
+ * formed, in one fixed order and shape (built field by field: an object
+ * spread here cost more than the hash). Keys an event does not have stay
+ * out; keys no column stores are never hashed.
+ */
+function link(event: NewAuditEvent, id: string, seq: number, prevHash: string): AuditEvent {
+  const full = { time: wellFormed(event.time), type: wellFormed(event.type), code: wellFormed(event.code), success: event.success } as AuditEvent;
+  if (event.user !== undefined) full.user = wellFormed(event.user);
+  if (event.loginId !== undefined) full.loginId = wellFormed(event.loginId);
+  if (event.clientIp !== undefined) full.clientIp = wellFormed(event.clientIp);
+  if (event.message !== undefined) full.message = wellFormed(event.message);
+  full.fields = event.fields;
+  full.id = id;
+  full.seq = seq;
+  full.prevHash = prevHash;
+  full.hash = hashAuditEvent(prevHash, full);
+  return full;
 }
 
 /**
@@ -67,8 +103,7 @@ export function chainEvents(
   let prevHash = head?.hash ?? GENESIS_HASH;
   return events.map((event) => {
     seq += 1;
-    const unhashed: Omit<AuditEvent, 'hash'> = { ...wellFormed(event), id: newId(), seq, prevHash };
-    const full: AuditEvent = { ...unhashed, hash: hashAuditEvent(prevHash, unhashed) };
+    const full = link(event, newId(), seq, prevHash);
     prevHash = full.hash;
     return full;
   });
