@@ -37,10 +37,12 @@ export interface Deployed {
 }
 
 export function startPart<T extends PartReady>(part: T['part'], config: object, children: ChildProcess[]): Promise<T & { pid: number }> {
+  // The parts run ztsh's built JavaScript (packages/*/dist, which `pnpm bench` builds first), as
+  // the image does; only kubectl-parts.ts itself goes through tsx.
   // ZTSH_BENCH_CPU_PROF=<dir>: each part writes V8 CPU profiles into <dir>/<part>/ when it stops
   // (one per thread: the loader's worker has its own; the largest is the main thread's).
   const profile = process.env.ZTSH_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.ZTSH_BENCH_CPU_PROF, part)] : [];
-  const child = fork(PARTS, [part, JSON.stringify(config)], { execArgv: ['--conditions=source', '--import', 'tsx', ...profile], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(PARTS, [part, JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ ...(m as T), pid: child.pid! }));
