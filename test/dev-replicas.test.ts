@@ -115,8 +115,12 @@ describe('ztshd dev --replicas 3 --postgres URL', () => {
     const ztshHome = newZtshHome();
     storeLogin(ztshHome, url, tlsCa, login);
     const env = { PATH: process.env.PATH!, HOME: ztshHome, ZTSH_HOME: ztshHome, KUBECONFIG: join(ztshHome, 'kubeconfig') };
-    const ls = await cliJson<{ name: string; online: boolean }[]>(['kube', 'ls'], env);
-    expect(ls).toEqual([expect.objectContaining({ name: 'sandbox', online: true })]);
+    // The banner came once the agent held a tunnel to every replica; on a
+    // loaded machine one may be dialing again just now (a missed ping), so
+    // the listing is asked until the replica that answers has it.
+    await expect
+      .poll(async () => cliJson<{ name: string; online: boolean }[]>(['kube', 'ls'], env), { timeout: 30_000, interval: 500 })
+      .toEqual([expect.objectContaining({ name: 'sandbox', online: true })]);
     const kl = await cli(['kube', 'login', 'sandbox'], env);
     expect(kl.code, kl.stderr).toBe(0);
     const kubectl = () => runKubectl(kubectlBin, ['get', 'pods'], { env, timeoutMs: 30_000 });

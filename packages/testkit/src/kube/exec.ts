@@ -18,6 +18,8 @@ const STDERR = 2;
 const ERROR = 3;
 const RESIZE = 4;
 const CLOSE = 255;
+/** How long after the streams are up the command starts (a runtime's exec takes tens of ms). */
+export const PROCESS_START_MS = 20;
 /** Output queued beyond this makes io.drain() wait for the socket. */
 const HIGH_WATER_MARK = 1024 * 1024;
 
@@ -30,6 +32,8 @@ export interface ChannelSession {
   args: string[];
   /** The pod's name, its hostname. */
   hostname?: string;
+  /** ms before `run` starts: an exec starts a process (PROCESS_START_MS); an attach joins one already running (0). */
+  startMs?: number;
   onResize?: (size: { Width: number; Height: number }) => void;
 }
 
@@ -105,8 +109,18 @@ export function serveChannels(ws: WebSocket, s: ChannelSession): void {
     ws.send(Buffer.concat([Buffer.from([ERROR]), Buffer.from(JSON.stringify(exitStatus(code, s.args)))]));
     ws.close(1000);
   };
-  s.run({ args: s.args, tty, stdin, stdout, stderr, drain, fs: s.fs, signal: abort.signal, cwd: '/', ...(s.hostname !== undefined ? { hostname: s.hostname } : {}) }).then(finish, (err: unknown) => {
-    stderr(`${(err as Error).message}\n`);
-    finish(126);
-  });
+  // An exec's process starts a moment after the streams are up, as a
+  // container runtime's does: output in the same instant races kubectl
+  // 1.30's stream setup, whose read loop drops frames for streams it has
+  // not made yet ("Unknown stream id 1, discarding message").
+  const start = () => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    s.run({ args: s.args, tty, stdin, stdout, stderr, drain, fs: s.fs, signal: abort.signal, cwd: '/', ...(s.hostname !== undefined ? { hostname: s.hostname } : {}) }).then(finish, (err: unknown) => {
+      stderr(`${(err as Error).message}\n`);
+      finish(126);
+    });
+  };
+  // An attach is there at once: what the container prints next is seen.
+  if (s.startMs) setTimeout(start, s.startMs);
+  else start();
 }

@@ -10,7 +10,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { admit, recordRequest, targetOf } from './admission.ts';
 import type { DoubleState, SeenRequest } from './context.ts';
 import type { KubeObject } from './store.ts';
-import { CHANNEL_PROTOCOLS, serveChannels } from './exec.ts';
+import { CHANNEL_PROTOCOLS, PROCESS_START_MS, serveChannels } from './exec.ts';
 import { runCommand } from './commands.ts';
 import type { Command } from './process-io.ts';
 import { declaredPorts } from './pods.ts';
@@ -69,7 +69,7 @@ export function handleUpgrade(state: DoubleState, wss: WebSocketServer, req: Inc
     if (info.subresource === 'exec' && args.length === 0) throw new StatusError(badRequest('you must specify at least 1 command'));
     const fs = state.podFiles.get(ns, name);
     const run: Command = info.subresource === 'exec' ? runCommand : attachProcess(state, ns, name);
-    accept(wss, req, socket, head, seen, (ws) => serveChannels(ws, { query: url.searchParams, fs, run, args, hostname: name }));
+    accept(wss, req, socket, head, seen, (ws) => serveChannels(ws, { query: url.searchParams, fs, run, args, hostname: name, startMs: info.subresource === 'exec' ? PROCESS_START_MS : 0 }));
   } catch (err) {
     const status = err instanceof StatusError ? err.status : internalError((err as Error).message);
     seen.status = status.code;
