@@ -89,9 +89,8 @@ export function sqliteAudit(db: Database, syncWal?: WalSync): Storage['audit'] &
 
   /** The last sync asked for: syncs run one after another, and each covers every commit before it started. */
   let syncs: Promise<void> = Promise.resolve();
-  /** A delayed sync for `written` commits, if one is due. */
+  /** A delayed sync for `written` commits, set while any is not yet covered by a sync. */
   let due: NodeJS.Timeout | undefined;
-  let unsynced = false;
   const syncOnce = async (): Promise<void> => {
     for (;;) {
       try {
@@ -106,7 +105,6 @@ export function sqliteAudit(db: Database, syncWal?: WalSync): Storage['audit'] &
   const syncAfterCommits = (): Promise<void> => {
     if (due) clearTimeout(due);
     due = undefined;
-    unsynced = false;
     return (syncs = syncs.then(syncOnce));
   };
   const append = async (events: NewAuditEvent[], durability: AuditDurability = 'synced'): Promise<AuditEvent[]> => {
@@ -120,10 +118,7 @@ export function sqliteAudit(db: Database, syncWal?: WalSync): Storage['audit'] &
       db.pragma('synchronous = FULL');
     }
     if (durability === 'synced') await syncAfterCommits();
-    else {
-      unsynced = true;
-      due ??= setTimeout(() => void syncAfterCommits(), WAL_SYNC_DELAY_MS).unref();
-    }
+    else due ??= setTimeout(() => void syncAfterCommits(), WAL_SYNC_DELAY_MS).unref();
     return written;
   };
 
@@ -132,7 +127,7 @@ export function sqliteAudit(db: Database, syncWal?: WalSync): Storage['audit'] &
     appendMany: append,
     /** Syncs what is still only written, and waits for every sync under way (at close). */
     settled: async () => {
-      if (unsynced) void syncAfterCommits();
+      if (due) void syncAfterCommits();
       await syncs;
     },
     list: async ({ limit = 1000, afterSeq = 0 } = {}) =>
