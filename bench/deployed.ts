@@ -15,7 +15,7 @@ import { DEV_USERS } from '@ztsh/server';
 import { findKubectl, writeKubeconfig } from '@ztsh/testkit';
 import { httpLogin } from '../test/helpers/http-login.ts';
 import { ZTSHD } from '../test/helpers/source-bins.ts';
-import type { AgentPartConfig, PartReady } from './kubectl-parts.ts';
+import type { AgentPartConfig, ApiserverPartConfig, PartQuestion, PartReady } from './kubectl-parts.ts';
 
 const PARTS = fileURLToPath(new URL('./kubectl-parts.ts', import.meta.url));
 export const SA_TOKEN = 'bench-service-account-token';
@@ -24,7 +24,7 @@ export interface Deployed {
   kubectl: string;
   dir: string;
   apiserver: Extract<PartReady, { part: 'apiserver' }> & { pid: number };
-  ztshd: Extract<PartReady, { part: 'ztshd' }> & { pid: number };
+  ztshd: Extract<PartReady, { part: 'ztshd' }> & { pid: number; ask: Ask };
   agent: { pid: number };
   /** A second agent, for cluster `sandbox-direct` on the same apiserver, whose tunnel is HTTP/2 on the TLS socket (no WebSocket). */
   agentDirect: { pid: number };
@@ -36,7 +36,10 @@ export interface Deployed {
   close(): Promise<void>;
 }
 
-export function startPart<T extends PartReady>(part: T['part'], config: object, children: ChildProcess[]): Promise<T & { pid: number }> {
+/** Asks a started part a question over IPC (kubectl-parts.ts `PartQuestion`) and waits for its answer. */
+export type Ask = (question: PartQuestion) => Promise<unknown>;
+
+export function startPart<T extends PartReady>(part: T['part'], config: object, children: ChildProcess[]): Promise<T & { pid: number; ask: Ask }> {
   // The parts run ztsh's built JavaScript (packages/*/dist, which `pnpm bench` builds first), as
   // the image does; only kubectl-parts.ts itself goes through tsx.
   // ZTSH_BENCH_CPU_PROF=<dir>: each part writes V8 CPU profiles into <dir>/<part>/ when it stops
@@ -44,8 +47,21 @@ export function startPart<T extends PartReady>(part: T['part'], config: object, 
   const profile = process.env.ZTSH_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.ZTSH_BENCH_CPU_PROF, part)] : [];
   const child = fork(PARTS, [part, JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   children.push(child);
+  const waiting = new Map<number, (answer: unknown) => void>();
+  let asked = 0;
+  const ask: Ask = (question) =>
+    new Promise((resolve) => {
+      waiting.set(++asked, resolve);
+      child.send({ ...question, id: asked });
+    });
   return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve({ ...(m as T), pid: child.pid! }));
+    child.once('message', (m) => {
+      child.on('message', (a: { id: number; result: unknown }) => {
+        waiting.get(a.id)?.(a.result);
+        waiting.delete(a.id);
+      });
+      resolve({ ...(m as T), pid: child.pid!, ask });
+    });
     child.once('exit', (code) => reject(new Error(`bench part ${part} exited (code ${code}) before it was ready`)));
   });
 }
@@ -73,7 +89,7 @@ export async function stopAll(children: ChildProcess[]): Promise<void> {
   }
 }
 
-export async function startDeployed(version = '1.33'): Promise<Deployed> {
+export async function startDeployed(version = '1.33', apiserverConfig: Partial<ApiserverPartConfig> = {}): Promise<Deployed> {
   const kubectl = findKubectl(version, process.env.PATH);
   if (!kubectl) throw new Error(`kubectl.${version} not found beside the kubectl on PATH`);
   const children: ChildProcess[] = [];
@@ -83,7 +99,7 @@ export async function startDeployed(version = '1.33'): Promise<Deployed> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const apiserver = await startPart<Extract<PartReady, { part: 'apiserver' }>>('apiserver', { saToken: SA_TOKEN }, children);
+    const apiserver = await startPart<Extract<PartReady, { part: 'apiserver' }>>('apiserver', { ...apiserverConfig, saToken: SA_TOKEN } satisfies ApiserverPartConfig, children);
     const ztshd = await startPart<Extract<PartReady, { part: 'ztshd' }>>('ztshd', {}, children);
     const joinToken = (cluster: string) => {
       const made = spawnSync(process.execPath, [...ZTSHD, 'tokens', 'add', '--type', 'agent', '--cluster', cluster, '--data-dir', ztshd.dataDir, '--format', 'json'], { encoding: 'utf8' });

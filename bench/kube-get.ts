@@ -7,7 +7,9 @@
 // it), once over the agent's WebSocket tunnel (its default) and once over
 // the direct HTTP/2 tunnel. At concurrency 64: requests per second, and the CPU each proxy
 // process spent per request, from utime + stime in /proc/<pid>/stat around
-// the measured window. At concurrency 1: the median time a request takes.
+// the measured window. At concurrency 1: the median time a request takes,
+// and again the CPU per request of each process, which at that rate is
+// several times what it is under load.
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +26,8 @@ export interface PathFigures {
   requestsPerSecond: number;
   /** CPU µs per request at concurrency 64, per process (median over the rounds). */
   cpuUsPerRequest: Record<string, number>;
+  /** The same at concurrency 1: what one request costs each process when it is alone, the cost its latency is made of. */
+  cpuUsPerRequestAlone: Record<string, number>;
   /** Median over the rounds of each round's p50 / p99 at concurrency 1. */
   p50Ms: number;
   p99Ms: number;
@@ -48,6 +52,7 @@ export function cpuSeconds(pid: number): number {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const medians = (byName: Record<string, number[]>) => Object.fromEntries(Object.entries(byName).map(([n, xs]) => [n, median(xs)]));
 
 export async function measureKubeGet(opts: { rounds?: number; seconds?: number; say?: (text: string) => void } = {}): Promise<KubeGetFigures> {
   const rounds = opts.rounds ?? 3;
@@ -84,29 +89,35 @@ export async function measureKubeGet(opts: { rounds?: number; seconds?: number; 
       ztsh: { ztshd: d.ztshd.pid, agent: d.agent.pid, apiserver: d.apiserver.pid },
       'ztsh, direct tunnel': { ztshd: d.ztshd.pid, agent: d.agentDirect.pid, apiserver: d.apiserver.pid },
     };
-    const seen: Record<Path, { rps: number[]; cpu: Record<string, number[]>; p50: number[]; p99: number[] }> = {
-      direct: { rps: [], cpu: {}, p50: [], p99: [] },
-      'kubectl proxy': { rps: [], cpu: {}, p50: [], p99: [] },
-      ztsh: { rps: [], cpu: {}, p50: [], p99: [] },
-      'ztsh, direct tunnel': { rps: [], cpu: {}, p50: [], p99: [] },
+    const seen: Record<Path, { rps: number[]; cpu: Record<string, number[]>; cpuAlone: Record<string, number[]>; p50: number[]; p99: number[] }> = {
+      direct: { rps: [], cpu: {}, cpuAlone: {}, p50: [], p99: [] },
+      'kubectl proxy': { rps: [], cpu: {}, cpuAlone: {}, p50: [], p99: [] },
+      ztsh: { rps: [], cpu: {}, cpuAlone: {}, p50: [], p99: [] },
+      'ztsh, direct tunnel': { rps: [], cpu: {}, cpuAlone: {}, p50: [], p99: [] },
+    };
+    const cpuNow = (path: Path) => Object.fromEntries(Object.entries(processes[path]).map(([name, pid]) => [name, cpuSeconds(pid)]));
+    const cpuSince = (path: Path, before: Record<string, number>, requests: number, into: Record<string, number[]>) => {
+      for (const [name, pid] of Object.entries(processes[path])) (into[name] ??= []).push(((cpuSeconds(pid) - before[name]!) * 1e6) / requests);
     };
     const paths = Object.keys(processes) as Path[];
     for (const path of paths) await send({ target: path, concurrency: 64, seconds: 1 }); // warm-up: connections, JIT
     for (let round = 0; round < rounds; round++) {
       for (const path of paths) {
-        const before = Object.fromEntries(Object.entries(processes[path]).map(([name, pid]) => [name, cpuSeconds(pid)]));
-        const r = await send({ target: path, concurrency: 64, seconds });
         const s = seen[path];
+        const before = cpuNow(path);
+        const r = await send({ target: path, concurrency: 64, seconds });
         s.rps.push(r.requests / r.seconds);
-        for (const [name, pid] of Object.entries(processes[path])) (s.cpu[name] ??= []).push(((cpuSeconds(pid) - before[name]!) * 1e6) / r.requests);
+        cpuSince(path, before, r.requests, s.cpu);
+        const beforeOne = cpuNow(path);
         const one = await send({ target: path, concurrency: 1, seconds: seconds / 2 });
+        cpuSince(path, beforeOne, one.requests, s.cpuAlone);
         s.p50.push(one.p50Ms!);
         s.p99.push(one.p99Ms!);
       }
       opts.say?.(`  round ${round + 1}/${rounds}: ${paths.map((p) => `${p} ${seen[p].rps.at(-1)!.toFixed(0)} req/s, p50 ${seen[p].p50.at(-1)!.toFixed(2)} ms`).join('; ')}\n`);
     }
     const figures = Object.fromEntries(
-      paths.map((p) => [p, { requestsPerSecond: median(seen[p].rps), cpuUsPerRequest: Object.fromEntries(Object.entries(seen[p].cpu).map(([n, xs]) => [n, median(xs)])), p50Ms: median(seen[p].p50), p99Ms: median(seen[p].p99) }]),
+      paths.map((p) => [p, { requestsPerSecond: median(seen[p].rps), cpuUsPerRequest: medians(seen[p].cpu), cpuUsPerRequestAlone: medians(seen[p].cpuAlone), p50Ms: median(seen[p].p50), p99Ms: median(seen[p].p99) }]),
     ) as Record<Path, PathFigures>;
     return { rounds, paths: figures };
   } finally {

@@ -24,21 +24,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { checkPublicKey, issueCertificate, loadOrCreateAuthority, ManualClock, systemClock } from '@ztsh/auth';
-import type { Identity } from '@ztsh/protocol';
+import type { Identity, SessionRecord } from '@ztsh/protocol';
 import { DEV_USERS, startDevStack } from '@ztsh/server';
-import type { KubeEnv } from '../test/helpers/kube-env.ts';
 import { httpLogin } from '../test/helpers/http-login.ts';
 import { measureAuditSearch, type AuditEngine } from './audit-search.ts';
 import { measureCredentialPlugin } from './credential-plugin.ts';
 import { measureSessionMfaPlugin } from './session-mfa-plugin.ts';
 import { measureKubectlCommand } from './kubectl-command.ts';
-import { measureKubeGet, type PathFigures } from './kube-get.ts';
+import { cpuSeconds, measureKubeGet, type PathFigures } from './kube-get.ts';
+import { SA_TOKEN, startDeployed, type Deployed } from './deployed.ts';
 import { measureLockPropagation } from './lock-propagation.ts';
 import { measureReplicaGet } from './replica-get.ts';
 import { execStream, type StreamTarget } from './exec-stream.ts';
 import { measureIdleTunnels, openFilesLimit } from './idle-tunnels.ts';
 import { interactiveSession } from './interactive-session.ts';
-import { APP_CONFIG, APP_LOG, seedPodFiles } from './pod-files.ts';
+import { APP_CONFIG, APP_LOG } from './pod-files.ts';
 import { measureSplitRss } from './split-rss.ts';
 
 interface Result {
@@ -134,12 +134,6 @@ async function benchLogins(): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true });
 }
 
-/** alice's client certificate and key, as `ztsh login` stored them. */
-async function aliceFiles(k: KubeEnv): Promise<{ certPem: string; keyPem: string }> {
-  const { ZtshHome } = await import('@ztsh/cli');
-  return new ZtshHome(k.home).readProfile(k.stack.url)!;
-}
-
 async function benchKubeGet(): Promise<void> {
   say('Small GETs at concurrency 64 and 1: direct, through kubectl proxy, through ztsh (WebSocket and direct tunnel), each part and the load generator in its own process…\n');
   const r = await measureKubeGet({ say });
@@ -150,6 +144,8 @@ async function benchKubeGet(): Promise<void> {
   const peerCpu = cpu(peer, 'kubectl proxy');
   const peerAdded = peer.p50Ms - direct.p50Ms;
   say(`  CPU µs per request (median of ${r.rounds}): kubectl proxy ${peerCpu.toFixed(0)}; ${(['ztsh', 'ztsh, direct tunnel'] as const).map((p) => `${p}: ztshd ${cpu(r.paths[p], 'ztshd').toFixed(0)} + agent ${cpu(r.paths[p], 'agent').toFixed(0)}`).join('; ')}; apiserver double ${cpu(direct, 'apiserver').toFixed(0)} direct, ${cpu(peer, 'apiserver').toFixed(0)} via kubectl proxy, ${cpu(r.paths.ztsh, 'apiserver').toFixed(0)} via ztsh\n`);
+  const alone = (p: PathFigures, name: string) => (p.cpuUsPerRequestAlone[name] ?? 0).toFixed(0);
+  say(`  CPU µs per request at c=1 (median of ${r.rounds}): kubectl proxy ${alone(peer, 'kubectl proxy')}; ${(['ztsh', 'ztsh, direct tunnel'] as const).map((p) => `${p}: ztshd ${alone(r.paths[p], 'ztshd')} + agent ${alone(r.paths[p], 'agent')}`).join('; ')}; apiserver double ${alone(direct, 'apiserver')} direct, ${alone(peer, 'apiserver')} via kubectl proxy, ${alone(r.paths.ztsh, 'apiserver')} via ztsh\n`);
   results.push({ name: 'GET requests/s through kubectl proxy (c=64)', value: peer.requestsPerSecond, unit: 'req/s', baseline: { name: 'direct req/s', value: direct.requestsPerSecond }, ratio: peer.requestsPerSecond / direct.requestsPerSecond });
   for (const [path, how] of [['ztsh', ''], ['ztsh, direct tunnel', 'direct tunnel, ']] as const) {
     const ztsh = r.paths[path];
@@ -166,51 +162,89 @@ async function benchKubeGet(): Promise<void> {
 
 const MiB = 2 ** 20;
 
-async function benchExecStream(k: KubeEnv, SA_TOKEN: string): Promise<void> {
-  say('exec stdout stream (head -c N /dev/zero over v5.channel.k8s.io), directly and through proxy + tunnel + agent…\n');
-  const files = await aliceFiles(k);
-  const direct: StreamTarget = { base: k.kube.url, options: { ca: k.kubeCa, headers: { authorization: `Bearer ${SA_TOKEN}` } } };
-  const proxied: StreamTarget = { base: new URL('/k8s/sandbox/', k.stack.url), options: { ca: k.stack.tlsCa, cert: files.certPem, key: files.keyPem } };
+/** The exec stream rows' layout: the deployed parts (deployed.ts), the pod seeded with its files. */
+type StreamParts = Deployed;
+
+/** A cluster through ztshd + tunnel + agent, as alice: `sandbox` over the WebSocket tunnel, `sandbox-direct` over the direct one. */
+function throughZtsh(d: StreamParts, cluster = 'sandbox'): StreamTarget {
+  return { base: new URL(`/k8s/${cluster}/`, d.ztshd.url), options: { ca: d.ztshd.tlsCa, cert: d.alice.json.certificate as string, key: d.alice.keys.privateKey } };
+}
+
+const setRecording = (d: StreamParts, on: boolean) => d.ztshd.ask({ op: 'recording', on });
+
+/**
+ * CPU ms per MiB streamed that ztshd and the agent each spent while `run` streamed `bytes`, and
+ * all the processes of the path together (the apiserver double and this process, the client, too).
+ */
+async function cpuPerMiB<T>(d: StreamParts, agentPid: number, bytes: number, run: () => Promise<T>): Promise<{ result: T; ztshd: number; agent: number; all: number }> {
+  const pids = [d.ztshd.pid, agentPid, d.apiserver.pid];
+  const own = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const before = [...pids.map(cpuSeconds), own()];
+  const result = await run();
+  const spent = [...pids.map(cpuSeconds), own()].map((s, i) => ((s - before[i]!) * 1000) / (bytes / MiB));
+  return { result, ztshd: spent[0]!, agent: spent[1]!, all: spent.reduce((a, b) => a + b, 0) };
+}
+
+async function benchExecStream(d: StreamParts): Promise<void> {
+  say('exec stdout stream (head -c N /dev/zero over v5.channel.k8s.io), directly and through ztshd + tunnel + agent, each part in its own process…\n');
+  const direct: StreamTarget = { base: new URL(d.apiserver.url), options: { ca: d.apiserver.caCert, headers: { authorization: `Bearer ${SA_TOKEN}` } } };
   // A warm-up run picks the size of the measured runs: about 2 s each at its speed, 32 to 512 MiB.
-  const best = async (name: string, t: StreamTarget) => {
+  const best = async (name: string, t: StreamTarget, agentPid?: number) => {
     const warm = await execStream(t, 'default', 'web-1', 16 * MiB);
     const bytes = MiB * Math.round(Math.min(512, Math.max(32, (warm.mbPerSec * 1e6 * 2) / MiB)));
     let mbPerSec = 0;
-    for (let i = 0; i < 2; i++) mbPerSec = Math.max(mbPerSec, (await execStream(t, 'default', 'web-1', bytes)).mbPerSec);
-    say(`  ${name}: 2 × ${bytes / MiB} MiB, best ${mbPerSec.toFixed(1)} MB/s\n`);
-    return mbPerSec;
+    const cpu = { ztshd: Infinity, agent: Infinity };
+    for (let i = 0; i < 2; i++) {
+      if (agentPid === undefined) {
+        mbPerSec = Math.max(mbPerSec, (await execStream(t, 'default', 'web-1', bytes)).mbPerSec);
+        continue;
+      }
+      const r = await cpuPerMiB(d, agentPid, bytes, () => execStream(t, 'default', 'web-1', bytes));
+      mbPerSec = Math.max(mbPerSec, r.result.mbPerSec);
+      cpu.ztshd = Math.min(cpu.ztshd, r.ztshd);
+      cpu.agent = Math.min(cpu.agent, r.agent);
+    }
+    const cpuText = agentPid === undefined ? '' : `; CPU per MiB (least of 2): ztshd ${cpu.ztshd.toFixed(1)} ms, agent ${cpu.agent.toFixed(1)} ms`;
+    say(`  ${name}: 2 × ${bytes / MiB} MiB, best ${mbPerSec.toFixed(1)} MB/s${cpuText}\n`);
+    return { mbPerSec, cpu };
   };
-  const d = await best('direct', direct);
-  k.stack.ztshd.proxy.setRecording(true);
-  const p = await best('through ztsh, recording on', proxied);
-  results.push({ name: 'exec stdout MB/s through ztsh, recording on (best of 2)', value: p, unit: 'MB/s', baseline: { name: 'direct MB/s', value: d }, ratio: p / d, goal: '>= 50% of direct', met: p / d >= 0.5 });
+  await setRecording(d, true);
+  const rounds = { direct: await best('direct', direct), ztsh: await best('through ztsh, recording on', throughZtsh(d), d.agent.pid), ztshDirect: await best('through ztsh over the direct tunnel, recording on', throughZtsh(d, 'sandbox-direct'), d.agentDirect.pid) };
+  details.execStream = rounds;
+  for (const [path, how] of [['ztsh', ' through ztsh'], ['ztshDirect', ', direct tunnel']] as const) {
+    const p = rounds[path].mbPerSec;
+    const base = rounds.direct.mbPerSec;
+    results.push({ name: `exec stdout MB/s${how}, recording on`, value: p, unit: 'MB/s', baseline: { name: 'direct MB/s', value: base }, ratio: p / base, goal: '>= 50% of direct', met: p / base >= 0.5 });
+  }
 }
 
 /** Size of the pod's application log: the most a text stream run reads. */
 const LOG_MIB = 128;
-
-/** The sandbox cluster through proxy + tunnel + agent, as alice. */
-async function throughZtsh(k: KubeEnv): Promise<StreamTarget> {
-  const files = await aliceFiles(k);
-  return { base: new URL('/k8s/sandbox/', k.stack.url), options: { ca: k.stack.tlsCa, cert: files.certPem, key: files.keyPem } };
-}
 
 /**
  * What recording costs an exec stream: the same stream through ztsh with the session recording off
  * and on (gzip, `.cast.gz`), alternating. `what` names the stream: printable text (the pod's log)
  * or NULs (/dev/zero: six bytes of JSON escape each before compression).
  */
-async function benchRecordingCost(k: KubeEnv, what: 'text' | 'NULs'): Promise<void> {
+async function benchRecordingCost(d: StreamParts, what: 'text' | 'NULs'): Promise<void> {
   const file = what === 'text' ? APP_LOG : '/dev/zero';
   say(`exec stdout of ${what === 'text' ? 'printable text' : 'NULs'} (head -c N ${file}) through ztsh, session recording off and on, alternating…\n`);
-  const proxied = await throughZtsh(k);
-  const proxy = k.stack.ztshd.proxy;
+  const proxied = throughZtsh(d);
+  const cpu = { off: Infinity, on: Infinity };
+  const cpuAll = { off: Infinity, on: Infinity };
   const run = async (recording: boolean, bytes: number) => {
-    proxy.setRecording(recording);
+    await setRecording(d, recording);
     try {
-      return (await execStream(proxied, 'default', 'web-1', bytes, file)).mbPerSec;
+      const r = await cpuPerMiB(d, d.agent.pid, bytes, () => execStream(proxied, 'default', 'web-1', bytes, file));
+      const key = recording ? 'on' : 'off';
+      cpu[key] = Math.min(cpu[key], r.ztshd);
+      cpuAll[key] = Math.min(cpuAll[key], r.all);
+      return r.result.mbPerSec;
     } finally {
-      proxy.setRecording(true);
+      await setRecording(d, true);
     }
   };
   await run(true, 8 * MiB);
@@ -225,21 +259,21 @@ async function benchRecordingCost(k: KubeEnv, what: 'text' | 'NULs'): Promise<vo
       best[key] = Math.max(best[key], mbPerSec);
     }
   }
-  const recorded = await lastRecording(k);
-  say(`  3 × ${bytes / MiB} MiB each way: recording off best ${best.off.toFixed(1)} MB/s, on best ${best.on.toFixed(1)} MB/s; the last recording is ${(recorded.recordingSize / MiB).toFixed(2)} MiB for ${(recorded.bytesOut / MiB).toFixed(0)} MiB of stdout\n`);
-  details[`recording${what === 'text' ? 'Text' : 'Nuls'}`] = { bytes, ...best, recordingBytes: recorded.recordingSize, stdoutBytes: recorded.bytesOut };
+  const recorded = await lastSession(d, (s) => s.recordingSize !== null);
+  say(`  3 × ${bytes / MiB} MiB each way: recording off best ${best.off.toFixed(1)} MB/s, on best ${best.on.toFixed(1)} MB/s; CPU per MiB (least of 3), ztshd off ${cpu.off.toFixed(1)} ms, on ${cpu.on.toFixed(1)} ms, all processes off ${cpuAll.off.toFixed(1)} ms, on ${cpuAll.on.toFixed(1)} ms; the last recording is ${(recorded.recordingSize! / MiB).toFixed(2)} MiB for ${(recorded.bytesOut / MiB).toFixed(0)} MiB of stdout\n`);
+  details[`recording${what === 'text' ? 'Text' : 'Nuls'}`] = { bytes, ...best, ztshdCpuMsPerMiB: cpu, allCpuMsPerMiB: cpuAll, recordingBytes: recorded.recordingSize, stdoutBytes: recorded.bytesOut };
   results.push({ name: `exec ${what} MB/s through ztsh, recording on (best of 3)`, value: best.on, unit: 'MB/s', baseline: { name: 'recording off MB/s', value: best.off }, ratio: best.on / best.off, goal: '>= 90% of off', met: best.on / best.off >= 0.9 });
 }
 
-/** alice's newest session once its end (and the recording's size) is stored. */
-async function lastRecording(k: KubeEnv): Promise<{ recordingSize: number; bytesOut: number }> {
-  const storage = k.stack.ztshd.auth.storage;
+/** alice's newest session once it has ended and `done` holds for it (the proxy stores the end after the socket closes). */
+async function lastSession(d: StreamParts, done: (s: SessionRecord) => boolean): Promise<SessionRecord> {
+  let session: SessionRecord | null = null;
   for (let i = 0; i < 250; i++) {
-    const session = (await storage.sessions.search({ user: 'alice', limit: 1 }))[0];
-    if (session?.endedAt && session.recordingSize !== null) return { recordingSize: session.recordingSize, bytesOut: session.bytesOut };
+    session = (await d.ztshd.ask({ op: 'lastSession', user: 'alice' })) as SessionRecord | null;
+    if (session?.endedAt && done(session)) return session;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error('the last recorded session did not end');
+  throw new Error(`alice's last session did not end: ${JSON.stringify(session)}`);
 }
 
 /** What an engineer types and looks at in a minute or so of debugging a pod. */
@@ -256,22 +290,16 @@ const BUSY_COMMANDS = [
 ];
 const PACE = { keysPerSecond: 12, readMs: 400 };
 
-async function benchInteractiveRecording(k: KubeEnv): Promise<void> {
+async function benchInteractiveRecording(d: StreamParts): Promise<void> {
   say(`Recording of a busy interactive sh through ztsh (tty, keys typed one by one at ${PACE.keysPerSecond}/s, output awaited, ${PACE.readMs} ms to read it)…\n`);
-  k.stack.ztshd.proxy.setRecording(true);
-  const run = await interactiveSession(await throughZtsh(k), 'default', 'web-1', BUSY_COMMANDS, PACE);
-  // The proxy completes the session's record once it has seen the socket close.
-  const storage = k.stack.ztshd.auth.storage;
-  let session = (await storage.sessions.search({ user: 'alice', limit: 1 }))[0];
-  for (let i = 0; i < 250 && !(session?.endedAt && session.recordingSize !== null); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    session = (await storage.sessions.search({ user: 'alice', limit: 1 }))[0];
-  }
-  if (!session?.endedAt || session.recordingSize === null || !session.tty) throw new Error(`no finished interactive session recorded: ${JSON.stringify(session)}`);
-  const minutes = (session.endedAt - session.startedAt) / 60_000;
-  const perMinute = session.recordingSize / 1024 / minutes;
+  await setRecording(d, true);
+  const run = await interactiveSession(throughZtsh(d), 'default', 'web-1', BUSY_COMMANDS, PACE);
+  const session = await lastSession(d, (s) => s.recordingSize !== null && s.tty);
+  const recordingSize = session.recordingSize!;
+  const minutes = (session.endedAt! - session.startedAt) / 60_000;
+  const perMinute = recordingSize / 1024 / minutes;
   const streamPerMinute = (session.bytesIn + session.bytesOut) / 1024 / minutes;
-  say(`  ${run.commands} commands, ${run.keys} keys in ${(minutes * 60).toFixed(1)} s: recording ${(session.recordingSize / 1024).toFixed(1)} KiB, stdin+stdout ${((session.bytesIn + session.bytesOut) / 1024).toFixed(1)} KiB; at this pace ≈ ${((perMinute * 60 * 8) / 1024).toFixed(1)} MiB per 8-hour day\n`);
+  say(`  ${run.commands} commands, ${run.keys} keys in ${(minutes * 60).toFixed(1)} s: recording ${(recordingSize / 1024).toFixed(1)} KiB, stdin+stdout ${((session.bytesIn + session.bytesOut) / 1024).toFixed(1)} KiB; at this pace ≈ ${((perMinute * 60 * 8) / 1024).toFixed(1)} MiB per 8-hour day\n`);
   results.push({ name: 'recording KiB/min, busy interactive sh (tty)', value: perMinute, unit: 'KiB/min', baseline: { name: 'stdin+stdout KiB/min', value: streamPerMinute }, ratio: perMinute / streamPerMinute });
 }
 
@@ -370,17 +398,14 @@ if (want('get')) await benchKubeGet();
 if (want('split')) await benchSplitRss();
 if (want('logins')) await benchLogins();
 if (want('streams')) {
-  const { startKubeEnv, SA_TOKEN } = await import('../test/helpers/kube-env.ts');
-  const k = await startKubeEnv();
+  const d = await startDeployed('1.33', { podLogBytes: LOG_MIB * MiB });
   try {
-    k.kube.addPod('default', 'web-1');
-    seedPodFiles(k.kube.podFs('default', 'web-1'), LOG_MIB * MiB);
-    await benchExecStream(k, SA_TOKEN);
-    await benchRecordingCost(k, 'text');
-    await benchRecordingCost(k, 'NULs');
-    await benchInteractiveRecording(k);
+    await benchExecStream(d);
+    await benchRecordingCost(d, 'text');
+    await benchRecordingCost(d, 'NULs');
+    await benchInteractiveRecording(d);
   } finally {
-    await k.close();
+    await d.close();
   }
 }
 if (want('idle')) await benchIdleTunnels();

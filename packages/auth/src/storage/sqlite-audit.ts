@@ -111,6 +111,8 @@ export function sqliteAudit(db: Database, syncWal?: WalSync): Storage['audit'] &
     if (events.length === 0) return [];
     if (!syncWal) return appendAll.immediate(events);
     let written: AuditEvent[];
+    // db.pragma() each time, not a statement prepared once: SQLite applies this
+    // pragma when its statement is compiled, so running a prepared one again may not switch it.
     db.pragma('synchronous = NORMAL');
     try {
       written = appendAll.immediate(events);
