@@ -73,6 +73,10 @@ describe('join tokens', () => {
     const again = ztshd('tokens', 'rm', id, '--data-dir', stack.dataDir);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/no join token with id/);
+    // New ids never start with "-"; one that does (made before) is reached after "--", not read as options.
+    const dashed = ztshd('tokens', 'rm', '--data-dir', stack.dataDir, '--', '-Vtnp7z0');
+    expect(dashed.code).toBe(1);
+    expect(dashed.stderr).toMatch(/no join token with id "?-Vtnp7z0/);
   });
 
   it('refuses bad arguments with the reason', () => {
