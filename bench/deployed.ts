@@ -5,7 +5,8 @@
 // `kubectl proxy` (Go's one-hop reverse proxy, the peer) in front of the
 // same apiserver. alice is logged in; her certificate and key are returned
 // for clients that present them. Used by the whole-command rows
-// (kubectl-command.ts) and the small-GET rows (kube-get.ts).
+// (kubectl-command.ts), the small-GET rows (kube-get.ts) and the exec stream
+// and recording rows (run.ts), for which the apiserver's pod is given files.
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
