@@ -48,17 +48,17 @@ export function startPart<T extends PartReady>(part: T['part'], config: object, 
   const profile = process.env.ZTSH_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.ZTSH_BENCH_CPU_PROF, part)] : [];
   const child = fork(PARTS, [part, JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   children.push(child);
-  const waiting = new Map<number, (answer: unknown) => void>();
+  const waiting = new Map<number, (answer: { result?: unknown; error?: string }) => void>();
   let asked = 0;
   const ask: Ask = (question) =>
-    new Promise((resolve) => {
-      waiting.set(++asked, resolve);
+    new Promise((resolve, reject) => {
+      waiting.set(++asked, (a) => (a.error === undefined ? resolve(a.result) : reject(new Error(`bench part ${part}: ${a.error}`))));
       child.send({ ...question, id: asked });
     });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => {
-      child.on('message', (a: { id: number; result: unknown }) => {
-        waiting.get(a.id)?.(a.result);
+      child.on('message', (a: { id: number; result?: unknown; error?: string }) => {
+        waiting.get(a.id)?.(a);
         waiting.delete(a.id);
       });
       resolve({ ...(m as T), pid: child.pid!, ask });

@@ -68,9 +68,12 @@ if (part === 'apiserver') {
   process.on('message', (m: PartQuestion & { id: number }) => {
     const answer = async () => {
       if (m.op === 'recording') return stack.ztshd.proxy.setRecording(m.on);
-      return (await stack.ztshd.auth.storage.sessions.search({ user: m.user, limit: 1 }))[0] ?? null;
+      return (await stack.ztshd.auth.storage.sessions.search({ user: m.user, limit: 1 }))[0];
     };
-    void answer().then((result) => process.send!({ id: m.id, result: result ?? null }));
+    void answer().then(
+      (result) => process.send!({ id: m.id, result: result ?? null }),
+      (error: Error) => process.send!({ id: m.id, error: error.message }),
+    );
   });
   ready = { part, url: stack.url.origin, tlsCa: stack.ztshd.tls.selfSignedCa!, tlsCaFile: stack.ztshd.tls.caFile!, dataDir };
 } else if (part === 'agent') {
