@@ -4,7 +4,7 @@
 // token per cluster, redeemed in-process), report memory after a full GC, count tunnels, close.
 // Run with --expose-gc.
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -20,8 +20,24 @@ const dataDir = mkdtempSync(join(tmpdir(), 'ztsh-bench-tunnels-'));
 const stack = await startDevStack({ dataDir, port: 0, log: pino({ level: 'silent' }) });
 const { auth, proxy } = stack.ztshd;
 
+/**
+ * Resident bytes of the malloc heap grown with brk ("[heap]" in smaps): where the native side of
+ * every connection lives (OpenSSL's SSL object and buffers, Node's TLS and TCP wraps), as all of
+ * them run on the main thread. Undefined off Linux.
+ */
+function mallocHeap(): number | undefined {
+  if (!existsSync('/proc/self/smaps')) return undefined;
+  let inHeap = false;
+  let kib = 0;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inHeap = line.endsWith('[heap]');
+    else if (inHeap && line.startsWith('Rss:')) kib += Number(/(\d+)/.exec(line)![1]);
+  }
+  return kib * 1024;
+}
+
 /** Collects garbage until the heap stops shrinking, with pauses for finalizers and native frees. */
-async function settledMemory(): Promise<NodeJS.MemoryUsage> {
+async function settledMemory(): Promise<{ usage: NodeJS.MemoryUsage; mallocHeap?: number }> {
   let last = Infinity;
   for (let i = 0; i < 10; i++) {
     gc!();
@@ -30,7 +46,7 @@ async function settledMemory(): Promise<NodeJS.MemoryUsage> {
     if (used >= last - 64 * 1024) break;
     last = used;
   }
-  return process.memoryUsage();
+  return { usage: process.memoryUsage(), mallocHeap: mallocHeap() };
 }
 
 process.on('message', (message: ProxyRequest) => {
@@ -45,7 +61,7 @@ process.on('message', (message: ProxyRequest) => {
         return reply({ type: 'joined', certificates: joined.map((j) => j.certificate), hostCa: joined[0]?.hostCaCertificates.join('') ?? '' });
       }
       case 'memory':
-        return reply({ type: 'memory', usage: await settledMemory(), online: proxy.tunnels.list().filter((c) => c.online).length });
+        return reply({ type: 'memory', ...(await settledMemory()), online: proxy.tunnels.list().filter((c) => c.online).length });
       case 'close':
         await stack.close();
         rmSync(dataDir, { recursive: true, force: true });
