@@ -24,7 +24,7 @@ export type ProxyRequest = { type: 'join'; agents: { cluster: string; publicKey:
 export type ProxyReply =
   | { type: 'ready'; url: string; ca: string }
   | { type: 'joined'; certificates: string[]; hostCa: string }
-  | { type: 'memory'; usage: NodeJS.MemoryUsage; mallocHeap?: number; online: number }
+  | { type: 'memory'; usage: NodeJS.MemoryUsage; mallocHeap: number; online: number }
   | { type: 'error'; message: string };
 
 export interface IdleTunnelsResult {
@@ -32,8 +32,8 @@ export interface IdleTunnelsResult {
   connectSeconds: number;
   before: NodeJS.MemoryUsage;
   after: NodeJS.MemoryUsage;
-  /** The proxy's malloc heap (brk) resident before and after, where Linux tells it. */
-  mallocHeap?: { before: number; after: number };
+  /** The proxy's malloc heap (brk) resident before and after. */
+  mallocHeap: { before: number; after: number };
 }
 
 const CHILD = fileURLToPath(new URL('./tunnel-proxy.ts', import.meta.url));
@@ -139,8 +139,7 @@ export async function measureIdleTunnels(agents: number): Promise<IdleTunnelsRes
     // wait in the proxy's stream until a tunnel's first request opens its session.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const after = await memory(agents + 1);
-    const mallocHeap = before.mallocHeap !== undefined && after.mallocHeap !== undefined ? { before: before.mallocHeap, after: after.mallocHeap } : undefined;
-    return { agents, connectSeconds, before: before.usage, after: after.usage, ...(mallocHeap ? { mallocHeap } : {}) };
+    return { agents, connectSeconds, before: before.usage, after: after.usage, mallocHeap: { before: before.mallocHeap, after: after.mallocHeap } };
   } finally {
     await Promise.all(running.map((a) => a.stop()));
     if (child.exitCode === null && child.signalCode === null) {

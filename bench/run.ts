@@ -314,16 +314,12 @@ async function benchIdleTunnels(): Promise<void> {
   // memory left from before the baseline (the joins) at times of their own. What the tunnels
   // hold is what grew in the two places their objects live: the brk malloc heap (the TLS
   // connection's native side) and the live JS heap.
-  if (r.mallocHeap) {
-    const native = perTunnel(r.mallocHeap.after - r.mallocHeap.before);
-    const held = native + js;
-    say(`  per tunnel: malloc heap ${native.toFixed(1)} KiB + JS heap and external ${js.toFixed(1)} KiB = ${held.toFixed(1)} KiB held; RSS grew ${rss.toFixed(1)} KiB per tunnel\n`);
-    results.push({ name: `proxy memory held per idle agent tunnel (${agents} agents, malloc + JS)`, value: held, unit: 'KiB', baseline: { name: 'proxy RSS MiB before them', value: r.before.rss / MiB }, goal: '<= 50 KiB', met: held <= 50 });
-    results.push({ name: 'proxy malloc heap per idle agent tunnel', value: native, unit: 'KiB', baseline: { name: 'malloc heap MiB before them', value: r.mallocHeap.before / MiB } });
-    results.push({ name: 'proxy RSS per idle agent tunnel (swings, see bench/README.md)', value: rss, unit: 'KiB', baseline: { name: 'proxy RSS MiB before them', value: r.before.rss / MiB } });
-  } else {
-    results.push({ name: `proxy RSS per idle agent tunnel (${agents} agents)`, value: rss, unit: 'KiB', baseline: { name: 'proxy RSS MiB before them', value: r.before.rss / MiB }, goal: '<= 50 KiB', met: rss <= 50 });
-  }
+  const native = perTunnel(r.mallocHeap.after - r.mallocHeap.before);
+  const held = native + js;
+  say(`  per tunnel: malloc heap ${native.toFixed(1)} KiB + JS heap and external ${js.toFixed(1)} KiB = ${held.toFixed(1)} KiB held; RSS grew ${rss.toFixed(1)} KiB per tunnel\n`);
+  results.push({ name: `proxy memory held per idle agent tunnel (${agents} agents, malloc + JS)`, value: held, unit: 'KiB', baseline: { name: 'proxy RSS MiB before them', value: r.before.rss / MiB }, goal: '<= 50 KiB', met: held <= 50 });
+  results.push({ name: 'proxy malloc heap per idle agent tunnel', value: native, unit: 'KiB', baseline: { name: 'malloc heap MiB before them', value: r.mallocHeap.before / MiB } });
+  results.push({ name: 'proxy RSS per idle agent tunnel (swings, see bench/README.md)', value: rss, unit: 'KiB', baseline: { name: 'proxy RSS MiB before them', value: r.before.rss / MiB } });
   results.push({ name: 'proxy heap+external per idle agent tunnel', value: js, unit: 'KiB', baseline: { name: 'heap+external MiB before them', value: (r.before.heapUsed + r.before.external) / MiB } });
 }
 

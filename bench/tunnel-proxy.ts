@@ -4,7 +4,7 @@
 // token per cluster, redeemed in-process), report memory after a full GC, count tunnels, close.
 // Run with --expose-gc.
 import 'reflect-metadata';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -23,10 +23,9 @@ const { auth, proxy } = stack.ztshd;
 /**
  * Resident bytes of the malloc heap grown with brk ("[heap]" in smaps): where the native side of
  * every connection lives (OpenSSL's SSL object and buffers, Node's TLS and TCP wraps), as all of
- * them run on the main thread. Undefined off Linux.
+ * them run on the main thread. Linux only, as the bench's other /proc readings.
  */
-function mallocHeap(): number | undefined {
-  if (!existsSync('/proc/self/smaps')) return undefined;
+function mallocHeap(): number {
   let inHeap = false;
   let kib = 0;
   for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
@@ -37,7 +36,7 @@ function mallocHeap(): number | undefined {
 }
 
 /** Collects garbage until the heap stops shrinking, with pauses for finalizers and native frees. */
-async function settledMemory(): Promise<{ usage: NodeJS.MemoryUsage; mallocHeap?: number }> {
+async function settledMemory(): Promise<{ usage: NodeJS.MemoryUsage; mallocHeap: number }> {
   let last = Infinity;
   for (let i = 0; i < 10; i++) {
     gc!();

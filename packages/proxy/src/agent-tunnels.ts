@@ -71,11 +71,6 @@ export class AgentTunnels {
     }
   }
 
-  /** Writes a pending change of the known clusters now (at shutdown). */
-  flush(): void {
-    if (this.#keepTimer) this.#write();
-  }
-
   add(tunnel: AgentTunnel): void {
     const previous = this.#live.get(tunnel.cluster);
     this.#live.set(tunnel.cluster, tunnel);
@@ -119,6 +114,6 @@ export class AgentTunnels {
   closeAll(): void {
     for (const t of this.#live.values()) t.close();
     this.#live.clear();
-    this.flush();
+    if (this.#keepTimer) this.#write();
   }
 }
