@@ -220,8 +220,8 @@ const LOG_MIB = 128;
 
 /**
  * What recording costs an exec stream: the same stream through ztsh with the session recording off
- * and on (gzip, `.cast.gz`), alternating. `what` names the stream: printable text (the pod's log)
- * or NULs (/dev/zero: six bytes of JSON escape each before compression).
+ * and on (`.ztrec.gz`), alternating. `what` names the stream: printable text (the pod's log)
+ * or NULs (/dev/zero).
  */
 async function benchRecordingCost(d: Deployed, what: 'text' | 'NULs'): Promise<void> {
   const file = what === 'text' ? APP_LOG : '/dev/zero';

@@ -12,7 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { ZTSH } from './helpers/source-bins.ts';
 import { Agent, fetch } from 'undici';
 import { DEV_USERS } from '@ztsh/server';
-import { parseAsciicast, plainText, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
+import { castText, parseAsciicast, plainText, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
 import { findKubectl, runKubectl, startKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cliJson } from './helpers/cli.ts';
@@ -102,11 +102,14 @@ describe('recordings', () => {
     expect(plainText(played.stdout)).toBe(plainText(text.stdout));
   });
 
-  it('keeps it as .cast.gz, sent to ztsh play gzip-encoded, and --format asciicast prints it plain', async () => {
+  it('keeps it as .ztrec.gz, sent to ztsh play as gzip-encoded asciicast, and --format asciicast prints it plain', async () => {
     const record = (await k.stack.ztshd.auth.storage.sessions.get(session.id))!;
-    expect(record.recordingPath).toMatch(new RegExp(`^\\d{4}-\\d{2}-\\d{2}/${session.id}\\.cast\\.gz$`));
-    const stored = gunzipSync(readFileSync(join(k.stack.ztshd.auth.recordingsDir, record.recordingPath!))).toString('utf8');
-    // The client ztsh play uses (undici's fetch) offers gzip, and gets the file as stored.
+    expect(record.recordingPath).toMatch(new RegExp(`^\\d{4}-\\d{2}-\\d{2}/${session.id}\\.ztrec\\.gz$`));
+    const file = readFileSync(join(k.stack.ztshd.auth.recordingsDir, record.recordingPath!));
+    // A whole gzip stream, closed when the session ended.
+    expect(() => gunzipSync(file)).not.toThrow();
+    const stored = castText(file, record.recordingPath!);
+    // The client ztsh play uses (undici's fetch) offers gzip, and gets the asciicast gzip-encoded.
     const { ZtshHome } = await import('@ztsh/cli');
     const files = new ZtshHome(carol.ZTSH_HOME!).readProfile(k.stack.url)!;
     const res = await fetch(new URL(`/v1/recordings/${session.id}/cast`, k.stack.url), { dispatcher: new Agent({ connect: { ca: k.stack.tlsCa, cert: files.certPem, key: files.keyPem } }) });

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { startAgent } from '@ztsh/agent';
 import { DEV_USERS } from '@ztsh/server';
 import { findKubectl, runKubectl, createTestTls, startKubeDouble } from '@ztsh/testkit';
-import type { AuditEvent, SessionInfo } from '@ztsh/protocol';
+import { recordingName, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
 import { describe, expect, it } from 'vitest';
 import { cli, newZtshHome } from './helpers/cli.ts';
 import { httpLogin } from './helpers/http-login.ts';
@@ -149,7 +149,7 @@ describe('kill -9 of ztshd during an exec', () => {
       expect(sessions[0]).toMatchObject({ kind: 'exec', command: ['cat'], endReason: 'interrupted', recorded: true });
       // On disk: a gzip recording the kill cut short, without its trailer; read up to its last sync flush.
       const day = new Date(Date.parse(sessions[0]!.startedAt)).toISOString().slice(0, 10);
-      const file = readFileSync(join(dataDir, 'recordings', day, `${sessions[0]!.id}.cast.gz`));
+      const file = readFileSync(join(dataDir, 'recordings', day, recordingName(sessions[0]!.id)));
       expect(() => gunzipSync(file)).toThrow(/unexpected end of file/);
       const played = await step('ztsh play', () => cli(['play', sessions[0]!.id, '--format', 'text'], carol));
       expect(played.code, played.stderr).toBe(0);

@@ -14,7 +14,7 @@ import { ensureProxyIdentity, httpAuthClient, STALE_MS } from '@ztsh/proxy';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { pino } from 'pino';
-import { FORWARDED_HEADERS, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
+import { FORWARDED_HEADERS, recordingName, type AuditEvent, type SessionInfo } from '@ztsh/protocol';
 import { findKubectl, runKubectl, startKubectl } from '@ztsh/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cliJson } from './helpers/cli.ts';
@@ -96,8 +96,8 @@ describe('a proxy apart from auth', () => {
     expect(text.stdout).toContain('split-heron-word');
     // Handed over whole: in auth's recordings, no longer in the proxy's.
     const day = new Date(session!.startedAt).toISOString().slice(0, 10);
-    expect(existsSync(join(k.stack.dataDir, 'auth', 'recordings', day, `${session!.id}.cast.gz`))).toBe(true);
-    expect(existsSync(join(k.stack.dataDir, 'recordings', day, `${session!.id}.cast.gz`))).toBe(false);
+    expect(existsSync(join(k.stack.dataDir, 'auth', 'recordings', day, recordingName(session!.id)))).toBe(true);
+    expect(existsSync(join(k.stack.dataDir, 'recordings', day, recordingName(session!.id)))).toBe(false);
     const events = (await cliJson<AuditEvent[]>(['audit', 'search', '--session', session!.id], carol)).map((e) => e.type).sort();
     expect(events).toEqual(['kube.request', 'session.end', 'session.start']);
   });

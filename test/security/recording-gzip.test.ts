@@ -1,10 +1,12 @@
-// Recordings are gzip now (`<day>/<id>.cast.gz`), which opens two surfaces:
+// Recordings are gzip (`<day>/<id>.ztrec.gz`, and `.cast.gz` from before),
+// which opens two surfaces (the events format inside has its own file:
+// recording-events.test.ts):
 //
 // 1. The name a proxy gives its session's recording (POST and PATCH
 //    /v1/internal/sessions). It decides where auth writes the proxy's
-//    upload, so it must stay `<day>/<the session's own id>.cast.gz` (or
-//    `.cast` from before): no other session's, no other dir, no case or
-//    encoding games, no extra suffix.
+//    upload, so it must stay `<day>/<the session's own id>.ztrec.gz` (or
+//    `.cast.gz` or `.cast` from before): no other session's, no other dir,
+//    no case or encoding games, no extra suffix.
 // 2. Accept-Encoding on /v1/recordings/:id/cast: whatever the header says,
 //    the body decodes (by the Content-Encoding sent) to the same asciicast,
 //    gzip goes only to a client that offered it, and a recording its proxy
@@ -52,19 +54,26 @@ function record(id: string, recordingPath: string | null, end: Partial<SessionRe
 }
 
 describe('the recording name a proxy gives its session', () => {
-  it('is its own id with .cast.gz or .cast, and nothing else', async () => {
+  it('is its own id with .ztrec.gz, .cast.gz or .cast, and nothing else', async () => {
     const startWith = async (name: (id: string) => string) => {
       const id = randomUUID();
       const res = await rawRequest(target(), { method: 'POST', path: '/v1/internal/sessions', as: proxy, headers: json, body: JSON.stringify(record(id, name(id))) });
       return { id, status: res.status, body: res.body };
     };
-    for (const good of [(id: string) => `${DAY}/${id}.cast.gz`, (id: string) => `${DAY}/${id}.cast`]) {
+    for (const good of [(id: string) => `${DAY}/${id}.ztrec.gz`, (id: string) => `${DAY}/${id}.cast.gz`, (id: string) => `${DAY}/${id}.cast`]) {
       const r = await startWith(good);
       expect(r.status, r.body).toBe(204);
     }
     const other = randomUUID();
     const bad: ((id: string) => string)[] = [
       (id) => `${DAY}/${other}.cast.gz`,
+      (id) => `${DAY}/${other}.ztrec.gz`,
+      (id) => `${DAY}/${id}.ztrec`,
+      (id) => `${DAY}/${id}.ztrec.gz.gz`,
+      (id) => `${DAY}/${id}.ZTREC.GZ`,
+      (id) => `${DAY}/${id}.ztrec.cast.gz`,
+      (id) => `${DAY}/${id}.cast.ztrec.gz`,
+      (id) => `${DAY}/${id}.ztrec.gz/../${other}.ztrec.gz`,
       (id) => `${DAY}/${id}.cast.gz.gz`,
       (id) => `${DAY}/${id}.cast.gz.cast.gz`,
       (id) => `${DAY}/${id}.CAST.GZ`,
@@ -98,7 +107,7 @@ describe('the recording name a proxy gives its session', () => {
     const id = randomUUID();
     const victim = randomUUID();
     expect((await rawRequest(target(), { method: 'POST', path: '/v1/internal/sessions', as: proxy, headers: json, body: JSON.stringify(record(id, `${DAY}/${id}.cast.gz`)) })).status).toBe(204);
-    for (const path of [`${DAY}/${victim}.cast.gz`, `${DAY}/${victim}.cast`, `${DAY}/${id}.cast.gz.gz`, `${DAY}/${id}.cast.gz/../${victim}.cast.gz`]) {
+    for (const path of [`${DAY}/${victim}.ztrec.gz`, `${DAY}/${victim}.cast.gz`, `${DAY}/${victim}.cast`, `${DAY}/${id}.cast.gz.gz`, `${DAY}/${id}.cast.gz/../${victim}.cast.gz`]) {
       const res = await rawRequest(target(), { method: 'PATCH', path: `/v1/internal/sessions/${id}`, as: proxy, headers: json, body: JSON.stringify({ recordingPath: path }) });
       expect(res.status, path).toBe(400);
     }

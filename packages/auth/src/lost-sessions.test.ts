@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { constants, createGzip } from 'node:zlib';
 import pino from 'pino';
+import { EVENT_HEADER_BYTES, EVENT_INPUT, EVENT_OUTPUT, recordingPreamble, writeEventHeader } from '@ztsh/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { ManualClock } from './clock.ts';
@@ -91,6 +92,35 @@ describe('closeLostSessions', () => {
     const [head, ...events] = CAST.split(/(?<=\n)/);
     await storage.recordings!.append(lost.id, 0, await batch(head!));
     await storage.recordings!.append(lost.id, 1, await batch(events.join('')));
+    gzip.destroy();
+
+    expect(await closeLostSessions(options())).toBe(1);
+    const closed = (await storage.sessions.get(lost.id))!;
+    expect(closed.endedAt).toBe(lost.startedAt + 1250);
+    expect((await storage.sessions.search({ text: 'secret-plans' })).map((s) => s.id)).toEqual([lost.id]);
+  });
+
+  it('reads a lost replica\'s .ztrec.gz chunks, the last one cut inside an event, up to the last whole event', async () => {
+    await storage.replicas.heartbeat({ id: 'replica-b', addr: null, startedAt: T0 - 60_000, heartbeatAt: T0 - LOST_AFTER_MS - 1 });
+    const lost = { ...sessionOf(T0 - 30_000) };
+    lost.recordingPath = lost.recordingPath!.replace(/\.cast$/, '.ztrec.gz');
+    await storage.sessions.insert(lost, 'replica-b');
+    const gzip = createGzip();
+    const out: Buffer[] = [];
+    gzip.on('data', (d: Buffer) => out.push(d));
+    const batch = (bytes: Buffer) => new Promise<Buffer>((resolve) => {
+      gzip.write(bytes);
+      gzip.flush(constants.Z_SYNC_FLUSH, () => resolve(Buffer.concat(out.splice(0))));
+    });
+    const event = (kind: number, seconds: number, text: string) => {
+      const data = Buffer.from(text);
+      const head = Buffer.alloc(EVENT_HEADER_BYTES);
+      writeEventHeader(head, 0, kind, seconds, data.length);
+      return Buffer.concat([head, data]);
+    };
+    await storage.recordings!.append(lost.id, 0, await batch(recordingPreamble({ version: 2, width: 80, height: 24, timestamp: 0 })));
+    await storage.recordings!.append(lost.id, 1, await batch(Buffer.concat([event(EVENT_INPUT, 0.5, 'cat /etc/secret-plans\r'), event(EVENT_OUTPUT, 1.25, 'top secret\r\n')])));
+    await storage.recordings!.append(lost.id, 2, await batch(event(EVENT_OUTPUT, 9, 'never whole').subarray(0, 20)));
     gzip.destroy();
 
     expect(await closeLostSessions(options())).toBe(1);

@@ -4,18 +4,19 @@
 // only call these; a recording is always found through its session record,
 // by the session's id, never by a name taken from a request.
 //
-// New recordings are gzip (`.cast.gz`, cast-file.ts in @ztsh/protocol), in
-// files and in the store alike. castBody() serves one as it is stored, with
-// Content-Encoding: gzip, to a client that takes gzip when the stream is
-// whole; it decodes on the way otherwise: for a client that does not take
-// gzip, and for a recording its proxy never finished (no trailer; decoded up
-// to its last sync flush). Plain `.cast` files from before are served as
-// they are.
+// New recordings are the events format (`.ztrec.gz`), older ones asciicast
+// (`.cast.gz`, `.cast`): cast-file.ts in @ztsh/protocol says which by the
+// name. castBody() always gives asciicast v2: an events recording is turned
+// into it on the way, gzip-encoded again for a client that takes gzip; a
+// whole `.cast.gz` is served as it is stored, with Content-Encoding: gzip, to
+// a client that takes gzip, and decoded on the way otherwise (a client that
+// does not take gzip, or a recording its proxy never finished: no trailer,
+// decoded up to its last sync flush). Plain `.cast` files are served as they
+// are.
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { constants, createGunzip } from 'node:zlib';
-import { castText, isGzipCast, ZtshError } from '@ztsh/protocol';
+import { castStream, castText, recordingFormat, ZtshError } from '@ztsh/protocol';
 import type { SessionRecord, Storage } from './storage/storage.ts';
 
 /** A chunk larger than this is no proxy's (its sink sends at most 1 MiB at a time). */
@@ -56,17 +57,16 @@ export function recordingFinished(session: SessionRecord): boolean {
   return session.endedAt !== null && session.recordingSize !== null && !UNFINISHED.has(session.endReason ?? '');
 }
 
-/** The recording as the client gets it: asciicast v2, gzip-encoded when the client takes gzip and the stream is whole. */
+/** The recording as the client gets it: asciicast v2, gzip-encoded when the client takes gzip. */
 export async function castBody(storage: Storage, recordingsDir: string, session: SessionRecord, acceptsGzip: boolean): Promise<{ body: Readable; gzip: boolean } | undefined> {
   const stored = await openRecording(storage, recordingsDir, session);
   if (stored === undefined) return undefined;
   const body = Buffer.isBuffer(stored) ? Readable.from([stored]) : stored;
-  if (!isGzipCast(session.recordingPath!)) return { body, gzip: false };
-  if (acceptsGzip && recordingFinished(session)) return { body, gzip: true };
-  // finishFlush: an unfinished stream is read up to its last sync flush instead of failing at its end.
-  const plain = createGunzip({ finishFlush: constants.Z_SYNC_FLUSH });
-  body.on('error', (error) => plain.destroy(error));
-  return { body: body.pipe(plain), gzip: false };
+  const format = recordingFormat(session.recordingPath!);
+  if (format === 'cast') return { body, gzip: false };
+  if (format === 'cast.gz' && acceptsGzip && recordingFinished(session)) return { body, gzip: true };
+  const gzip = acceptsGzip && format === 'ztrec.gz';
+  return { body: castStream(body, session.recordingPath!, gzip), gzip };
 }
 
 /** A chunk number from a request path. */

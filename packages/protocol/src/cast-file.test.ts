@@ -1,11 +1,13 @@
-import { constants, createGzip, gzipSync } from 'node:zlib';
+import { constants, createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { castText, isGzipCast, recordingName } from './cast-file.ts';
+import { Readable } from 'node:stream';
+import { castStream, castText, recordingFormat, recordingName, recordingNames } from './cast-file.ts';
+import { EVENT_HEADER_BYTES, EVENT_OUTPUT, recordingPreamble, writeEventHeader } from './recording-events.ts';
 
 const CAST = '{"version":2,"width":80,"height":24,"timestamp":0}\n[0.5,"o","hello\\r\\n"]\n';
 
 /** A gzip stream sync-flushed after `flushed` and cut right after, as a kill -9 leaves it. */
-function cutAfterSyncFlush(flushed: string, unflushed: string): Promise<Buffer> {
+function cutAfterSyncFlush(flushed: string | Buffer, unflushed: string): Promise<Buffer> {
   return new Promise((resolve) => {
     const gz = createGzip();
     const out: Buffer[] = [];
@@ -21,10 +23,12 @@ function cutAfterSyncFlush(flushed: string, unflushed: string): Promise<Buffer> 
 }
 
 describe('cast files', () => {
-  it('names new recordings .cast.gz and tells gzip from plain by the name', () => {
-    expect(recordingName('abc')).toBe('abc.cast.gz');
-    expect(isGzipCast('2026-01-01/abc.cast.gz')).toBe(true);
-    expect(isGzipCast('2026-01-01/abc.cast')).toBe(false);
+  it('names new recordings .ztrec.gz and tells the formats apart by the name', () => {
+    expect(recordingName('abc')).toBe('abc.ztrec.gz');
+    expect(recordingNames('abc')).toEqual(['abc.ztrec.gz', 'abc.cast.gz', 'abc.cast']);
+    expect(recordingFormat('2026-01-01/abc.ztrec.gz')).toBe('ztrec.gz');
+    expect(recordingFormat('2026-01-01/abc.cast.gz')).toBe('cast.gz');
+    expect(recordingFormat('2026-01-01/abc.cast')).toBe('cast');
   });
 
   it('reads plain and gzip alike', () => {
@@ -52,5 +56,45 @@ describe('cast files', () => {
     const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
     expect(bomb.length).toBeLessThan(128 * 1024);
     expect(() => castText(bomb, 'a.cast.gz', 1024 * 1024)).toThrow(/decodes to more than 1 MiB/);
+  });
+});
+
+describe('events recordings', () => {
+  const HEADER = { version: 2 as const, width: 80, height: 24, timestamp: 0 };
+  const output = (seconds: number, data: Buffer) => {
+    const head = Buffer.alloc(EVENT_HEADER_BYTES);
+    writeEventHeader(head, 0, EVENT_OUTPUT, seconds, data.length);
+    return Buffer.concat([head, data]);
+  };
+  const EVENTS = Buffer.concat([recordingPreamble(HEADER), output(0.5, Buffer.from('hello\r\n'))]);
+  const AS_CAST = `${JSON.stringify(HEADER)}\n[0.500000,"o","hello\\r\\n"]\n`;
+  const read = async (stream: Readable) => {
+    const parts: Buffer[] = [];
+    for await (const part of stream) parts.push(part as Buffer);
+    return Buffer.concat(parts);
+  };
+
+  it('read as asciicast, whole or cut after a sync flush', async () => {
+    expect(castText(gzipSync(EVENTS), 'a.ztrec.gz')).toBe(AS_CAST);
+    const cut = await cutAfterSyncFlush(EVENTS, '');
+    expect(castText(cut, 'a.ztrec.gz')).toBe(AS_CAST);
+  });
+
+  it('streamed as asciicast, gzip-encoded again when asked', async () => {
+    expect((await read(castStream(Readable.from([gzipSync(EVENTS)]), 'a.ztrec.gz', false))).toString()).toBe(AS_CAST);
+    expect(gunzipSync(await read(castStream(Readable.from([gzipSync(EVENTS)]), 'a.ztrec.gz', true))).toString()).toBe(AS_CAST);
+    expect((await read(castStream(Readable.from([gzipSync(CAST)]), 'a.cast.gz', false))).toString()).toBe(CAST);
+  });
+
+  it('refuses what is not one, with the path in the message, streamed or not', async () => {
+    expect(() => castText(gzipSync(CAST), '2026-01-01/a.ztrec.gz')).toThrow(/2026-01-01\/a\.ztrec\.gz cannot be read: not a ztsh recording/);
+    expect(() => castText(gzipSync(''), 'a.ztrec.gz')).toThrow(/ends before its header/);
+    await expect(read(castStream(Readable.from([gzipSync(CAST)]), 'a.ztrec.gz', true))).rejects.toThrow(/not a ztsh recording/);
+    await expect(read(castStream(Readable.from([Buffer.from('not gzip')]), 'a.ztrec.gz', false))).rejects.toThrow();
+  });
+
+  it('refuses to make more asciicast than the cap from a small file (NULs grow six times)', () => {
+    const nuls = Buffer.concat([recordingPreamble(HEADER), ...Array.from({ length: 4 }, (_, i) => output(i, Buffer.alloc(64 * 1024)))]);
+    expect(() => castText(gzipSync(nuls), 'a.ztrec.gz', 1024 * 1024)).toThrow(/decodes to more than 1 MiB/);
   });
 });

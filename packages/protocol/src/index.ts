@@ -6,6 +6,7 @@ export * from './api.ts';
 export * from './kube-wire.ts';
 export * from './asciicast.ts';
 export * from './cast-file.ts';
+export * from './recording-events.ts';
 export * from './peer-identity.ts';
 export * from './audit-api.ts';
 export * from './internal-api.ts';

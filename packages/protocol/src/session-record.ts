@@ -28,8 +28,8 @@ export const SessionRecordSchema = z.object({
   endReason: z.string().nullable(),
   bytesIn: z.number(),
   bytesOut: z.number(),
-  /** Relative to the recordings dir, named after the session (`.cast.gz`, or `.cast` from before: cast-file.ts); null for port-forward (no content kept). */
-  recordingPath: z.string().regex(/^\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\.cast(\.gz)?$/).nullable(),
+  /** Relative to the recordings dir, named after the session (`.ztrec.gz`, or `.cast.gz` or `.cast` from before: cast-file.ts); null for port-forward (no content kept). */
+  recordingPath: z.string().regex(/^\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\.(ztrec\.gz|cast\.gz|cast)$/).nullable(),
   recordingSize: z.number().nullable(),
 });
 export type SessionRecord = z.infer<typeof SessionRecordSchema>;

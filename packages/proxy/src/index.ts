@@ -5,7 +5,7 @@ export * from './agent-tunnels.ts';
 export * from './proxy-server.ts';
 export { SPDY_REFUSAL } from './kube-upgrade.ts';
 export { recoverSessions } from './sessions/recover.ts';
-export { AsciicastWriter, FLUSH_MS } from './sessions/asciicast.ts';
+export { RecordingWriter, FLUSH_MS } from './sessions/recording-writer.ts';
 export { LiveStreams } from './live-streams.ts';
 export { httpAuthClient, STALE_MS, type HttpAuthClient, type HostCredentials } from './http-auth-client.ts';
 export { createAuditOutbox, type AuditOutbox } from './audit-outbox.ts';

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { persistently, type RetryOptions } from './persistently.ts';
 
 export interface RecordingHandoverOptions {
-  /** The proxy's recordings dir: `<day>/<session id>.cast.gz` (`.cast` from before). */
+  /** The proxy's recordings dir: `<day>/<session id>.ztrec.gz` (`.cast.gz` or `.cast` from before). */
   dir: string;
   /** Sends one whole recording to auth; rejects when auth has not stored it. */
   upload(sessionId: string, file: ReadStream, size: number): Promise<void>;
@@ -28,7 +28,7 @@ export interface RecordingHandover {
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** A recording's file name: auth stores the bytes under the session's own recording path, never under this name. */
-const CAST = /^([0-9a-f-]{36})\.cast(?:\.gz)?$/;
+const CAST = /^([0-9a-f-]{36})\.(?:ztrec\.gz|cast\.gz|cast)$/;
 
 export function recordingHandover(options: RecordingHandoverOptions): RecordingHandover {
   const { log } = options;

@@ -13,7 +13,7 @@ import {
   AuditSearchResponse,
   AuditVerifyResponse,
   DEFAULT_PAGE,
-  isGzipCast,
+  recordingFormat,
   parseSessionRef,
   RecordingResponse,
   RecordingsParams,
@@ -186,7 +186,7 @@ export function auditApiRoutes(deps: LoginDeps, options: AuditApiOptions): Route
     if (!cast) throw new ZtshError('not_found', `the recording of session ${session.id} is missing from the recordings store`);
     ctx.type = 'application/x-asciicast';
     ctx.set('Content-Disposition', `inline; filename="${session.id}.cast"`);
-    if (isGzipCast(session.recordingPath)) ctx.vary('Accept-Encoding');
+    if (recordingFormat(session.recordingPath) !== 'cast') ctx.vary('Accept-Encoding');
     if (cast.gzip) ctx.set('Content-Encoding', 'gzip');
     ctx.body = cast.body;
   });

@@ -24,6 +24,7 @@ import {
   ZtshError,
   peerRefusalMessage,
   recordingName,
+  recordingNames,
   type Identity,
   type ProxyState,
 } from '@ztsh/protocol';
@@ -124,9 +125,10 @@ export function internalRoutes(deps: LoginDeps, options: { recordingsDir: string
   // A session's recording is named after the session: one proxy cannot point
   // its session at, and then overwrite, a recording of another's.
   const ownRecordingPath = (id: string, path: string | null) => {
-    // The schema already fixed the shape `<day>/<uuid-like>.cast[.gz]`; this ties the name to the session itself.
-    if (path !== null && !path.endsWith(`/${id}.cast`) && !path.endsWith(`/${recordingName(id)}`)) {
-      throw new ZtshError('bad_request', `the recording of session ${id} must be named ${recordingName(id)} (or ${id}.cast)`);
+    // The schema already fixed the shape `<day>/<uuid-like>.<format>`; this ties the name to the session itself.
+    // A proxy of an earlier version (a rolling upgrade) still names it `.cast.gz` or `.cast`.
+    if (path !== null && !recordingNames(id).some((name) => path.endsWith(`/${name}`))) {
+      throw new ZtshError('bad_request', `the recording of session ${id} must be named ${recordingName(id)} (or ${recordingNames(id).slice(1).join(' or ')})`);
     }
   };
 

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { kubeStatus, type MaybePromise, type SessionRecord } from '@ztsh/protocol';
 import { auditAllowed, liveStreamOf, type KubeAccess, type KubeDeps } from '../kube-access.ts';
 import { whenStored } from '../when-stored.ts';
-import type { AsciicastWriter } from './asciicast.ts';
+import type { RecordingWriter } from './recording-writer.ts';
 import { sessionEndAudit, sessionEndPatch } from './session-record.ts';
 import { CH_ERROR, CH_RESIZE, CH_STDERR, CH_STDIN, CH_STDOUT, ChannelReader, exitCodeOf } from './v5-channels.ts';
 import { closeFrame, FrameParser, frameRefusal, OP_BINARY, OP_CLOSE, serverFrame, type Frame } from './ws-frames.ts';
@@ -51,7 +51,7 @@ export function relayFrames(
   socket: Duplex,
   stream: ClientHttp2Stream,
   head: Buffer,
-  { session, writer, channels }: { session: SessionRecord; writer: AsciicastWriter | undefined; channels: boolean },
+  { session, writer, channels }: { session: SessionRecord; writer: RecordingWriter | undefined; channels: boolean },
 ): void {
   const { id } = session;
   const requestStored = auditAllowed(deps, access, 101, { sessionId: id });
@@ -158,7 +158,7 @@ function endSessionWith(
   session: SessionRecord,
   requestStored: MaybePromise<void>,
   untrack: () => void,
-  state: () => { endReason: string | null; writer: AsciicastWriter | undefined; errorText: string },
+  state: () => { endReason: string | null; writer: RecordingWriter | undefined; errorText: string },
 ): void {
   const { id, kind, command } = session;
   const metricEnded = deps.metrics?.sessionStarted(kind, session.cluster);

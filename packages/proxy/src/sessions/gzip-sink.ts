@@ -5,7 +5,7 @@
 // batch, with or without the gzip trailer (castText in @ztsh/protocol). A
 // crash still loses at most a second.
 //
-//   AsciicastWriter ──lines──▶ gzipSink ──zlib (thread pool)──▶ fileSink | storeSink
+//   RecordingWriter ──events──▶ gzipSink ──zlib (thread pool)──▶ fileSink | storeSink
 //
 // Compression runs on libuv's thread pool, not on the thread that relays
 // every session. What waits for it is bounded: past HIGH_WATER_BYTES the

@@ -1,26 +1,26 @@
-// Where the asciicast writer's bytes go. Two sinks:
+// Where the recording writer's bytes go. Two sinks:
 //
-//   AsciicastWriter ──lines──▶ gzipSink ──▶ fileSink   (a file under the recordings dir: the SQLite
+//   RecordingWriter ──events──▶ gzipSink ──▶ fileSink   (a file under the recordings dir: the SQLite
 //                                                      default, and a proxy run apart, which hands
 //                                                      it over at the end)
 //                                       └─▶ storeSink  (chunks appended into auth's store, readable
 //                                                      from every replica: store-sink.ts)
 //
-// gzipSink (gzip-sink.ts) compresses for both: the file is `<id>.cast.gz`,
+// gzipSink (gzip-sink.ts) compresses for both: the file is `<id>.ztrec.gz`,
 // and the store keeps the same gzip stream in chunks. Compressed chunks cut
 // what crosses to auth and into PostgreSQL's WAL and table 7 to 200 times
 // (printable text, NULs), on the proxies' CPU rather than the database's,
 // the one every replica shares; every stored prefix still decodes (sync
 // flushes), so any replica replays a running session as before.
 //
-// The writer hands over whole lines, at least every FLUSH_MS, and never
+// The writer hands over whole events, at least every FLUSH_MS, and never
 // waits: a sink that cannot keep a recording says so through onFailure, and
 // the session then ends (not recorded means not allowed).
 import { closeSync, fsyncSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface RecordingSink {
-  /** Takes whole lines. `bytes` is the writer's buffer and is reused once this returns. Throws when they cannot be kept. */
+  /** Takes whole events. `bytes` is the writer's buffer and is reused once this returns. Throws when they cannot be kept. */
   write(bytes: Buffer): void;
   /** Resolves when the sink holds the first bytes safely (the store sink's header chunk); the session runs only then. */
   opened(): Promise<void>;

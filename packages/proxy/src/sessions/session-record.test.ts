@@ -65,7 +65,7 @@ describe('the session record', () => {
       kubernetesGroups: ['developers'],
       clientIp: '192.0.2.10',
       endedAt: null,
-      recordingPath: `2026-11-23/${ID}.cast.gz`,
+      recordingPath: `2026-11-23/${ID}.ztrec.gz`,
     });
     expect(SessionRecordSchema.parse(session)).toEqual(session);
   });

@@ -3,17 +3,18 @@
 // starts a session: its record (session-record.ts) stored at auth and its
 // recording opened before a byte flows; frame-relay.ts then relays it. On
 // the way the v5.channel.k8s.io messages are read: stdin, stdout, stderr and
-// resizes go into the session's asciicast recording, the error channel gives
-// the exit code. port-forward frames carry SPDY inside; only their bytes are
-// counted. The recording is gzip (`<id>.cast.gz`) in a file, or in chunks in
-// auth's store when auth keeps recordings there (recording-sink.ts).
+// resizes go into the session's recording (recording-writer.ts), the error
+// channel gives the exit code. port-forward frames carry SPDY inside; only
+// their bytes are counted. The recording is gzip (`<id>.ztrec.gz`) in a file,
+// or in chunks in auth's store when auth keeps recordings there
+// (recording-sink.ts).
 import { randomUUID } from 'node:crypto';
 import { constants, type ClientHttp2Stream } from 'node:http2';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { MaybePromise } from '@ztsh/protocol';
 import type { KubeAccess, KubeDeps } from '../kube-access.ts';
-import { AsciicastWriter } from './asciicast.ts';
+import { RecordingWriter } from './recording-writer.ts';
 import { relayBytes, relayFrames } from './frame-relay.ts';
 import { gzipSink } from './gzip-sink.ts';
 import { fileSink } from './recording-sink.ts';
@@ -49,7 +50,7 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
     stream.close(constants.NGHTTP2_CANCEL);
     return;
   }
-  let writer: AsciicastWriter | undefined;
+  let writer: RecordingWriter | undefined;
   const refuse = (error: unknown) => {
     // Not recorded means not allowed: refuse rather than run unwatched.
     deps.log.error({ err: error, sessionId: id }, 'cannot record the session');
@@ -62,7 +63,7 @@ export function relaySession(deps: KubeDeps, access: Access, socket: Duplex, str
     if (recordingPath) {
       const store = deps.auth.recordings;
       const sink = gzipSink(store ? storeSink({ sessionId: id, store, log: deps.log }) : fileSink(join(deps.auth.recordingsDir, recordingPath)));
-      writer = new AsciicastWriter(sink, {
+      writer = new RecordingWriter(sink, {
         version: 2,
         width: 80,
         height: 24,

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseAsciicast, type RecordingAppender } from '@ztsh/protocol';
-import { AsciicastWriter, FLUSH_MS } from './asciicast.ts';
+import { parseAsciicast, RecordingDecoder, type RecordingAppender } from '@ztsh/protocol';
+import { RecordingWriter, FLUSH_MS } from './recording-writer.ts';
 import { GIVE_UP_MS, MAX_QUEUED_BYTES, storeSink } from './store-sink.ts';
 
 const log = pino({ level: 'silent' });
@@ -47,8 +47,10 @@ class MemoryRecordingStore implements RecordingAppender {
 
 const header = { version: 2 as const, width: 80, height: 24, timestamp: 0 };
 
+const castOf = (bytes: Buffer) => parseAsciicast(Buffer.concat(new RecordingDecoder().push(bytes)).toString('utf8'));
+
 function outputOf(bytes: Buffer): string[] {
-  return parseAsciicast(bytes.toString('utf8')).events.filter((e) => e[1] === 'o').map((e) => e[2]);
+  return castOf(bytes).events.filter((e) => e[1] === 'o').map((e) => e[2]);
 }
 
 beforeEach(() => {
@@ -62,7 +64,7 @@ describe('storeSink', () => {
     const store = new MemoryRecordingStore();
     store.delayMs = 40; // each append takes time
     const sink = storeSink({ sessionId: SESSION, store, log });
-    const writer = new AsciicastWriter(sink, header);
+    const writer = new RecordingWriter(sink, header);
     await vi.advanceTimersByTimeAsync(0);
     const opened = sink.opened();
     await vi.advanceTimersByTimeAsync(store.delayMs);
@@ -96,7 +98,7 @@ describe('storeSink', () => {
     store.loseReplyOnce.add(1); // stored, but the proxy hears a failure
     store.refuseOnce.add(2); // not stored
     const sink = storeSink({ sessionId: SESSION, store, log });
-    const writer = new AsciicastWriter(sink, header);
+    const writer = new RecordingWriter(sink, header);
     await sink.opened();
     const lines = Array.from({ length: 6 }, (_, i) => `out ${i}\n`);
     for (const line of lines) {
@@ -121,19 +123,19 @@ describe('storeSink', () => {
   it('writes what is left when the session ends, before the next tick', async () => {
     const store = new MemoryRecordingStore();
     const sink = storeSink({ sessionId: SESSION, store, log });
-    const writer = new AsciicastWriter(sink, header);
+    const writer = new RecordingWriter(sink, header);
     await sink.opened();
     writer.output(Buffer.from('the last words\r\n'));
     writer.resize(120, 40);
     const size = await writer.close();
     expect(outputOf(store.read(SESSION))).toEqual(['the last words\r\n']);
-    expect(parseAsciicast(store.read(SESSION).toString()).events.at(-1)).toEqual([0, 'r', '120x40']);
+    expect(castOf(store.read(SESSION)).events.at(-1)).toEqual([0, 'r', '120x40']);
     expect(size).toBe(store.read(SESSION).length);
   });
 
   it('stores nothing of a session that never opened (refused at its start)', async () => {
     const store = new MemoryRecordingStore();
-    const writer = new AsciicastWriter(storeSink({ sessionId: SESSION, store, log }), header);
+    const writer = new RecordingWriter(storeSink({ sessionId: SESSION, store, log }), header);
     writer.output(Buffer.from('never ran\n'));
     expect(await writer.close()).toBe(0);
     expect(store.calls).toEqual([]);
@@ -142,7 +144,7 @@ describe('storeSink', () => {
   it('fails the recording, and says so once, when the store is more than the bound behind', async () => {
     const store = new MemoryRecordingStore();
     const sink = storeSink({ sessionId: SESSION, store, log });
-    const writer = new AsciicastWriter(sink, header);
+    const writer = new RecordingWriter(sink, header);
     await sink.opened();
     store.delayMs = 60_000; // the store hangs
     const failures: Error[] = [];
@@ -161,7 +163,7 @@ describe('storeSink', () => {
     const store = new MemoryRecordingStore();
     store.down = true;
     const sink = storeSink({ sessionId: SESSION, store, log });
-    new AsciicastWriter(sink, header);
+    new RecordingWriter(sink, header);
     const failures: Error[] = [];
     sink.onFailure((error) => failures.push(error));
     const opened = sink.opened();

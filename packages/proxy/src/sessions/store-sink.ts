@@ -1,6 +1,6 @@
 // A recording appended in chunks into auth's store (several replicas on
 // PostgreSQL), so any replica can replay it and a replica that dies loses at
-// most the last second: the writer hands over its lines every FLUSH_MS and
+// most the last second: the writer hands over its events every FLUSH_MS and
 // each batch goes out at once.
 //
 // The relay never waits for the store: chunks queue here, one append is in
@@ -63,7 +63,7 @@ export function storeSink(options: StoreSinkOptions): RecordingSink {
     if (!open || sending || failure || queue.length === 0) return;
     const parts: Buffer[] = [];
     let size = 0;
-    // Whole batches only, so every stored prefix ends at a line's end.
+    // Whole batches only, so every stored prefix ends at an event's end.
     while (queue.length > 0 && (parts.length === 0 || size + queue[0]!.length <= MAX_CHUNK_BYTES)) {
       const part = queue.shift()!;
       parts.push(part);

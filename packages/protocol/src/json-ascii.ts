@@ -1,6 +1,7 @@
-// JSON string escaping straight from bytes, for the recording writer's
-// common case: a chunk of ASCII decodes to one character per byte, so its
-// JSON form can be written from the bytes without making a string first.
+// JSON string escaping straight from bytes, for turning a recording's
+// events into asciicast lines (recording-events.ts): a chunk of ASCII
+// decodes to one character per byte, so its JSON form can be written from
+// the bytes without making a string first.
 // The output is byte for byte what JSON.stringify gives for the same text
 // (without the quotes). Runs of one control byte, the shape of binary
 // output such as NULs, become one fill of their escape.
