@@ -59,7 +59,7 @@ export function castText(bytes: Uint8Array, recordingPath: string, maxBytes = MA
   const decoder = new RecordingDecoder(maxBytes);
   try {
     const lines = decoder.push(plain);
-    if (!decoder.started) throw new RecordingFormatError('it ends before its header');
+    decoder.end();
     return Buffer.concat(lines).toString('utf8');
   } catch (error) {
     throw readError(recordingPath, maxBytes, error);
@@ -95,7 +95,12 @@ function asciicastLines(recordingPath: string): Transform {
       }
     },
     flush(done) {
-      done(decoder.started ? null : readError(recordingPath, Number.POSITIVE_INFINITY, new RecordingFormatError('it ends before its header')));
+      try {
+        decoder.end();
+        done();
+      } catch (error) {
+        done(readError(recordingPath, Number.POSITIVE_INFINITY, error));
+      }
     },
   });
 }

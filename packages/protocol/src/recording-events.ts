@@ -33,6 +33,7 @@ export const MAX_EVENT_BYTES = 64 * 1024;
 /** A preamble longer than this is not a proxy's. */
 const MAX_PREAMBLE_BYTES = 64 * 1024;
 const RESIZE = /^[0-9]{1,5}x[0-9]{1,5}$/;
+const MAGIC = Buffer.from(RECORDING_MAGIC);
 
 /** The first bytes of a recording. */
 export function recordingPreamble(header: AsciicastHeader): Buffer {
@@ -101,28 +102,27 @@ export class RecordingDecoder {
     return out;
   }
 
+  /** The bytes have all come: throws when they never held the preamble, as a recording without one has nothing to play. */
+  end(): void {
+    if (!this.preambleDone) throw new RecordingFormatError('it ends before its header');
+  }
+
   /** Whether the recording so far ended on an event's end. An unfinished one (a crash) ends inside one, which is dropped. */
   get whole(): boolean {
     return this.preambleDone && this.held.length === 0;
   }
 
-  /** Whether the preamble has been read: a recording without one has nothing to play. */
-  get started(): boolean {
-    return this.preambleDone;
-  }
-
   private preamble(buf: Buffer): { json: Buffer; end: number } | undefined {
-    const magic = Buffer.from(RECORDING_MAGIC);
-    const known = Math.min(buf.length, magic.length);
-    if (!buf.subarray(0, known).equals(magic.subarray(0, known))) throw new RecordingFormatError('not a ztsh recording');
-    const newline = buf.indexOf(0x0a, magic.length);
+    const known = Math.min(buf.length, MAGIC.length);
+    if (!buf.subarray(0, known).equals(MAGIC.subarray(0, known))) throw new RecordingFormatError('not a ztsh recording');
+    const newline = buf.indexOf(0x0a, MAGIC.length);
     if (newline < 0) {
       if (buf.length > MAX_PREAMBLE_BYTES) throw new RecordingFormatError('the recording header is too long');
       return undefined;
     }
     let header: unknown;
     try {
-      header = JSON.parse(buf.toString('utf8', magic.length, newline));
+      header = JSON.parse(buf.toString('utf8', MAGIC.length, newline));
     } catch {
       throw new RecordingFormatError('the recording header is not JSON');
     }
@@ -136,11 +136,12 @@ export class RecordingDecoder {
 
   private text(kind: 'o' | 'i', seconds: number, data: Buffer): Buffer | undefined {
     if (data.length === 0) return undefined;
-    const start = `[${seconds.toFixed(6)},"${kind}","`;
+    const start = lineStart(seconds, kind);
     if (!this.midSequence[kind] && isAscii(data)) {
       // ASCII decodes to the same characters, one per byte: escape the bytes themselves.
-      const line = Buffer.allocUnsafe(start.length + maxEscapedLength(data) + 3);
-      let end = line.write(start, 0, 'latin1');
+      // The quotes and `]\n` around the escaped bytes.
+      const line = Buffer.allocUnsafe(start.length + maxEscapedLength(data) + 4);
+      let end = line.write(start + '"', 0, 'latin1');
       end = escapeAsciiJson(data, line, end);
       end += line.write('"]\n', end, 'latin1');
       return line.subarray(0, end);
@@ -148,13 +149,13 @@ export class RecordingDecoder {
     const text = this.decoders[kind].decode(data, { stream: true });
     this.midSequence[kind] = endsInsideUtf8Sequence(data);
     if (!text) return undefined;
-    return Buffer.from(`[${seconds.toFixed(6)},"${kind}",${JSON.stringify(text)}]\n`);
+    return Buffer.from(`${start}${JSON.stringify(text)}]\n`);
   }
 
   private resize(seconds: number, data: Buffer): Buffer {
     const size = data.toString('latin1');
     if (!RESIZE.test(size)) throw new RecordingFormatError('a resize event is not COLSxROWS');
-    return Buffer.from(`[${seconds.toFixed(6)},"r","${size}"]\n`);
+    return Buffer.from(`${lineStart(seconds, 'r')}"${size}"]\n`);
   }
 
   private count(line: Buffer): Buffer {
@@ -162,4 +163,9 @@ export class RecordingDecoder {
     if (this.made > this.maxBytes) throw new RecordingTooLargeError(`more than ${this.maxBytes} bytes as asciicast`);
     return line;
   }
+}
+
+/** An asciicast event line up to its data: `[seconds,"code",`. */
+function lineStart(seconds: number, code: string): string {
+  return `[${seconds.toFixed(6)},"${code}",`;
 }
