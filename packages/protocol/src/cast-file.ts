@@ -22,6 +22,9 @@ export const CAST = '.cast';
 
 export type RecordingFormat = 'ztrec.gz' | 'cast.gz' | 'cast';
 
+/** A recording's file name, `<session id><format's ending>`, as the source of a regular expression; the id is its one group. */
+export const RECORDING_FILE_NAME = '([0-9a-f-]{36})\\.(?:ztrec\\.gz|cast\\.gz|cast)';
+
 /** The recording's name for a session: every new session's is in the events format. */
 export function recordingName(sessionId: string): string {
   return `${sessionId}${ZTREC_GZ}`;

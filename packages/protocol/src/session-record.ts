@@ -1,6 +1,7 @@
 // A recorded session (exec, attach, cp, port-forward) as the proxy reports it
 // and auth stores it: one schema, and the type is what it parses to.
 import { z } from 'zod';
+import { RECORDING_FILE_NAME } from './cast-file.ts';
 
 export const SESSION_KINDS = ['exec', 'attach', 'cp', 'portforward'] as const;
 export const SessionKindSchema = z.enum(SESSION_KINDS);
@@ -29,7 +30,7 @@ export const SessionRecordSchema = z.object({
   bytesIn: z.number(),
   bytesOut: z.number(),
   /** Relative to the recordings dir, named after the session (`.ztrec.gz`, or `.cast.gz` or `.cast` from before: cast-file.ts); null for port-forward (no content kept). */
-  recordingPath: z.string().regex(/^\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\.(ztrec\.gz|cast\.gz|cast)$/).nullable(),
+  recordingPath: z.string().regex(new RegExp(`^\\d{4}-\\d{2}-\\d{2}/${RECORDING_FILE_NAME}$`)).nullable(),
   recordingSize: z.number().nullable(),
 });
 export type SessionRecord = z.infer<typeof SessionRecordSchema>;

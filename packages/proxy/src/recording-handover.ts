@@ -6,6 +6,7 @@
 import { createReadStream, existsSync, readdirSync, rmSync, statSync, type ReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { RECORDING_FILE_NAME } from '@ztsh/protocol';
 import { persistently, type RetryOptions } from './persistently.ts';
 
 export interface RecordingHandoverOptions {
@@ -28,7 +29,7 @@ export interface RecordingHandover {
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** A recording's file name: auth stores the bytes under the session's own recording path, never under this name. */
-const CAST = /^([0-9a-f-]{36})\.(?:ztrec\.gz|cast\.gz|cast)$/;
+const CAST = new RegExp(`^${RECORDING_FILE_NAME}$`);
 
 export function recordingHandover(options: RecordingHandoverOptions): RecordingHandover {
   const { log } = options;
