@@ -75,23 +75,38 @@ afterEach(async () => {
 
 const options = (self?: string) => ({ storage, audit, clock, log, recordingsDir: join(dir, 'recordings'), self: () => self });
 
+/** An open session of replica-b, whose heartbeat went stale, its recording named with `ending`. */
+async function lostSessionRecordedAs(ending: string): Promise<SessionRecord> {
+  await storage.replicas.heartbeat({ id: 'replica-b', addr: null, startedAt: T0 - 60_000, heartbeatAt: T0 - LOST_AFTER_MS - 1 });
+  const lost = { ...sessionOf(T0 - 30_000) };
+  lost.recordingPath = lost.recordingPath!.replace(/\.cast$/, ending);
+  await storage.sessions.insert(lost, 'replica-b');
+  return lost;
+}
+
+/** One gzip stream cut in batches as the proxy's gzip sink appends them: each batch's bytes end with a sync flush. */
+function syncFlushedGzip() {
+  const gzip = createGzip();
+  const out: Buffer[] = [];
+  gzip.on('data', (d: Buffer) => out.push(d));
+  return {
+    batch: (data: string | Buffer) =>
+      new Promise<Buffer>((resolve) => {
+        gzip.write(data);
+        gzip.flush(constants.Z_SYNC_FLUSH, () => resolve(Buffer.concat(out.splice(0))));
+      }),
+    destroy: () => gzip.destroy(),
+  };
+}
+
 describe('closeLostSessions', () => {
   it('reads a lost replica\'s .cast.gz chunks, cut without their gzip trailer, up to the last sync flush', async () => {
-    await storage.replicas.heartbeat({ id: 'replica-b', addr: null, startedAt: T0 - 60_000, heartbeatAt: T0 - LOST_AFTER_MS - 1 });
-    const lost = { ...sessionOf(T0 - 30_000) };
-    lost.recordingPath = lost.recordingPath!.replace(/\.cast$/, '.cast.gz');
-    await storage.sessions.insert(lost, 'replica-b');
+    const lost = await lostSessionRecordedAs('.cast.gz');
     // Two batches, each ended by a sync flush, as the proxy's gzip sink appends them; then the replica died.
-    const gzip = createGzip();
-    const out: Buffer[] = [];
-    gzip.on('data', (d: Buffer) => out.push(d));
-    const batch = (text: string) => new Promise<Buffer>((resolve) => {
-      gzip.write(text);
-      gzip.flush(constants.Z_SYNC_FLUSH, () => resolve(Buffer.concat(out.splice(0))));
-    });
+    const gzip = syncFlushedGzip();
     const [head, ...events] = CAST.split(/(?<=\n)/);
-    await storage.recordings!.append(lost.id, 0, await batch(head!));
-    await storage.recordings!.append(lost.id, 1, await batch(events.join('')));
+    await storage.recordings!.append(lost.id, 0, await gzip.batch(head!));
+    await storage.recordings!.append(lost.id, 1, await gzip.batch(events.join('')));
     gzip.destroy();
 
     expect(await closeLostSessions(options())).toBe(1);
@@ -101,26 +116,17 @@ describe('closeLostSessions', () => {
   });
 
   it('reads a lost replica\'s .ztrec.gz chunks, the last one cut inside an event, up to the last whole event', async () => {
-    await storage.replicas.heartbeat({ id: 'replica-b', addr: null, startedAt: T0 - 60_000, heartbeatAt: T0 - LOST_AFTER_MS - 1 });
-    const lost = { ...sessionOf(T0 - 30_000) };
-    lost.recordingPath = lost.recordingPath!.replace(/\.cast$/, '.ztrec.gz');
-    await storage.sessions.insert(lost, 'replica-b');
-    const gzip = createGzip();
-    const out: Buffer[] = [];
-    gzip.on('data', (d: Buffer) => out.push(d));
-    const batch = (bytes: Buffer) => new Promise<Buffer>((resolve) => {
-      gzip.write(bytes);
-      gzip.flush(constants.Z_SYNC_FLUSH, () => resolve(Buffer.concat(out.splice(0))));
-    });
+    const lost = await lostSessionRecordedAs('.ztrec.gz');
+    const gzip = syncFlushedGzip();
     const event = (kind: number, seconds: number, text: string) => {
       const data = Buffer.from(text);
       const head = Buffer.alloc(EVENT_HEADER_BYTES);
       writeEventHeader(head, 0, kind, seconds, data.length);
       return Buffer.concat([head, data]);
     };
-    await storage.recordings!.append(lost.id, 0, await batch(recordingPreamble({ version: 2, width: 80, height: 24, timestamp: 0 })));
-    await storage.recordings!.append(lost.id, 1, await batch(Buffer.concat([event(EVENT_INPUT, 0.5, 'cat /etc/secret-plans\r'), event(EVENT_OUTPUT, 1.25, 'top secret\r\n')])));
-    await storage.recordings!.append(lost.id, 2, await batch(event(EVENT_OUTPUT, 9, 'never whole').subarray(0, 20)));
+    await storage.recordings!.append(lost.id, 0, await gzip.batch(recordingPreamble({ version: 2, width: 80, height: 24, timestamp: 0 })));
+    await storage.recordings!.append(lost.id, 1, await gzip.batch(Buffer.concat([event(EVENT_INPUT, 0.5, 'cat /etc/secret-plans\r'), event(EVENT_OUTPUT, 1.25, 'top secret\r\n')])));
+    await storage.recordings!.append(lost.id, 2, await gzip.batch(event(EVENT_OUTPUT, 9, 'never whole').subarray(0, 20)));
     gzip.destroy();
 
     expect(await closeLostSessions(options())).toBe(1);
