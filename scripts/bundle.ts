@@ -7,7 +7,7 @@
 //   packages/agent/dist/ztsh-agent.js   the agent image's one file
 // Each gets THIRD-PARTY-LICENSES.txt naming the packages bundled into it.
 // The metafiles (dist/*.meta.json) let tests check what a chunk pulls in.
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
@@ -46,10 +46,28 @@ function thirdPartyLicenses(meta: Metafile): string {
   return `Packages bundled into this program, with their licenses.\n\n${sections.join('\n' + '-'.repeat(72) + '\n\n')}`;
 }
 
+/**
+ * Replaces a file whole: a program started meanwhile reads the old file or
+ * the new one, never one cut short. The test suite starts the CLI from its
+ * bundle while the packaging tests run this build again.
+ */
+function writeWhole(path: string, data: string | Uint8Array): void {
+  const next = `${path}.${process.pid}.next`;
+  writeFileSync(next, data);
+  renameSync(next, path);
+}
+
 async function bundle(name: string, outdir: string, options: BuildOptions): Promise<void> {
-  const result = await build({ ...common, ...options, outdir });
-  writeFileSync(join(outdir, `${name}.meta.json`), JSON.stringify(result.metafile));
-  writeFileSync(join(outdir, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(result.metafile!));
+  const result = await build({ ...common, ...options, outdir, write: false });
+  // The chunks first, then the entry points that import them: an entry point on disk finds its chunks whole.
+  const entries = new Set(Object.entries(result.metafile!.outputs).filter(([, out]) => out.entryPoint).map(([file]) => resolve(file)));
+  const files = [...result.outputFiles].sort((a, b) => Number(entries.has(a.path)) - Number(entries.has(b.path)));
+  for (const file of files) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeWhole(file.path, file.contents);
+  }
+  writeWhole(join(outdir, `${name}.meta.json`), JSON.stringify(result.metafile));
+  writeWhole(join(outdir, 'THIRD-PARTY-LICENSES.txt'), thirdPartyLicenses(result.metafile!));
   const bytes = Object.entries(result.metafile!.outputs)
     .filter(([file]) => file.endsWith('.js'))
     .reduce((sum, [, out]) => sum + out.bytes, 0);
@@ -57,7 +75,7 @@ async function bundle(name: string, outdir: string, options: BuildOptions): Prom
 }
 
 // The CLI: its npm package carries the project's license beside the bundle.
-copyFileSync(at('LICENSE'), at('packages/cli/LICENSE'));
+writeWhole(at('packages/cli/LICENSE'), readFileSync(at('LICENSE')));
 // Splitting keeps the credential plugin's chunk apart from the full command line.
 await bundle('ztsh', at('packages/cli/dist'), {
   entryPoints: { entry: at('packages/cli/src/entry.ts') },
